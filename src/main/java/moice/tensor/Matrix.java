@@ -1,0 +1,75 @@
+package moice.tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * A frozen weight matrix {@code W[rows, cols]} (PyTorch {@code Linear} layout {@code [out, in]}), viewed in its stored
+ * format over a (usually memory-mapped) segment. A 1-D tensor is a matrix with one row.
+ *
+ * <p>Contract: {@code data} holds exactly {@code rows * type.bytesFor(cols)} bytes, row-major, little-endian.
+ */
+public final class Matrix {
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final String name;
+    private final DType type;
+    private final int rows;
+    private final int cols;
+    private final MemorySegment data;
+    private final long rowBytes;
+
+    public Matrix(String name, DType type, int rows, int cols, MemorySegment data) {
+        this.name = name;
+        this.type = type;
+        this.rows = rows;
+        this.cols = cols;
+        this.rowBytes = type.bytesFor(cols);
+        if (data.byteSize() != rows * rowBytes)
+            throw new IllegalArgumentException(name + ": " + data.byteSize() + " bytes for " + type + " [" + rows + ", " + cols + "]");
+        this.data = data;
+    }
+
+    public String name() { return name; }
+    public DType type() { return type; }
+    public int rows() { return rows; }
+    public int cols() { return cols; }
+    public MemorySegment data() { return data; }
+    public long rowBytes() { return rowBytes; }
+
+    /**
+     * {@code out[t*rows + r] = Σ_k W[r,k] · x[t*cols + k]} for {@code t < T}: a GEMM of a block of T tokens
+     * ({@code x} is {@code [T, cols]}, {@code out} is {@code [T, rows]}, both row-major). Runs on the shared pool.
+     */
+    public void matmul(float[] x, int T, float[] out) {
+        Gemm.matmul(this, x, T, out);
+    }
+
+    /** Writes row {@code r} as float32 into {@code dst[off .. off+cols)}. */
+    public void row(int r, float[] dst, int off) {
+        long base = (long) r * rowBytes;
+        switch (type) {
+            case F32 -> MemorySegment.copy(data, F32, base, dst, off, cols);
+            case F16 -> {
+                for (int k = 0; k < cols; k++) dst[off + k] = Float.float16ToFloat(data.get(I16, base + 2L * k));
+            }
+            case BF16 -> {
+                for (int k = 0; k < cols; k++) dst[off + k] = Float.intBitsToFloat(data.get(I16, base + 2L * k) << 16);
+            }
+        }
+    }
+
+    /** All values as float32 (tests and small tensors such as norms and biases). */
+    public float[] toFloats() {
+        float[] a = new float[Math.multiplyExact(rows, cols)];
+        for (int r = 0; r < rows; r++) row(r, a, r * cols);
+        return a;
+    }
+
+    @Override
+    public String toString() {
+        return name + " " + type + " [" + rows + ", " + cols + "]";
+    }
+}
