@@ -33,8 +33,6 @@ public final class Main implements Runnable {
         cl.setExecutionExceptionHandler((ex, line, parsed) -> {
             if (ex instanceof MoiceException && !verbose) {
                 line.getErr().println("moice: " + ex.getMessage());
-            } else if (ex instanceof OutOfMemoryError) {
-                line.getErr().println("moice: out of memory: " + ex.getMessage() + " (raise -Xmx via MOICE_JVM_OPTS)");
             } else {
                 ex.printStackTrace(line.getErr());
             }

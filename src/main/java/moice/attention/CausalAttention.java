@@ -1,0 +1,155 @@
+package moice.attention;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.util.Arrays;
+
+/**
+ * Causal softmax attention of one key/value head's query group over cached, un-rotated keys, computed in key tiles
+ * with an online softmax (memory independent of sequence length). Keys are rotated per tile with a {@link Rope}, so
+ * any base can be applied to one cache. {@link ScalarAttention} is its plain twin.
+ */
+public final class CausalAttention {
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    /** Keys per tile: a multiple of the vector length; the rotated tile (headDim × 64 floats) stays in L1. */
+    static final int KEY_TILE = 64;
+
+    private CausalAttention() {}
+
+    /** Per-thread working memory, sized for one head dimension and a query tile. */
+    public static final class Scratch {
+        final float[] keyTile;
+        final float[] scores = new float[KEY_TILE];
+        float[] acc = new float[0];
+        float[] max = new float[0];
+        float[] sum = new float[0];
+
+        public Scratch(int headDim) {
+            keyTile = new float[headDim * KEY_TILE];
+        }
+
+        void ensureQueries(int nq, int headDim) {
+            if (max.length < nq) {
+                acc = new float[nq * headDim];
+                max = new float[nq];
+                sum = new float[nq];
+            }
+        }
+    }
+
+    /**
+     * Attention output for query tokens {@code [t0, t1)} of the block (positions {@code start + t}) and the query heads
+     * of key/value head {@code kvHead}.
+     *
+     * @param qRot   rotated queries {@code [T, qDim]}
+     * @param keys   un-rotated keys {@code [position, kvDim]} covering positions up to {@code start + t1}
+     * @param values values, same layout
+     * @param rope   rotation applied to keys (the queries were rotated by the caller)
+     * @param scale  score multiplier (usually 1/sqrt(headDim))
+     * @param out    {@code [T, qDim]}; rows of these (token, head) pairs are overwritten
+     * @param weight if not 1, {@code out += weight · o} instead of overwriting (used to mix experts)
+     */
+    public static void run(AttentionShape shape, float[] qRot, int start, int t0, int t1, int kvHead,
+                           float[] keys, float[] values, Rope rope, float scale, float[] out, float weight,
+                           Scratch sc) {
+        int d = shape.headDim(), group = shape.groupSize(), qDim = shape.qDim(), kvDim = shape.kvDim();
+        int nq = (t1 - t0) * group;
+        sc.ensureQueries(nq, d);
+        float[] acc = sc.acc, max = sc.max, sum = sc.sum, kT = sc.keyTile, scores = sc.scores;
+        Arrays.fill(acc, 0, nq * d, 0f);
+        Arrays.fill(max, 0, nq, Float.NEGATIVE_INFINITY);
+        Arrays.fill(sum, 0, nq, 0f);
+        int lo = shape.firstVisible(start + t0), hi = start + t1;
+        int kvOff = kvHead * d;
+        for (int kb = lo; kb < hi; kb += KEY_TILE) {
+            int n = Math.min(KEY_TILE, hi - kb);
+            for (int j = 0; j < n; j++)
+                RopeKernels.rotateInto(keys, (kb + j) * kvDim + kvOff, kb + j, rope, shape.layout(), kT, KEY_TILE, j);
+            for (int qi = 0; qi < nq; qi++) {
+                int t = t0 + qi / group, h = kvHead * group + qi % group;
+                int pos = start + t;
+                int first = shape.firstVisible(pos);
+                if (kb > pos || kb + n <= first) continue;
+                int jFrom = Math.max(0, first - kb), jTo = Math.min(n, pos - kb + 1); // visible columns [jFrom, jTo)
+                scoreTile(qRot, t * qDim + h * d, kT, d, scores, scale);
+                float tileMax = Float.NEGATIVE_INFINITY;
+                for (int j = jFrom; j < jTo; j++) tileMax = Math.max(tileMax, scores[j]);
+                float newMax = Math.max(max[qi], tileMax);
+                float correction = (float) Math.exp(max[qi] - newMax);
+                int ao = qi * d;
+                if (correction != 1f) for (int c = 0; c < d; c++) acc[ao + c] *= correction;
+                float tileSum = expTile(scores, jFrom, jTo, newMax);
+                sum[qi] = sum[qi] * correction + tileSum;
+                max[qi] = newMax;
+                accumulateValues(values, kb, kvDim, kvOff, scores, jFrom, jTo, acc, ao, d);
+            }
+        }
+        for (int qi = 0; qi < nq; qi++) {
+            int t = t0 + qi / group, h = kvHead * group + qi % group;
+            int oo = t * qDim + h * d;
+            float inv = weight / sum[qi];
+            if (weight == 1f) for (int c = 0; c < d; c++) out[oo + c] = acc[qi * d + c] * inv;
+            else for (int c = 0; c < d; c++) out[oo + c] += acc[qi * d + c] * inv;
+        }
+    }
+
+    /** scores[j] = scale · q·kT[:, j] for all KEY_TILE columns. */
+    private static void scoreTile(float[] q, int qo, float[] kT, int d, float[] scores, float scale) {
+        int L = S.length();
+        for (int j = 0; j < KEY_TILE; j += 2 * L) {
+            FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
+            for (int c = 0; c < d; c++) {
+                FloatVector qc = FloatVector.broadcast(S, q[qo + c]);
+                a0 = FloatVector.fromArray(S, kT, c * KEY_TILE + j).fma(qc, a0);
+                a1 = FloatVector.fromArray(S, kT, c * KEY_TILE + j + L).fma(qc, a1);
+            }
+            a0.mul(scale).intoArray(scores, j);
+            a1.mul(scale).intoArray(scores, j + L);
+        }
+    }
+
+    /** Replaces scores[j] by exp(scores[j] - max) on [from, to), zero elsewhere is not needed; returns the sum. */
+    private static float expTile(float[] scores, int from, int to, float max) {
+        int L = S.length();
+        FloatVector sumV = FloatVector.zero(S);
+        FloatVector maxV = FloatVector.broadcast(S, max);
+        int j = from;
+        for (; j + L <= to; j += L) {
+            FloatVector e = FloatVector.fromArray(S, scores, j).sub(maxV).lanewise(VectorOperators.EXP);
+            e.intoArray(scores, j);
+            sumV = sumV.add(e);
+        }
+        float sum = sumV.reduceLanes(VectorOperators.ADD);
+        for (; j < to; j++) {
+            float e = (float) Math.exp(scores[j] - max);
+            scores[j] = e;
+            sum += e;
+        }
+        return sum;
+    }
+
+    /** acc[ao..ao+d) += Σ_j p_j · v[kb+j] over j in [from, to). */
+    private static void accumulateValues(float[] values, int kb, int kvDim, int kvOff, float[] p, int from, int to,
+                                         float[] acc, int ao, int d) {
+        int L = S.length();
+        int c = 0;
+        for (; c + 2 * L <= d; c += 2 * L) {
+            FloatVector a0 = FloatVector.fromArray(S, acc, ao + c), a1 = FloatVector.fromArray(S, acc, ao + c + L);
+            for (int j = from; j < to; j++) {
+                FloatVector pj = FloatVector.broadcast(S, p[j]);
+                int vo = (kb + j) * kvDim + kvOff + c;
+                a0 = FloatVector.fromArray(S, values, vo).fma(pj, a0);
+                a1 = FloatVector.fromArray(S, values, vo + L).fma(pj, a1);
+            }
+            a0.intoArray(acc, ao + c);
+            a1.intoArray(acc, ao + c + L);
+        }
+        for (; c < d; c++) {
+            float a = acc[ao + c];
+            for (int j = from; j < to; j++) a += p[j] * values[(kb + j) * kvDim + kvOff + c];
+            acc[ao + c] = a;
+        }
+    }
+}

@@ -1,0 +1,139 @@
+package moice.attention;
+
+/**
+ * Rotary position embedding for one base: inverse frequencies (with the model's rope scaling applied, exactly as HF
+ * transformers' {@code ROPE_INIT_FUNCTIONS} compute them) and a cos/sin table over positions that grows on demand.
+ *
+ * <p>Thread-safety: {@link #ensure(int)} must be called before concurrent readers use {@link #cos()}/{@link #sin()}.
+ */
+public final class Rope {
+    private final int headDim;
+    private final float[] invFreq;
+    private final float attentionFactor;
+    private float[] cos = new float[0];
+    private float[] sin = new float[0];
+    private int positions;
+
+    private Rope(int headDim, float[] invFreq, float attentionFactor) {
+        this.headDim = headDim;
+        this.invFreq = invFreq;
+        this.attentionFactor = attentionFactor;
+    }
+
+    /**
+     * RoPE with base {@code theta}, the model's scaling, for a sequence whose longest position is {@code seqLen - 1}
+     * ({@code seqLen} only matters for dynamic NTK scaling, which changes the base once the sequence outgrows
+     * {@code maxPositions}).
+     */
+    public static Rope of(double theta, int headDim, RopeScaling scaling, int maxPositions, int seqLen) {
+        int half = headDim / 2;
+        float[] inv = new float[half];
+        String type = scaling == null ? "default" : scaling.type();
+        double base = theta;
+        if (type.equals("dynamic")) {
+            int original = scaling.originalMaxPositions() > 0 ? scaling.originalMaxPositions() : maxPositions;
+            if (seqLen > original) {
+                double f = scaling.factor();
+                base = theta * Math.pow(f * seqLen / original - (f - 1), (double) headDim / (headDim - 2));
+            }
+        }
+        for (int i = 0; i < half; i++) inv[i] = defaultInvFreq(base, i, headDim);
+        float attention = 1f;
+        switch (type) {
+            case "default", "dynamic" -> { }
+            case "linear" -> {
+                for (int i = 0; i < half; i++) inv[i] = (float) (inv[i] / scaling.factor());
+            }
+            case "llama3" -> llama3(inv, scaling);
+            case "yarn" -> attention = yarn(inv, theta, headDim, scaling, maxPositions);
+            default -> throw new IllegalArgumentException("rope type " + type);
+        }
+        return new Rope(headDim, inv, attention);
+    }
+
+    /** HF: {@code 1 / base ** (arange(0, d, 2).float() / d)}, evaluated in float32 like torch does. */
+    private static float defaultInvFreq(double base, int i, int headDim) {
+        float exponent = (float) (2 * i) / (float) headDim;
+        float power = (float) Math.pow((float) base, exponent);
+        return 1f / power;
+    }
+
+    private static void llama3(float[] inv, RopeScaling s) {
+        double factor = s.factor(), low = s.lowFreqFactor(), high = s.highFreqFactor();
+        double oldCtx = s.originalMaxPositions();
+        double lowFreqWavelen = oldCtx / low, highFreqWavelen = oldCtx / high;
+        for (int i = 0; i < inv.length; i++) {
+            double wavelen = 2 * Math.PI / inv[i];
+            float scaled = wavelen > lowFreqWavelen ? (float) (inv[i] / factor) : inv[i];
+            boolean medium = !(wavelen < highFreqWavelen) && !(wavelen > lowFreqWavelen);
+            if (medium) {
+                double smooth = (oldCtx / wavelen - low) / (high - low);
+                scaled = (float) ((1 - smooth) * scaled / factor + smooth * scaled);
+            }
+            inv[i] = scaled;
+        }
+    }
+
+    private static float yarn(float[] inv, double theta, int headDim, RopeScaling s, int maxPositions) {
+        double factor = s.factor();
+        int original = s.originalMaxPositions() > 0 ? s.originalMaxPositions() : maxPositions;
+        double attention = s.attentionFactor();
+        if (Double.isNaN(attention)) attention = yarnMscale(factor, 1);
+        double low = correctionDim(s.betaFast(), headDim, theta, original);
+        double high = correctionDim(s.betaSlow(), headDim, theta, original);
+        if (s.truncate()) {
+            low = Math.floor(low);
+            high = Math.ceil(high);
+        }
+        low = Math.max(low, 0);
+        high = Math.min(high, headDim - 1);
+        if (low == high) high += 0.001;
+        for (int i = 0; i < inv.length; i++) {
+            float extrapolation = inv[i];
+            float interpolation = (float) (extrapolation / factor);
+            float ramp = (float) Math.min(1, Math.max(0, (i - low) / (high - low)));
+            float extrapolationFactor = 1 - ramp;
+            inv[i] = interpolation * (1 - extrapolationFactor) + extrapolation * extrapolationFactor;
+        }
+        return (float) attention;
+    }
+
+    static double yarnMscale(double scale, double mscale) {
+        return scale <= 1 ? 1.0 : 0.1 * mscale * Math.log(scale) + 1.0;
+    }
+
+    private static double correctionDim(double rotations, int dim, double base, int maxPos) {
+        return dim * Math.log(maxPos / (rotations * 2 * Math.PI)) / (2 * Math.log(base));
+    }
+
+    /** Makes the table cover positions {@code [0, n)}. */
+    public synchronized void ensure(int n) {
+        if (n <= positions) return;
+        int cap = Math.max(n, Math.min(positions * 2, Integer.MAX_VALUE / invFreq.length));
+        int half = invFreq.length;
+        float[] c = java.util.Arrays.copyOf(cos, cap * half);
+        float[] s = java.util.Arrays.copyOf(sin, cap * half);
+        for (int p = positions; p < cap; p++) {
+            for (int i = 0; i < half; i++) {
+                float angle = (float) p * invFreq[i]; // float32 product, as torch computes freqs
+                c[p * half + i] = (float) Math.cos(angle) * attentionFactor;
+                s[p * half + i] = (float) Math.sin(angle) * attentionFactor;
+            }
+        }
+        cos = c;
+        sin = s;
+        positions = cap;
+    }
+
+    /** cos table: entry {@code [pos * headDim/2 + i]}. */
+    public float[] cos() { return cos; }
+
+    /** sin table, same layout as {@link #cos()}. */
+    public float[] sin() { return sin; }
+
+    public int headDim() { return headDim; }
+
+    public float[] invFreq() { return invFreq.clone(); }
+
+    public float attentionFactor() { return attentionFactor; }
+}

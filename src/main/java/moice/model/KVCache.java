@@ -1,0 +1,79 @@
+package moice.model;
+
+import moice.MoiceException;
+
+import java.util.Arrays;
+
+/**
+ * Keys and values of every layer for positions {@code [0, size())}, keys stored <b>before</b> RoPE so that each
+ * attention variant rotates them with whatever base it needs. Layout per layer: {@code [position, kvHead, headDim]}.
+ * Grows by doubling up to {@code capacity}.
+ */
+public final class KVCache {
+    private final int layers;
+    private final int kvDim;
+    private final int capacity;
+    private final float[][] keys;
+    private final float[][] values;
+    private int size;
+
+    /** An empty cache for at most {@code capacity} positions. */
+    public KVCache(ModelConfig config, int capacity) {
+        this.layers = config.numLayers();
+        this.kvDim = config.kvDim();
+        this.capacity = capacity;
+        this.keys = new float[layers][];
+        this.values = new float[layers][];
+        int initial = Math.min(capacity, 256);
+        for (int l = 0; l < layers; l++) {
+            keys[l] = new float[initial * kvDim];
+            values[l] = new float[initial * kvDim];
+        }
+    }
+
+    /** Positions held (all layers agree once a forward call has finished). */
+    public int size() { return size; }
+
+    public int capacity() { return capacity; }
+
+    /** Un-rotated keys of {@code layer}, {@code [position, kvDim]}; valid up to the positions written. */
+    public float[] keys(int layer) { return keys[layer]; }
+
+    public float[] values(int layer) { return values[layer]; }
+
+    /** Bytes held by the cache arrays now. */
+    public long bytes() {
+        long b = 0;
+        for (int l = 0; l < layers; l++) b += 4L * (keys[l].length + values[l].length);
+        return b;
+    }
+
+    /** Bytes a full cache of {@code positions} takes for this config. */
+    public static long bytesFor(ModelConfig config, int positions) {
+        return 2L * 4L * config.numLayers() * config.kvDim() * positions;
+    }
+
+    /** Writes keys/values of {@code T} tokens at positions {@code [start, start+T)} for one layer. */
+    void store(int layer, int start, int T, float[] k, float[] v) {
+        int end = start + T;
+        if (end > capacity)
+            throw new MoiceException("sequence of " + end + " tokens exceeds the context of " + capacity + " tokens");
+        if ((long) end * kvDim > keys[layer].length) {
+            int cap = (int) Math.min(capacity, Math.max(end, keys[layer].length / kvDim * 2L));
+            keys[layer] = Arrays.copyOf(keys[layer], cap * kvDim);
+            values[layer] = Arrays.copyOf(values[layer], cap * kvDim);
+        }
+        System.arraycopy(k, 0, keys[layer], start * kvDim, T * kvDim);
+        System.arraycopy(v, 0, values[layer], start * kvDim, T * kvDim);
+    }
+
+    void setSize(int size) {
+        this.size = size;
+    }
+
+    /** Forgets positions from {@code newSize} on (e.g. to re-run a suffix). */
+    public void truncate(int newSize) {
+        if (newSize < 0 || newSize > size) throw new IllegalArgumentException("truncate to " + newSize + " of " + size);
+        size = newSize;
+    }
+}

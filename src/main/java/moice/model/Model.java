@@ -1,0 +1,159 @@
+package moice.model;
+
+import moice.MoiceException;
+import moice.attention.AttentionShape;
+import moice.attention.AttentionVariant;
+import moice.attention.RopeLayout;
+import moice.attention.RopeProvider;
+import moice.attention.VanillaAttention;
+import moice.tensor.Matrix;
+import moice.tensor.Parallel;
+import moice.tensor.VectorKernels;
+
+/**
+ * A frozen RoPE decoder-only transformer and its forward pass. One code path serves prefill (a block of tokens) and
+ * decode (a block of one): every projection is a GEMM over the block, attention goes through an
+ * {@link AttentionVariant}, and logits are computed only for the positions asked for.
+ *
+ * <p>Thread-safety: one forward call at a time per {@link KVCache}; the model itself is immutable.
+ */
+public final class Model {
+    /** Largest block run at once; longer inputs are split so activation memory stays bounded. */
+    static final int MAX_BLOCK = 512;
+
+    private final ModelConfig config;
+    private final Weights weights;
+    private final AttentionShape shape;
+    private final RopeProvider rope;
+
+    public Model(ModelConfig config, Weights weights, RopeLayout layout) {
+        this.config = config;
+        this.weights = weights;
+        this.shape = new AttentionShape(config.numHeads(), config.numKvHeads(), config.headDim(),
+                config.slidingWindow(), layout);
+        this.rope = new RopeProvider(config.ropeTheta(), config.headDim(), config.ropeScaling(), config.maxPositions());
+    }
+
+    public ModelConfig config() { return config; }
+
+    public Weights weights() { return weights; }
+
+    public AttentionShape attentionShape() { return shape; }
+
+    /** The model's own RoPE (base θ, its scaling). */
+    public RopeProvider rope() { return rope; }
+
+    /** Plain RoPE attention, as the model was trained. */
+    public AttentionVariant vanilla() {
+        return new VanillaAttention(shape, rope);
+    }
+
+    /** An empty KV cache for up to {@code capacity} positions. */
+    public KVCache newCache(int capacity) {
+        return new KVCache(config, capacity);
+    }
+
+    /**
+     * Runs {@code tokens} at positions {@code [cache.size(), cache.size() + tokens.length)}, appending their keys and
+     * values to the cache, and returns the logits of the last {@code logitsCount} of them, {@code [logitsCount, vocab]}
+     * row-major.
+     */
+    public float[] forward(int[] tokens, KVCache cache, AttentionVariant attention, int logitsCount) {
+        int n = tokens.length;
+        if (logitsCount < 0 || logitsCount > n) throw new IllegalArgumentException("logitsCount " + logitsCount);
+        for (int i = 0; i < n; i++)
+            if (tokens[i] < 0 || tokens[i] >= config.vocabSize())
+                throw new MoiceException("token id " + tokens[i] + " at index " + i + " is outside the vocabulary [0, "
+                        + config.vocabSize() + ")");
+        if (cache.size() + n > cache.capacity())
+            throw new MoiceException("prompt of " + (cache.size() + n) + " tokens exceeds the context of "
+                    + cache.capacity() + " tokens");
+        int vocab = config.vocabSize();
+        float[] logits = new float[logitsCount * vocab];
+        int firstWithLogits = n - logitsCount;
+        for (int b = 0; b < n; b += MAX_BLOCK) {
+            int T = Math.min(MAX_BLOCK, n - b);
+            int[] block = java.util.Arrays.copyOfRange(tokens, b, b + T);
+            int from = Math.max(firstWithLogits - b, 0);
+            int want = from < T ? T - from : 0;
+            float[] blockLogits = forwardBlock(block, cache, attention, want);
+            if (want > 0) System.arraycopy(blockLogits, 0, logits, (b + from - firstWithLogits) * vocab, want * vocab);
+        }
+        return logits;
+    }
+
+    /** One block of at most {@link #MAX_BLOCK} tokens. */
+    private float[] forwardBlock(int[] tokens, KVCache cache, AttentionVariant attention, int logitsCount) {
+        int T = tokens.length, H = config.hiddenSize();
+        int start = cache.size();
+        float[] x = new float[T * H];
+        for (int t = 0; t < T; t++) weights.embed().row(tokens[t], x, t * H);
+        LayerBuffers buf = new LayerBuffers(config, T);
+        for (int l = 0; l < config.numLayers(); l++) layer(l, x, T, start, cache, attention, buf);
+        cache.setSize(start + T);
+        if (logitsCount == 0) return new float[0];
+        float[] last = new float[logitsCount * H];
+        int first = T - logitsCount;
+        for (int t = 0; t < logitsCount; t++)
+            VectorKernels.rmsnorm(x, (first + t) * H, weights.finalNorm(), last, t * H, H, config.rmsNormEps());
+        float[] logits = new float[logitsCount * config.vocabSize()];
+        weights.lmHead().matmul(last, logitsCount, logits);
+        return logits;
+    }
+
+    /** Scratch activations of one block, reused across layers. */
+    static final class LayerBuffers {
+        final float[] normed, q, k, v, attn, proj, gate, up;
+
+        LayerBuffers(ModelConfig c, int T) {
+            normed = new float[T * c.hiddenSize()];
+            q = new float[T * c.qDim()];
+            k = new float[T * c.kvDim()];
+            v = new float[T * c.kvDim()];
+            attn = new float[T * c.qDim()];
+            proj = new float[T * c.hiddenSize()];
+            gate = new float[T * c.intermediateSize()];
+            up = new float[T * c.intermediateSize()];
+        }
+    }
+
+    /** One decoder layer on the residual stream {@code x} ({@code [T, hidden]}, updated in place). */
+    void layer(int l, float[] x, int T, int start, KVCache cache, AttentionVariant attention, LayerBuffers b) {
+        Weights.Layer w = weights.layers().get(l);
+        int H = config.hiddenSize(), F = config.intermediateSize();
+        float eps = config.rmsNormEps();
+
+        // attention block
+        rmsnormRows(x, w.attnNorm(), b.normed, T, H, eps);
+        project(w.q(), w.qBias(), b.normed, T, b.q);
+        project(w.k(), w.kBias(), b.normed, T, b.k);
+        project(w.v(), w.vBias(), b.normed, T, b.v);
+        cache.store(l, start, T, b.k, b.v);
+        attention.attend(l, b.q, T, start, cache.keys(l), cache.values(l), b.attn);
+        project(w.o(), w.oBias(), b.attn, T, b.proj);
+        VectorKernels.add(x, 0, b.proj, 0, T * H);
+
+        // SwiGLU MLP
+        rmsnormRows(x, w.ffnNorm(), b.normed, T, H, eps);
+        project(w.gate(), w.gateBias(), b.normed, T, b.gate);
+        project(w.up(), w.upBias(), b.normed, T, b.up);
+        VectorKernels.siluMul(b.gate, 0, b.up, 0, b.gate, 0, T * F);
+        project(w.down(), w.downBias(), b.gate, T, b.proj);
+        VectorKernels.add(x, 0, b.proj, 0, T * H);
+    }
+
+    private static void rmsnormRows(float[] x, float[] weight, float[] out, int T, int H, float eps) {
+        if (T < 16) {
+            for (int t = 0; t < T; t++) VectorKernels.rmsnorm(x, t * H, weight, out, t * H, H, eps);
+            return;
+        }
+        Parallel.forRange(T, (lo, hi) -> {
+            for (int t = lo; t < hi; t++) VectorKernels.rmsnorm(x, t * H, weight, out, t * H, H, eps);
+        });
+    }
+
+    private static void project(Matrix w, float[] bias, float[] in, int T, float[] out) {
+        w.matmul(in, T, out);
+        if (bias != null) for (int t = 0; t < T; t++) VectorKernels.add(out, t * w.rows(), bias, 0, w.rows());
+    }
+}
