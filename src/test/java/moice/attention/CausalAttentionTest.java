@@ -1,0 +1,50 @@
+package moice.attention;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The tiled online-softmax kernel against its plain twin, over shapes that hit tile edges, GQA, MQA and windows. */
+class CausalAttentionTest {
+
+    @ParameterizedTest
+    @CsvSource({
+            // heads, kvHeads, headDim, window, start, T, layout
+            "4, 2, 16, 0, 0, 40, HALF_SPLIT",
+            "4, 1, 24, 0, 0, 130, HALF_SPLIT",
+            "9, 3, 64, 0, 0, 65, INTERLEAVED",
+            "2, 2, 8, 0, 100, 1, HALF_SPLIT",
+            "4, 2, 16, 16, 0, 48, HALF_SPLIT",
+            "4, 4, 12, 5, 70, 3, INTERLEAVED",
+            "3, 1, 32, 0, 63, 2, HALF_SPLIT",
+    })
+    void tiledMatchesScalar(int heads, int kvHeads, int d, int window, int start, int T, RopeLayout layout) {
+        AttentionShape shape = new AttentionShape(heads, kvHeads, d, window, layout);
+        Random rnd = new Random(heads * 31 + d * 7 + T);
+        int end = start + T;
+        float[] keys = random(rnd, end * shape.kvDim()), values = random(rnd, end * shape.kvDim());
+        float[] q = random(rnd, T * shape.qDim());
+        Rope rope = Rope.of(10000, d, RopeScaling.NONE, 4096, end);
+        rope.ensure(end);
+        float scale = (float) (1 / Math.sqrt(d));
+        float[] expected = new float[T * shape.qDim()], actual = new float[T * shape.qDim()];
+        CausalAttention.Scratch sc = new CausalAttention.Scratch(d);
+        for (int g = 0; g < kvHeads; g++) {
+            ScalarAttention.run(shape, q, start, 0, T, g, keys, values, rope, scale, expected, 1f);
+            for (int t0 = 0; t0 < T; t0 += 7)
+                CausalAttention.run(shape, q, start, t0, Math.min(T, t0 + 7), g, keys, values, rope, scale, actual, 1f, sc);
+        }
+        float maxDiff = 0;
+        for (int i = 0; i < expected.length; i++) maxDiff = Math.max(maxDiff, Math.abs(expected[i] - actual[i]));
+        assertTrue(maxDiff < 2e-5f, "max |Δ| " + maxDiff);
+    }
+
+    static float[] random(Random rnd, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) rnd.nextGaussian() * 1.5f;
+        return a;
+    }
+}
