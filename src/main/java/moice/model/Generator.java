@@ -1,0 +1,139 @@
+package moice.model;
+
+import moice.attention.AttentionVariant;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * Autoregressive generation: prefill the prompt as one block (chunked by the model), then decode one token at a time,
+ * streaming text as soon as it is complete characters and cannot be the start of a stop string.
+ */
+public final class Generator {
+
+    /** Turns token ids into text incrementally (a tokenizer's streaming decoder). */
+    public interface TextStream {
+        /** Text that becomes complete once {@code id} is appended (may be empty). */
+        String push(int id);
+    }
+
+    /**
+     * @param maxTokens   upper bound on generated tokens
+     * @param stopIds     token ids that end generation (not printed)
+     * @param stopStrings strings that end generation (output is cut before them)
+     * @param context     most positions (prompt + generated); 0 means the model's {@code max_position_embeddings}
+     */
+    public record Settings(int maxTokens, Set<Integer> stopIds, List<String> stopStrings, int context) {
+        public Settings {
+            stopIds = Set.copyOf(stopIds);
+            stopStrings = List.copyOf(stopStrings);
+        }
+    }
+
+    /** What a generation produced, with timings for the prefill and decode phases. */
+    public record Result(int[] tokens, String text, int promptTokens, long prefillNanos, long decodeNanos,
+                         String stopReason) {
+        public double prefillTokensPerSecond() {
+            return promptTokens / (prefillNanos / 1e9);
+        }
+
+        /** Decode speed over the tokens after the first (the first comes from the prefill logits). */
+        public double decodeTokensPerSecond() {
+            return decodeNanos == 0 ? 0 : Math.max(0, tokens.length - 1) / (decodeNanos / 1e9);
+        }
+    }
+
+    private Generator() {}
+
+    public static Result generate(Model model, AttentionVariant attention, int[] prompt, Sampler sampler,
+                                  Settings settings, TextStream stream, Consumer<String> onText) {
+        if (prompt.length == 0) throw new moice.MoiceException("the prompt is empty (no tokens)");
+        int vocab = model.config().vocabSize();
+        int context = settings.context() > 0 ? settings.context() : model.config().maxPositions();
+        if (prompt.length >= context)
+            throw new moice.MoiceException("the prompt has " + prompt.length + " tokens but the context is " + context
+                    + " tokens (max_position_embeddings of the model, or --context)");
+        KVCache cache = model.newCache(Math.min(context, prompt.length + settings.maxTokens()));
+        long t0 = System.nanoTime();
+        float[] logits = model.forward(prompt, cache, attention, 1);
+        long prefill = System.nanoTime() - t0;
+        long t1 = System.nanoTime();
+        List<Integer> out = new ArrayList<>();
+        StopMatcher stop = new StopMatcher(settings.stopStrings(), onText);
+        String reason = "length";
+        for (int i = 0; i < settings.maxTokens(); i++) {
+            int next = sampler.sample(logits, 0, vocab);
+            if (settings.stopIds().contains(next)) {
+                reason = "eos";
+                break;
+            }
+            out.add(next);
+            if (stop.accept(stream.push(next))) {
+                reason = "stop";
+                break;
+            }
+            if (cache.size() == cache.capacity()) {
+                if (i + 1 < settings.maxTokens()) reason = "context";
+                break;
+            }
+            if (i + 1 < settings.maxTokens()) logits = model.forward(new int[]{next}, cache, attention, 1);
+        }
+        if (!reason.equals("stop")) stop.flush();
+        long decode = System.nanoTime() - t1;
+        return new Result(out.stream().mapToInt(Integer::intValue).toArray(), stop.text(), prompt.length, prefill,
+                decode, reason);
+    }
+
+    /** Holds back text that could still turn into a stop string; emits the rest. */
+    static final class StopMatcher {
+        private final List<String> stops;
+        private final Consumer<String> sink;
+        private final StringBuilder all = new StringBuilder();
+        private int emitted;
+        private int cut = -1;
+
+        StopMatcher(List<String> stops, Consumer<String> sink) {
+            this.stops = stops;
+            this.sink = sink;
+        }
+
+        /** Appends text; returns true when a stop string has appeared. */
+        boolean accept(String piece) {
+            all.append(piece);
+            for (String s : stops) {
+                int at = all.indexOf(s, Math.max(0, emitted - s.length()));
+                if (at >= 0 && (cut < 0 || at < cut)) cut = at;
+            }
+            if (cut >= 0) {
+                emit(cut);
+                return true;
+            }
+            int safe = all.length();
+            for (String s : stops)
+                for (int k = Math.min(s.length() - 1, all.length()); k > 0; k--)
+                    if (all.length() - k >= emitted && s.startsWith(all.substring(all.length() - k))) {
+                        safe = Math.min(safe, all.length() - k);
+                        break;
+                    }
+            emit(safe);
+            return false;
+        }
+
+        void flush() {
+            emit(all.length());
+        }
+
+        private void emit(int upTo) {
+            if (upTo > emitted) {
+                sink.accept(all.substring(emitted, upTo));
+                emitted = upTo;
+            }
+        }
+
+        String text() {
+            return all.substring(0, cut >= 0 ? cut : all.length());
+        }
+    }
+}
