@@ -12,10 +12,15 @@ import picocli.CommandLine.Command;
         description = "Pure-Java engine for RoPE LLMs with Mixture of In-Context Experts.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                BenchCommand.class,
         })
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
+
+    @CommandLine.Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+            description = "Print stack traces of errors.")
+    boolean verbose;
 
     @Override
     public void run() {

@@ -1,0 +1,69 @@
+package moice.cli;
+
+import moice.model.Benchmark;
+import moice.model.KVCache;
+import moice.model.Model;
+import moice.model.RandomWeights;
+import moice.model.TensorNames;
+import moice.model.Weights;
+import moice.attention.RopeLayout;
+import moice.tensor.DType;
+import moice.tensor.Parallel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** {@code bin/moice bench}: prefill and decode speed of a model, one table. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Measures prefill tokens/s at given prompt lengths and decode tokens/s (medians), and peak memory.",
+                "Example: bin/moice bench --random-shape smollm2-135m --dtype f32 --prefill 512,2048 --decode 128"})
+public final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--model", description = "Model directory or .gguf file (or a pulled model's name).")
+    String model;
+
+    @Option(names = "--random-shape", description = "Benchmark random weights of a known shape instead: smollm2-135m.")
+    String randomShape;
+
+    @Option(names = "--dtype", defaultValue = "f32", description = "Storage type of --random-shape weights: f32, f16, bf16 (default ${DEFAULT-VALUE}).")
+    String dtype;
+
+    @Option(names = "--prefill", split = ",", defaultValue = "512,2048", description = "Prompt lengths (default ${DEFAULT-VALUE}).")
+    List<Integer> prefill;
+
+    @Option(names = "--decode", defaultValue = "128", description = "Tokens decoded one at a time (default ${DEFAULT-VALUE}); 0 to skip.")
+    int decode;
+
+    @Option(names = "--repeats", defaultValue = "3", description = "Measured runs per test after a warm-up (default ${DEFAULT-VALUE}).")
+    int repeats;
+
+    @Override
+    public Integer call() {
+        Model m;
+        String what;
+        if (randomShape != null) {
+            var config = RandomWeights.shape(randomShape);
+            DType type = DType.valueOf(dtype.toUpperCase(Locale.ROOT));
+            System.err.println("generating random " + type + " weights of shape " + randomShape + " ...");
+            m = new Model(config, Weights.load(config, TensorNames.HF, new RandomWeights(type, 1)), RopeLayout.HALF_SPLIT);
+            what = randomShape + " (random weights, " + type + ")";
+        } else {
+            throw new moice.MoiceException("give --model or --random-shape");
+        }
+        var config = m.config();
+        int[] lengths = prefill.stream().mapToInt(Integer::intValue).toArray();
+        List<Benchmark.Row> rows = Benchmark.run(m, m.vanilla(), lengths, decode, repeats,
+                s -> System.err.println("  " + s));
+        System.out.printf(Locale.ROOT, "model: %s, %,d parameters, %d threads%n", what, config.parameterCount(), Parallel.threads());
+        System.out.printf(Locale.ROOT, "| %-14s | %12s | %15s |%n", "test", "tokens/s", "range");
+        System.out.printf(Locale.ROOT, "|%s|%s|%s|%n", "-".repeat(16), "-".repeat(14), "-".repeat(17));
+        for (Benchmark.Row r : rows)
+            System.out.printf(Locale.ROOT, "| %-14s | %12.1f | %6.1f – %6.1f |%n", r.test(), r.medianTokensPerSecond(), r.minTps(), r.maxTps());
+        int maxLen = Math.max(decode, lengths.length == 0 ? 0 : java.util.Arrays.stream(lengths).max().getAsInt());
+        System.out.printf(Locale.ROOT, "KV cache at %d positions: %.1f MiB; peak RSS: %.1f MiB%n", maxLen,
+                KVCache.bytesFor(config, maxLen) / 1048576.0, Benchmark.peakRssBytes() / 1048576.0);
+        return 0;
+    }
+}

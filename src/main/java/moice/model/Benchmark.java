@@ -1,0 +1,77 @@
+package moice.model;
+
+import moice.attention.AttentionVariant;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.function.Consumer;
+
+/**
+ * Whole-model speed: prefill tokens/s at given prompt lengths (logits for the last position only, as llama-bench
+ * does) and decode tokens/s (one token at a time from an empty cache, like llama-bench's tg). Each figure is the
+ * median of {@code repeats} runs after one warm-up run.
+ */
+public final class Benchmark {
+    /** One measured row. */
+    public record Row(String test, int tokens, double medianTokensPerSecond, double minTps, double maxTps) {}
+
+    private Benchmark() {}
+
+    public static List<Row> run(Model model, AttentionVariant attention, int[] prefillLengths, int decodeTokens,
+                                int repeats, Consumer<String> progress) {
+        List<Row> rows = new ArrayList<>();
+        Random random = new Random(42);
+        int vocab = model.config().vocabSize();
+        for (int n : prefillLengths) {
+            int[] tokens = random.ints(n, 0, vocab).toArray();
+            double[] tps = new double[repeats];
+            for (int r = -1; r < repeats; r++) {
+                progress.accept("prefill " + n + (r < 0 ? " (warm-up)" : " run " + (r + 1) + "/" + repeats));
+                KVCache cache = model.newCache(n);
+                long t0 = System.nanoTime();
+                model.forward(tokens, cache, attention, 1);
+                double s = (System.nanoTime() - t0) / 1e9;
+                if (r >= 0) tps[r] = n / s;
+            }
+            rows.add(row("prefill " + n, n, tps));
+        }
+        if (decodeTokens > 0) {
+            double[] tps = new double[repeats];
+            for (int r = -1; r < repeats; r++) {
+                progress.accept("decode " + decodeTokens + (r < 0 ? " (warm-up)" : " run " + (r + 1) + "/" + repeats));
+                KVCache cache = model.newCache(decodeTokens);
+                int token = 1;
+                long t0 = System.nanoTime();
+                for (int i = 0; i < decodeTokens; i++) {
+                    float[] logits = model.forward(new int[]{token}, cache, attention, 1);
+                    token = Sampler.argmax(logits, 0, vocab);
+                }
+                double s = (System.nanoTime() - t0) / 1e9;
+                if (r >= 0) tps[r] = decodeTokens / s;
+            }
+            rows.add(row("decode " + decodeTokens, decodeTokens, tps));
+        }
+        return rows;
+    }
+
+    private static Row row(String test, int tokens, double[] tps) {
+        double[] sorted = tps.clone();
+        Arrays.sort(sorted);
+        double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2]
+                : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+        return new Row(test, tokens, median, sorted[0], sorted[sorted.length - 1]);
+    }
+
+    /** Peak resident memory of this process in bytes (VmHWM), or -1 where /proc is absent. */
+    public static long peakRssBytes() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status")))
+                if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("\\D", "")) * 1024;
+        } catch (Exception e) {
+            return -1;
+        }
+        return -1;
+    }
+}
