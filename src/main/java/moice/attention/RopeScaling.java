@@ -11,7 +11,7 @@ package moice.attention;
  * @param betaFast                yarn (default 32)
  * @param betaSlow                yarn (default 1)
  * @param attentionFactor         yarn: multiplier of cos/sin; NaN means "derive" as HF does, see
- *                                {@link #yarnAttentionFactor()}
+ *                                {@link #yarnAttentionFactor()} ({@code moice.io.HfConfig} always settles it)
  * @param truncate                yarn: round the correction range to integers (HF default true)
  * @param mscale                  yarn: {@code mscale} when given, else 0 (HF treats 0 and absent alike)
  * @param mscaleAllDim            yarn: {@code mscale_all_dim} when given, else 0

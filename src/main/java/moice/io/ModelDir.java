@@ -5,14 +5,15 @@ import moice.model.ModelConfig;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.Optional;
 
 /**
  * The files of a Hugging Face model directory: {@code config.json} (required), the safetensors weights, and the
  * tokenizer files when present. Locating holds no resources; {@link #openTensors()} maps the weights.
  *
- * <p>A {@code .gguf} file is a model too (DESIGN.md); it is recognised here and refused until a GGUF reader exists,
- * which will then get its own branch in {@link #of(Path)} callers' dispatch rather than a fake config.json.
+ * <p>A {@code .gguf} file is a model too (DESIGN.md) but has no directory layout: callers dispatch on
+ * {@link #isGguf(Path)} before coming here, and {@link #of(Path)} refuses such a file with a clear message.
  *
  * @param dir                  the model directory
  * @param configJson           {@code dir/config.json}
@@ -23,14 +24,14 @@ public record ModelDir(Path dir, Path configJson, Optional<Path> tokenizerJson, 
 
     /** Whether {@code path} names a GGUF file (by extension), which {@link #of} does not handle. */
     public static boolean isGguf(Path path) {
-        return path.getFileName() != null && path.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".gguf");
+        return path.getFileName() != null && path.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".gguf");
     }
 
     /** Locates the files of the model directory {@code dir}; errors when it does not exist or has no config.json. */
     public static ModelDir of(Path dir) {
         if (!Files.exists(dir)) throw new MoiceException(dir + ": no such file or directory");
         if (!Files.isDirectory(dir)) {
-            if (isGguf(dir)) throw new MoiceException(dir + ": GGUF models are not supported yet");
+            if (isGguf(dir)) throw new MoiceException(dir + ": a GGUF file, not a model directory (GGUF is not supported yet)");
             throw new MoiceException(dir + ": not a model directory (expected a directory holding config.json and "
                     + "*.safetensors, or a .gguf file)");
         }

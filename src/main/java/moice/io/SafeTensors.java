@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -198,7 +199,7 @@ public final class SafeTensors implements TensorSource {
     }
 
     /** The reference implementation's rule: sorted by offset, each tensor starts where the previous ended, the last ends at the end of the file. */
-    private static void checkTiling(java.util.Collection<Entry> entries, Path file, long dataSize) {
+    private static void checkTiling(Collection<Entry> entries, Path file, long dataSize) {
         List<Entry> byOffset = new ArrayList<>(entries);
         byOffset.sort(Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
         long expected = 0;

@@ -9,6 +9,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -70,14 +71,14 @@ public final class SafeTensorsWriter {
     private static void checkCount(String name, int count, long[] shape) {
         long elements = elements(name, shape);
         if (elements != count)
-            throw new IllegalArgumentException(name + ": " + count + " values for shape " + java.util.Arrays.toString(shape));
+            throw new IllegalArgumentException(name + ": " + count + " values for shape " + Arrays.toString(shape));
     }
 
     private static long elements(String name, long[] shape) {
         requireNonNull(name, "tensor name");
         long n = 1;
         for (long d : shape) {
-            if (d < 0) throw new IllegalArgumentException(name + ": negative dimension in " + java.util.Arrays.toString(shape));
+            if (d < 0) throw new IllegalArgumentException(name + ": negative dimension in " + Arrays.toString(shape));
             n = Math.multiplyExact(n, d);
         }
         return n;
@@ -117,8 +118,8 @@ public final class SafeTensorsWriter {
         }
         byte[] json = Json.write(root).getBytes(StandardCharsets.UTF_8);
         int padded = (json.length + 7) / 8 * 8;
-        byte[] out = java.util.Arrays.copyOf(json, padded);
-        java.util.Arrays.fill(out, json.length, padded, (byte) ' ');
+        byte[] out = Arrays.copyOf(json, padded);
+        Arrays.fill(out, json.length, padded, (byte) ' ');
         return out;
     }
 

@@ -1,6 +1,7 @@
 package moice.io;
 
 import moice.MoiceException;
+import moice.model.TensorLookup;
 import moice.tensor.DType;
 import moice.tensor.Matrix;
 
@@ -14,20 +15,21 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 /**
- * Named weight tensors of one model, read in place from its files: one safetensors file, a sharded safetensors
- * checkpoint, or (later) a GGUF file.
+ * Named weight tensors of one model (the {@link TensorLookup} the model loads from), read in place from its files:
+ * one safetensors file, a sharded safetensors checkpoint, or (later) a GGUF file.
  *
  * <p>Views returned by {@link #matrix} are zero-copy windows onto memory-mapped files; they stay valid until
  * {@link #close()}, after which touching them throws {@link IllegalStateException}. Every method that is given a name
  * the source does not hold throws a {@link MoiceException} "WHERE: tensor 'NAME' not found". Implementations are safe
  * to read from several threads at once.
  */
-public interface TensorSource extends AutoCloseable {
+public interface TensorSource extends TensorLookup, AutoCloseable {
 
     /** Names of all tensors, sorted. */
     Set<String> names();
 
     /** Whether a tensor of this name exists (whatever its dtype). */
+    @Override
     boolean has(String name);
 
     /** The tensor's shape as the file states it (a fresh copy; {@code []} for a scalar). */
@@ -44,6 +46,7 @@ public interface TensorSource extends AutoCloseable {
      * be exactly {@code [rows, cols]}, or {@code [cols]} when {@code rows == 1}; any other shape is an error naming
      * both shapes ("...; config.json implies [rows, cols]"), since callers derive the expectation from the model config.
      */
+    @Override
     Matrix matrix(String name, int rows, int cols);
 
     /** File-level string metadata (safetensors {@code __metadata__}); empty when there is none. */
