@@ -77,8 +77,7 @@ public final class Rope {
     private static float yarn(float[] inv, double theta, int headDim, RopeScaling s, int maxPositions) {
         double factor = s.factor();
         int original = s.originalMaxPositions() > 0 ? s.originalMaxPositions() : maxPositions;
-        double attention = s.attentionFactor();
-        if (Double.isNaN(attention)) attention = yarnMscale(factor, 1);
+        double attention = s.yarnAttentionFactor();
         double low = correctionDim(s.betaFast(), headDim, theta, original);
         double high = correctionDim(s.betaSlow(), headDim, theta, original);
         if (s.truncate()) {
@@ -96,10 +95,6 @@ public final class Rope {
             inv[i] = interpolation * (1 - extrapolationFactor) + extrapolation * extrapolationFactor;
         }
         return (float) attention;
-    }
-
-    static double yarnMscale(double scale, double mscale) {
-        return scale <= 1 ? 1.0 : 0.1 * mscale * Math.log(scale) + 1.0;
     }
 
     private static double correctionDim(double rotations, int dim, double base, int maxPos) {

@@ -2,11 +2,9 @@ package moice.io;
 
 import moice.model.Model;
 import moice.model.ModelConfig;
-import moice.model.TensorLookup;
 import moice.model.TensorNames;
 import moice.model.Weights;
 import moice.attention.RopeLayout;
-import moice.tensor.Matrix;
 
 import java.nio.file.Path;
 import java.util.Optional;
@@ -24,27 +22,13 @@ public record LoadedModel(Path path, ModelConfig config, Model model, Optional<P
         ModelConfig config = dir.loadConfig();
         TensorSource tensors = dir.openTensors();
         try {
-            Weights weights = Weights.load(config, TensorNames.HF, lookup(tensors));
+            Weights weights = Weights.load(config, TensorNames.HF, tensors);
             Model model = new Model(config, weights, RopeLayout.HALF_SPLIT);
             return new LoadedModel(path, config, model, dir.tokenizerJson(), dir.tokenizerConfigJson(), tensors);
         } catch (RuntimeException e) {
             tensors.close();
             throw e;
         }
-    }
-
-    static TensorLookup lookup(TensorSource source) {
-        return new TensorLookup() {
-            @Override
-            public Matrix matrix(String name, int rows, int cols) {
-                return source.matrix(name, rows, cols);
-            }
-
-            @Override
-            public boolean has(String name) {
-                return source.has(name);
-            }
-        };
     }
 
     @Override

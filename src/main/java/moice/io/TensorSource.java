@@ -64,14 +64,16 @@ public interface TensorSource extends TensorLookup, AutoCloseable {
 
     /**
      * Opens the weights at {@code path}: a {@code .safetensors} file, a {@code *.index.json} shard index, or a model
-     * directory. In a directory, {@value #SHARD_INDEX} is used when present, otherwise the single {@code *.safetensors}
-     * file; no such file, or several without an index, is an error.
+     * directory. In a directory, {@value #SHARD_INDEX} is used when present, then {@code model.safetensors}, otherwise the
+     * single {@code *.safetensors} file; no such file, or several without an index, is an error.
      */
     static TensorSource open(Path path) {
         if (!Files.exists(path)) throw new MoiceException(path + ": no such file or directory");
         if (Files.isDirectory(path)) {
             Path index = path.resolve(SHARD_INDEX);
             if (Files.isRegularFile(index)) return ShardedSafeTensors.open(index);
+            Path single = path.resolve("model.safetensors");
+            if (Files.isRegularFile(single)) return SafeTensors.open(single);
             List<Path> files = new ArrayList<>();
             try (Stream<Path> s = Files.list(path)) {
                 s.filter(p -> p.getFileName().toString().endsWith(".safetensors") && Files.isRegularFile(p))

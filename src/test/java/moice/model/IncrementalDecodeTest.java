@@ -1,0 +1,45 @@
+package moice.model;
+
+import moice.cli.ForwardCommand;
+import moice.io.LoadedModel;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Decoding token by token (and prefilling in uneven chunks) gives the logits of one prefill of the whole sequence. */
+class IncrementalDecodeTest {
+
+    @ParameterizedTest
+    @ValueSource(strings = {"llama-gqa", "mistral-mqa", "qwen2-bias-tied", "llama-yarn-rope"})
+    void stepByStepEqualsPrefill(String name) {
+        Path dir = HfLogitsTest.MODELS.resolve(name);
+        int[] ids = ForwardCommand.readTokens(dir.resolve("tokens.json"));
+        try (LoadedModel m = LoadedModel.open(dir)) {
+            Model model = m.model();
+            int vocab = m.config().vocabSize();
+            float[] full = model.forward(ids, model.newCache(ids.length), model.vanilla(), ids.length);
+
+            KVCache cache = model.newCache(ids.length);
+            var attention = model.vanilla();
+            int split = ids.length / 3;
+            float[] first = model.forward(java.util.Arrays.copyOf(ids, split), cache, attention, split);
+            assertClose(full, 0, first, 0, split * vocab, name + " chunk");
+            for (int t = split; t < ids.length; t++) {
+                float[] step = model.forward(new int[]{ids[t]}, cache, attention, 1);
+                assertClose(full, t * vocab, step, 0, vocab, name + " step " + t);
+            }
+        }
+    }
+
+    static void assertClose(float[] a, int ao, float[] b, int bo, int n, String what) {
+        double maxDiff = 0, maxRef = 0;
+        for (int i = 0; i < n; i++) {
+            maxDiff = Math.max(maxDiff, Math.abs(a[ao + i] - b[bo + i]));
+            maxRef = Math.max(maxRef, Math.abs(a[ao + i]));
+        }
+        assertTrue(maxDiff <= 1e-5 * maxRef, what + ": max|Δ| " + maxDiff + " of " + maxRef);
+    }
+}
