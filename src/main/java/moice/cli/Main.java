@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
         subcommands = {
                 CommandLine.HelpCommand.class,
                 ForwardCommand.class,
+                InspectCommand.class,
                 BenchCommand.class,
         })
 public final class Main implements Runnable {

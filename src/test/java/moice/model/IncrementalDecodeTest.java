@@ -1,6 +1,6 @@
 package moice.model;
 
-import moice.cli.ForwardCommand;
+import moice.io.TokenIds;
 import moice.io.LoadedModel;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -16,7 +16,7 @@ class IncrementalDecodeTest {
     @ValueSource(strings = {"llama-gqa", "mistral-mqa", "qwen2-bias-tied", "llama-yarn-rope"})
     void stepByStepEqualsPrefill(String name) {
         Path dir = HfLogitsTest.MODELS.resolve(name);
-        int[] ids = ForwardCommand.readTokens(dir.resolve("tokens.json"));
+        int[] ids = TokenIds.read(dir.resolve("tokens.json"));
         try (LoadedModel m = LoadedModel.open(dir)) {
             Model model = m.model();
             int vocab = m.config().vocabSize();
