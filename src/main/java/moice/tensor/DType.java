@@ -19,6 +19,15 @@ public enum DType {
         this.blockBytes = blockBytes;
     }
 
+    /** The kernels that read this storage type. */
+    public WeightFormat format() {
+        return switch (this) {
+            case F32 -> F32Format.INSTANCE;
+            case F16 -> F16Format.INSTANCE;
+            case BF16 -> BF16Format.INSTANCE;
+        };
+    }
+
     /** Bytes needed for {@code n} values; {@code n} must be a multiple of {@link #blockSize}. */
     public long bytesFor(long n) {
         if (n % blockSize != 0) throw new IllegalArgumentException(this + ": " + n + " values is not a multiple of " + blockSize);

@@ -1,8 +1,7 @@
 package moice.tensor;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
+import java.util.Objects;
 
 /**
  * A frozen weight matrix {@code W[rows, cols]} (PyTorch {@code Linear} layout {@code [out, in]}), viewed in its stored
@@ -11,9 +10,6 @@ import java.nio.ByteOrder;
  * <p>Contract: {@code data} holds exactly {@code rows * type.bytesFor(cols)} bytes, row-major, little-endian.
  */
 public final class Matrix {
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-
     private final String name;
     private final DType type;
     private final int rows;
@@ -47,18 +43,23 @@ public final class Matrix {
         Gemm.matmul(this, x, T, out);
     }
 
+    /**
+     * As {@link #matmul(float[], int, float[])} on slices: {@code out[outOff + t*outStride + r] = Σ_k W[r,k] ·
+     * x[xOff + t*cols + k]} for {@code t < T}, {@code r < rows}; other elements of {@code out} are untouched.
+     * {@code outStride ≥ rows} lets a caller write into columns of a wider row-major array (e.g. fused Q|K|V).
+     * {@code x} and {@code out} must not overlap.
+     *
+     * @throws IllegalArgumentException if the slices do not fit the arrays
+     */
+    public void matmul(float[] x, int xOff, int T, float[] out, int outOff, int outStride) {
+        Gemm.matmul(this, x, xOff, T, out, outOff, outStride);
+    }
+
     /** Writes row {@code r} as float32 into {@code dst[off .. off+cols)}. */
     public void row(int r, float[] dst, int off) {
-        long base = (long) r * rowBytes;
-        switch (type) {
-            case F32 -> MemorySegment.copy(data, F32, base, dst, off, cols);
-            case F16 -> {
-                for (int k = 0; k < cols; k++) dst[off + k] = Float.float16ToFloat(data.get(I16, base + 2L * k));
-            }
-            case BF16 -> {
-                for (int k = 0; k < cols; k++) dst[off + k] = Float.intBitsToFloat(data.get(I16, base + 2L * k) << 16);
-            }
-        }
+        Objects.checkIndex(r, rows);
+        Objects.checkFromIndexSize(off, cols, dst.length);
+        type.format().dequantizeRow(data, r * rowBytes, cols, dst, off);
     }
 
     /** All values as float32 (tests and small tensors such as norms and biases). */
