@@ -17,6 +17,11 @@ public final class Generator {
     public interface TextStream {
         /** Text that becomes complete once {@code id} is appended (may be empty). */
         String push(int id);
+
+        /** Whatever is still held back at the end (incomplete characters). */
+        default String finish() {
+            return "";
+        }
     }
 
     /**
@@ -80,7 +85,7 @@ public final class Generator {
             }
             if (i + 1 < settings.maxTokens()) logits = model.forward(new int[]{next}, cache, attention, 1);
         }
-        if (!reason.equals("stop")) stop.flush();
+        if (!reason.equals("stop") && !stop.accept(stream.finish())) stop.flush();
         long decode = System.nanoTime() - t1;
         return new Result(out.stream().mapToInt(Integer::intValue).toArray(), stop.text(), prompt.length, prefill,
                 decode, reason);

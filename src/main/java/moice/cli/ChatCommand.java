@@ -1,0 +1,71 @@
+package moice.cli;
+
+import moice.io.LoadedModel;
+import moice.model.Generator;
+import moice.tokenizer.ChatTemplate;
+import moice.tokenizer.Tokenizer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** {@code bin/moice chat}: an interactive multi-turn conversation with the model's chat template. */
+@Command(name = "chat", mixinStandardHelpOptions = true,
+        description = {"Interactive multi-turn chat. Type a message and press Enter; /reset starts over, /exit (or end of input) quits.",
+                "Example: bin/moice chat --model DIR --system 'You are concise.'"})
+public final class ChatCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "Model directory or .gguf file.")
+    Path model;
+
+    @Option(names = "--system", description = "System message for the conversation.")
+    String system;
+
+    @Mixin
+    GenerationOptions options;
+
+    @Override
+    public Integer call() throws IOException {
+        try (LoadedModel m = LoadedModel.open(model)) {
+            Tokenizer tokenizer = m.tokenizer();
+            ChatTemplate template = m.chatTemplate();
+            PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+            BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            List<ChatTemplate.Message> history = new ArrayList<>();
+            if (system != null) history.add(ChatTemplate.Message.system(system));
+            int systemTurns = history.size();
+            while (true) {
+                System.err.print("> ");
+                System.err.flush();
+                String line = in.readLine();
+                if (line == null || line.strip().equals("/exit")) break;
+                if (line.strip().equals("/reset")) {
+                    history.subList(systemTurns, history.size()).clear();
+                    System.err.println("(conversation reset)");
+                    continue;
+                }
+                if (line.isBlank()) continue;
+                history.add(ChatTemplate.Message.user(line));
+                int[] ids = tokenizer.encode(template.render(history, true), false);
+                Generator.Result r = Generator.generate(m.model(), m.model().vanilla(), ids, options.sampler(),
+                        options.settings(m.stopTokenIds()), GenerateCommand.streamOf(tokenizer.newStreamDecoder(true)),
+                        s -> {
+                            out.print(s);
+                            out.flush();
+                        });
+                out.println();
+                GenerateCommand.reportSpeed(r);
+                history.add(ChatTemplate.Message.assistant(r.text()));
+            }
+        }
+        return 0;
+    }
+}
