@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
         description = "Pure-Java engine for RoPE LLMs with Mixture of In-Context Experts.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                PullCommand.class,
         })
 public final class Main implements Runnable {
     @CommandLine.Spec
