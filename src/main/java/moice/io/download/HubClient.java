@@ -95,10 +95,10 @@ public final class HubClient implements AutoCloseable {
         try {
             uri = URI.create(endpoint.strip());
         } catch (IllegalArgumentException e) {
-            throw new MoiceException("HF_ENDPOINT '" + endpoint + "': not a URL");
+            throw new MoiceException("Hub endpoint '" + endpoint + "': not a URL");
         }
         if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme()) || uri.getHost() == null) {
-            throw new MoiceException("HF_ENDPOINT '" + endpoint + "': expected an http(s) URL such as "
+            throw new MoiceException("Hub endpoint '" + endpoint + "': expected an http(s) URL such as "
                     + DEFAULT_ENDPOINT);
         }
         return new HubClient(uri, tokenFromEnvironment(System.getenv(), System.getProperty("user.home")),
@@ -301,10 +301,16 @@ public final class HubClient implements AutoCloseable {
         return new MoiceException("network error for " + url + ": " + describe(e), e);
     }
 
+    /** The exception and its causes in one line; HttpClient's ConnectException often has its reason in a cause. */
     static String describe(IOException e) {
-        String message = e.getMessage();
-        return message == null || message.isBlank() ? e.getClass().getSimpleName()
-                : e.getClass().getSimpleName() + ": " + message;
+        StringBuilder sb = new StringBuilder();
+        for (Throwable t = e; t != null && sb.length() < 300; t = t.getCause()) {
+            if (!sb.isEmpty()) sb.append(": ");
+            sb.append(t.getClass().getSimpleName());
+            if (t.getMessage() != null && !t.getMessage().isBlank()) sb.append(" (").append(t.getMessage()).append(')');
+            if (t.getCause() == t) break;
+        }
+        return sb.toString();
     }
 
     /** Strips quotes and a weak-validator prefix; lower case. */

@@ -80,11 +80,15 @@ public final class HubDownloader {
                     : FileSelection.defaults(info.files());
             checkSelection(repo, revision, info.files(), selected, custom ? includePatterns : null);
             if (!custom && selected.contains(FileSelection.SAFETENSORS_INDEX)) {
+                // The index names the shards, so it comes first; the rest follow in one batch.
                 pull.fetch(List.of(FileSelection.SAFETENSORS_INDEX));
+                List<String> rest = new ArrayList<>(selected);
+                rest.remove(FileSelection.SAFETENSORS_INDEX);
                 for (String shard : FileSelection.shardsFromIndex(dir.resolve(FileSelection.SAFETENSORS_INDEX),
                         info.files())) {
-                    if (!selected.contains(shard)) selected = append(selected, shard);
+                    if (!rest.contains(shard)) rest.add(shard);
                 }
+                selected = rest;
             }
             pull.fetch(selected);
             pull.writeManifest(true);
@@ -115,12 +119,6 @@ public final class HubDownloader {
     private static String preview(List<String> files) {
         int shown = Math.min(files.size(), 20);
         return String.join(", ", files.subList(0, shown)) + (files.size() > shown ? ", ..." : "");
-    }
-
-    private static List<String> append(List<String> list, String item) {
-        List<String> copy = new ArrayList<>(list);
-        copy.add(item);
-        return copy;
     }
 
     /** The state of one pull: which commit, what the manifest holds, counters. */

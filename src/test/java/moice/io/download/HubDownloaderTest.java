@@ -316,6 +316,7 @@ class HubDownloaderTest {
         assertArrayEquals(shard2, Files.readAllBytes(dir.resolve("model-00002-of-00002.safetensors")));
         assertTrue(Files.exists(dir.resolve("model.safetensors.index.json")));
         assertFalse(Files.exists(dir.resolve("consolidated.safetensors")), "a duplicate layout is skipped");
+        assertTrue(log().contains("(5 fetched, 0 already present)"), log());
     }
 
     @Test
