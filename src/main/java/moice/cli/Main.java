@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
                 ForwardCommand.class,
                 InspectCommand.class,
                 BenchCommand.class,
+                PullCommand.class,
         })
 public final class Main implements Runnable {
     @CommandLine.Spec
