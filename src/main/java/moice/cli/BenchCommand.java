@@ -1,5 +1,7 @@
 package moice.cli;
 
+import moice.io.LoadedModel;
+import moice.io.download.ModelCache;
 import moice.model.Benchmark;
 import moice.model.KVCache;
 import moice.model.Model;
@@ -43,12 +45,17 @@ public final class BenchCommand implements Callable<Integer> {
     public Integer call() {
         Model m;
         String what;
+        LoadedModel loaded = null;
         if (randomShape != null) {
             var config = RandomWeights.shape(randomShape);
             DType type = DType.valueOf(dtype.toUpperCase(Locale.ROOT));
             System.err.println("generating random " + type + " weights of shape " + randomShape + " ...");
             m = new Model(config, Weights.load(config, TensorNames.HF, new RandomWeights(type, 1)), RopeLayout.HALF_SPLIT);
             what = randomShape + " (random weights, " + type + ")";
+        } else if (model != null) {
+            loaded = LoadedModel.open(ModelCache.resolve(model));
+            m = loaded.model();
+            what = model;
         } else {
             throw new moice.MoiceException("give --model or --random-shape");
         }
@@ -64,6 +71,7 @@ public final class BenchCommand implements Callable<Integer> {
         int maxLen = Math.max(decode, lengths.length == 0 ? 0 : java.util.Arrays.stream(lengths).max().getAsInt());
         System.out.printf(Locale.ROOT, "KV cache at %d positions: %.1f MiB; peak RSS: %.1f MiB%n", maxLen,
                 KVCache.bytesFor(config, maxLen) / 1048576.0, Benchmark.peakRssBytes() / 1048576.0);
+        if (loaded != null) loaded.close();
         return 0;
     }
 }

@@ -1,6 +1,7 @@
 package moice.cli;
 
 import moice.io.LoadedModel;
+import moice.io.download.ModelCache;
 import moice.model.Generator;
 import moice.tokenizer.ChatTemplate;
 import moice.tokenizer.Tokenizer;
@@ -23,8 +24,8 @@ import java.util.concurrent.Callable;
         description = {"Interactive multi-turn chat. Type a message and press Enter; /reset starts over, /exit (or end of input) quits.",
                 "Example: bin/moice chat --model DIR --system 'You are concise.'"})
 public final class ChatCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "Model directory or .gguf file.")
-    Path model;
+    @Option(names = "--model", required = true, description = "Model directory, .gguf file, or the name of a pulled model.")
+    String model;
 
     @Option(names = "--system", description = "System message for the conversation.")
     String system;
@@ -34,7 +35,7 @@ public final class ChatCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        try (LoadedModel m = LoadedModel.open(model)) {
+        try (LoadedModel m = LoadedModel.open(ModelCache.resolve(model))) {
             Tokenizer tokenizer = m.tokenizer();
             ChatTemplate template = m.chatTemplate();
             PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);

@@ -1,6 +1,7 @@
 package moice.cli;
 
 import moice.io.LoadedModel;
+import moice.io.download.ModelCache;
 import moice.io.TokenIds;
 import moice.io.SafeTensorsWriter;
 import moice.model.KVCache;
@@ -15,8 +16,8 @@ import java.util.concurrent.Callable;
         description = {"Writes tensor 'logits' (float32 [T, vocab]) for the token ids in a JSON array, all positions.",
                 "Example: bin/moice forward --model DIR --tokens ids.json --out logits.safetensors"})
 public final class ForwardCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "Model directory or .gguf file.")
-    Path model;
+    @Option(names = "--model", required = true, description = "Model directory, .gguf file, or the name of a pulled model.")
+    String model;
 
     @Option(names = "--tokens", required = true, description = "JSON array of token ids.")
     Path tokens;
@@ -27,7 +28,7 @@ public final class ForwardCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         int[] ids = TokenIds.read(tokens);
-        try (LoadedModel m = LoadedModel.open(model)) {
+        try (LoadedModel m = LoadedModel.open(ModelCache.resolve(model))) {
             KVCache cache = m.model().newCache(Math.max(ids.length, 1));
             long t0 = System.nanoTime();
             float[] logits = m.model().forward(ids, cache, m.model().vanilla(), ids.length);

@@ -2,6 +2,7 @@ package moice.cli;
 
 import moice.MoiceException;
 import moice.io.LoadedModel;
+import moice.io.download.ModelCache;
 import moice.model.Generator;
 import moice.tokenizer.ChatTemplate;
 import moice.tokenizer.StreamDecoder;
@@ -26,8 +27,8 @@ import java.util.concurrent.Callable;
         description = {"Generates text from a prompt. Only the generated text is printed on stdout; speed goes to stderr.",
                 "Example: bin/moice generate --model DIR --chat --prompt 'What is RoPE?' --max-tokens 64"})
 public final class GenerateCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "Model directory or .gguf file.")
-    Path model;
+    @Option(names = "--model", required = true, description = "Model directory, .gguf file, or the name of a pulled model.")
+    String model;
 
     static final class PromptSource {
         @Option(names = "--prompt", description = "Prompt text.")
@@ -52,7 +53,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         String text = prompt.text != null ? prompt.text : readPrompt(prompt.file);
-        try (LoadedModel m = LoadedModel.open(model)) {
+        try (LoadedModel m = LoadedModel.open(ModelCache.resolve(model))) {
             Tokenizer tokenizer = m.tokenizer();
             int[] ids;
             if (chat) {

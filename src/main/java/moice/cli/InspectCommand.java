@@ -1,6 +1,7 @@
 package moice.cli;
 
 import moice.io.LoadedModel;
+import moice.io.download.ModelCache;
 import moice.io.TensorSource;
 import moice.model.KVCache;
 import moice.model.ModelConfig;
@@ -17,8 +18,8 @@ import java.util.concurrent.Callable;
         description = {"Prints the config, the tensor table and a memory estimate for a context length.",
                 "Example: bin/moice inspect --model DIR --context 8192"})
 public final class InspectCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "Model directory or .gguf file.")
-    Path model;
+    @Option(names = "--model", required = true, description = "Model directory, .gguf file, or the name of a pulled model.")
+    String model;
 
     @Option(names = "--context", defaultValue = "0", description = "Context length for the memory estimate (default: the model's max_position_embeddings).")
     int context;
@@ -28,7 +29,7 @@ public final class InspectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        try (LoadedModel m = LoadedModel.open(model)) {
+        try (LoadedModel m = LoadedModel.open(ModelCache.resolve(model))) {
             ModelConfig c = m.config();
             System.out.println("model: " + m.path());
             System.out.println("architecture: " + c.architecture());
