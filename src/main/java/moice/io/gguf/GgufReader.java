@@ -1,0 +1,148 @@
+package moice.io.gguf;
+
+import moice.MoiceException;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * A bounds-checked little-endian cursor over a GGUF image. Every read first checks that the bytes are there, so a
+ * malformed file ends in a {@link MoiceException} naming the file and the field being read, never in an index error.
+ */
+final class GgufReader {
+    static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /** Largest Java array we will allocate for file data (the JVM's practical array limit). */
+    static final int MAX_JAVA_ARRAY = Integer.MAX_VALUE - 8;
+
+    final MemorySegment data;
+    final long size;
+    final String file;
+    private long pos;
+
+    GgufReader(MemorySegment data, String file) {
+        this.data = data;
+        this.size = data.byteSize();
+        this.file = file;
+    }
+
+    long position() {
+        return pos;
+    }
+
+    long remaining() {
+        return size - pos;
+    }
+
+    /** An error about {@code field} of this file: {@code "<file>: <field>: <message>"}. */
+    MoiceException error(String field, String message) {
+        return new MoiceException(file + ": " + field + ": " + message);
+    }
+
+    /** Fails unless {@code n} more bytes are available at the cursor. */
+    void need(long n, String field) {
+        if (n < 0 || n > size - pos)
+            throw error(field, "expected " + (n < 0 ? "a valid length" : n + " bytes") + " at offset " + pos
+                    + ", but the file has " + (size - pos) + " bytes left (truncated file?)");
+    }
+
+    int u8(String field) {
+        need(1, field);
+        return Byte.toUnsignedInt(data.get(ValueLayout.JAVA_BYTE, pos++));
+    }
+
+    short i16(String field) {
+        need(2, field);
+        short v = data.get(I16, pos);
+        pos += 2;
+        return v;
+    }
+
+    int i32(String field) {
+        need(4, field);
+        int v = data.get(I32, pos);
+        pos += 4;
+        return v;
+    }
+
+    long u32(String field) {
+        return Integer.toUnsignedLong(i32(field));
+    }
+
+    long i64(String field) {
+        need(8, field);
+        long v = data.get(I64, pos);
+        pos += 8;
+        return v;
+    }
+
+    /** A u64 count or length that must also fit a signed long (files never need more). */
+    long count(String field) {
+        long v = i64(field);
+        if (v < 0) throw error(field, "expected a count below 2^63, found " + Long.toUnsignedString(v));
+        return v;
+    }
+
+    float f32(String field) {
+        need(4, field);
+        float v = data.get(F32, pos);
+        pos += 4;
+        return v;
+    }
+
+    double f64(String field) {
+        need(8, field);
+        double v = data.get(F64, pos);
+        pos += 8;
+        return v;
+    }
+
+    /** Checks a u64 string length at the cursor against the bytes left and returns it, leaving the cursor after it. */
+    long stringLength(String field) {
+        long len = count(field);
+        if (len > size - pos)
+            throw error(field, "string length " + len + " runs past the end of the file (" + (size - pos) + " bytes left)");
+        return len;
+    }
+
+    /** A GGUF string (u64 byte length, UTF-8 bytes); malformed UTF-8 becomes U+FFFD. */
+    String string(String field) {
+        long len = stringLength(field);
+        if (len > MAX_JAVA_ARRAY) throw error(field, "string of " + len + " bytes is too long");
+        byte[] bytes = new byte[(int) len];
+        MemorySegment.copy(data, ValueLayout.JAVA_BYTE, pos, bytes, 0, bytes.length);
+        pos += len;
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    void skip(long n, String field) {
+        need(n, field);
+        pos += n;
+    }
+
+    /** Copies {@code n} bytes at the cursor (already checked to exist) and advances. */
+    byte[] bytes(long from, long to) {
+        byte[] out = new byte[Math.toIntExact(to - from)];
+        MemorySegment.copy(data, ValueLayout.JAVA_BYTE, from, out, 0, out.length);
+        return out;
+    }
+
+    /** Shortens and escapes text taken from the file so that messages stay one readable line. */
+    static String quote(String s) {
+        StringBuilder b = new StringBuilder("'");
+        int limit = Math.min(s.length(), 120);
+        for (int i = 0; i < limit; i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 || c == 0x7f) b.append(String.format("\\x%02x", (int) c));
+            else b.append(c);
+        }
+        if (s.length() > limit) b.append("...");
+        return b.append('\'').toString();
+    }
+}
