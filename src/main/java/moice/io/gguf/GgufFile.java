@@ -246,7 +246,8 @@ public final class GgufFile implements AutoCloseable {
             case UINT8, INT8 -> copy(in, n, 1, new byte[n], ValueLayout.JAVA_BYTE, field);
             case BOOL -> {
                 byte[] bytes = copy(in, n, 1, new byte[n], ValueLayout.JAVA_BYTE, field);
-                for (int i = 0; i < n; i++) bool(in, bytes[i] & 0xff, field + "[" + i + "]");
+                for (int i = 0; i < n; i++)
+                    if ((bytes[i] & 0xff) > 1) bool(in, bytes[i] & 0xff, GgufReader.element(field, i));
                 yield bytes;
             }
             case UINT16, INT16 -> copy(in, n, 2, new short[n], GgufReader.I16, field);
@@ -255,7 +256,7 @@ public final class GgufFile implements AutoCloseable {
             case FLOAT32 -> copy(in, n, 4, new float[n], GgufReader.F32, field);
             case FLOAT64 -> copy(in, n, 8, new double[n], GgufReader.F64, field);
             case STRING -> {
-                for (int i = 0; i < n; i++) in.skip(in.stringLength(field + "[" + i + "] length"), field + "[" + i + "]");
+                for (int i = 0; i < n; i++) in.skip(in.stringLength(field, i), field); // length already checked
                 if (in.position() - at > GgufReader.MAX_JAVA_ARRAY)
                     throw in.error(field, "string array of " + (in.position() - at) + " bytes is too large");
                 yield in.bytes(at, in.position());
