@@ -130,8 +130,8 @@ public final class GgufArray {
         String[] out = new String[count];
         int p = 0;
         for (int i = 0; i < count; i++) {
-            int len = (int) (raw[p] & 0xffL | (raw[p + 1] & 0xffL) << 8 | (raw[p + 2] & 0xffL) << 16 | (raw[p + 3] & 0xffL) << 24);
-            p += 8; // the parser rejected lengths whose upper bytes are set, since the region fits a Java array
+            int len = (int) GgufReader.littleEndianLong(raw, p); // checked by the parser to lie inside raw
+            p += 8;
             out[i] = new String(raw, p, len, StandardCharsets.UTF_8);
             p += len;
         }

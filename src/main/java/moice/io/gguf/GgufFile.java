@@ -241,7 +241,6 @@ public final class GgufFile implements AutoCloseable {
             throw in.error(field, "array of " + count + " elements is too long (at most " + GgufReader.MAX_JAVA_ARRAY + ")");
         int n = (int) count;
         String where = in.file + ": " + field;
-        long at = in.position();
         Object values = switch (type) {
             case UINT8, INT8 -> copy(in, n, 1, new byte[n], ValueLayout.JAVA_BYTE, field);
             case BOOL -> {
@@ -255,12 +254,7 @@ public final class GgufFile implements AutoCloseable {
             case UINT64, INT64 -> copy(in, n, 8, new long[n], GgufReader.I64, field);
             case FLOAT32 -> copy(in, n, 4, new float[n], GgufReader.F32, field);
             case FLOAT64 -> copy(in, n, 8, new double[n], GgufReader.F64, field);
-            case STRING -> {
-                for (int i = 0; i < n; i++) in.skip(in.stringLength(field, i), field); // length already checked
-                if (in.position() - at > GgufReader.MAX_JAVA_ARRAY)
-                    throw in.error(field, "string array of " + (in.position() - at) + " bytes is too large");
-                yield in.bytes(at, in.position());
-            }
+            case STRING -> in.stringArrayBytes(n, field);
             case ARRAY -> {
                 GgufArray[] nested = new GgufArray[n];
                 for (int i = 0; i < n; i++) nested[i] = readArray(in, field + "[" + i + "]", depth + 1);

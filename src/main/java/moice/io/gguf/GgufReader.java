@@ -105,22 +105,59 @@ final class GgufReader {
 
     /** Checks a u64 string length at the cursor against the bytes left and returns it, leaving the cursor after it. */
     long stringLength(String field) {
-        return stringLength(field, -1);
-    }
-
-    /**
-     * As {@link #stringLength(String)} for element {@code index} of an array called {@code field} (no index when
-     * negative); the element's name is only built for an error, which keeps 50k-entry vocabularies fast.
-     */
-    long stringLength(String field, long index) {
-        if (size - pos < 8) throw error(element(field, index) + " length", "expected 8 bytes at offset " + pos
-                + ", but the file has " + (size - pos) + " bytes left (truncated file?)");
+        need(8, field);
         long len = data.get(I64, pos);
         pos += 8;
         if (len < 0 || len > size - pos)
-            throw error(element(field, index) + " length", "string length " + Long.toUnsignedString(len)
-                    + " runs past the end of the file (" + (size - pos) + " bytes left)");
+            throw error(field, "string length " + Long.toUnsignedString(len) + " runs past the end of the file ("
+                    + (size - pos) + " bytes left)");
         return len;
+    }
+
+    /**
+     * Walks {@code count} GGUF strings at the cursor, checking every length, and returns their raw bytes (length
+     * prefixes included); the cursor ends after the last one. The walk reads a heap copy that grows as needed rather
+     * than the segment, so a 50k-entry vocabulary costs one bulk copy even before the JIT has warmed up.
+     */
+    byte[] stringArrayBytes(int count, String field) {
+        long start = pos;
+        long limit = Math.min(size - start, MAX_JAVA_ARRAY);
+        byte[] buf = new byte[(int) Math.min(limit, Math.max(4096, 16L * count))];
+        MemorySegment.copy(data, ValueLayout.JAVA_BYTE, start, buf, 0, buf.length);
+        long p = 0;
+        for (int i = 0; i < count; i++) {
+            if (limit - p < 8) {
+                pos = start + p;
+                need(8, element(field, i) + " length");
+                throw error(field, "string array longer than " + MAX_JAVA_ARRAY + " bytes is too large");
+            }
+            if (p + 8 > buf.length) buf = grow(buf, start, p + 8, limit);
+            long len = littleEndianLong(buf, (int) p);
+            p += 8;
+            if (len < 0 || len > limit - p) {
+                pos = start + p;
+                throw error(element(field, i) + " length", "string length " + Long.toUnsignedString(len)
+                        + " runs past the end of the file (" + (size - pos) + " bytes left)");
+            }
+            p += len;
+            if (p > buf.length) buf = grow(buf, start, p, limit);
+        }
+        pos = start + p;
+        return buf.length == p ? buf : java.util.Arrays.copyOf(buf, (int) p);
+    }
+
+    /** {@code buf} holding file bytes from {@code start}, grown to at least {@code needed} bytes (at most limit). */
+    private byte[] grow(byte[] buf, long start, long needed, long limit) {
+        int length = (int) Math.min(limit, Math.max(needed, 2L * buf.length));
+        byte[] bigger = java.util.Arrays.copyOf(buf, length);
+        MemorySegment.copy(data, ValueLayout.JAVA_BYTE, start + buf.length, bigger, buf.length, length - buf.length);
+        return bigger;
+    }
+
+    static long littleEndianLong(byte[] b, int at) {
+        long v = 0;
+        for (int k = 7; k >= 0; k--) v = v << 8 | (b[at + k] & 0xffL);
+        return v;
     }
 
     static String element(String field, long index) {
@@ -140,13 +177,6 @@ final class GgufReader {
     void skip(long n, String field) {
         need(n, field);
         pos += n;
-    }
-
-    /** Copies {@code n} bytes at the cursor (already checked to exist) and advances. */
-    byte[] bytes(long from, long to) {
-        byte[] out = new byte[Math.toIntExact(to - from)];
-        MemorySegment.copy(data, ValueLayout.JAVA_BYTE, from, out, 0, out.length);
-        return out;
     }
 
     /** Shortens and escapes text taken from the file so that messages stay one readable line. */

@@ -83,10 +83,11 @@ public enum GgufType {
      * Bytes of a row of {@code n} values; {@code n} must be a non-negative multiple of {@link #blockSize}.
      *
      * @throws IllegalArgumentException if it is not (callers validate file data before asking)
+     * @throws ArithmeticException if the byte count overflows a long
      */
     public long rowBytes(long n) {
         if (n < 0 || n % blockSize != 0)
             throw new IllegalArgumentException(this + ": row of " + n + " values is not a multiple of " + blockSize);
-        return n / blockSize * blockBytes;
+        return Math.multiplyExact(n / blockSize, (long) blockBytes);
     }
 }

@@ -216,6 +216,8 @@ class GgufMalformedTest {
     void badDimensions() throws IOException {
         assertRejected(oneTensor(new long[] {1L << 32, 1L << 32, 4}, F32, 0).zeros(32).bytes(), "tensor 'w'", "product fits 63 bits");
         assertRejected(oneTensor(new long[] {1L << 61, 2}, F32, 0).zeros(32).bytes(), "tensor 'w'", "product fits 63 bits");
+        // Found by the fuzz test: the row's byte count (2^62 values x 4 bytes) overflows though the value count does not.
+        assertRejected(oneTensor(new long[] {1L << 62}, F32, 0).zeros(32).bytes(), "tensor 'w'", "product fits 63 bits");
         assertRejected(oneTensor(new long[] {1, 1, 1, 1, 1}, F32, 0).zeros(32).bytes(), "tensor 'w'", "at most 4 dimensions, found 5");
         assertRejected(oneTensor(new long[] {-5}, F32, 0).zeros(32).bytes(), "tensor 'w'", "dimension 0 below 2^63");
         assertRejected(oneTensor(new long[] {100, 2}, GgufType.Q4_K.id, 0).zeros(512).bytes(),
