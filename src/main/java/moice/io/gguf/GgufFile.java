@@ -12,10 +12,12 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * A GGUF file (llama.cpp's format, versions 2 and 3, little-endian): metadata and tensor views over a read-only
@@ -27,10 +29,13 @@ import java.util.Optional;
  *
  * <p>{@link #open} checks every count, length and offset against the file before reading or allocating, so any
  * malformed input ends in a {@link MoiceException} whose one-line message names the file, the field (metadata key or
- * tensor name) and what was expected. Checks: magic, version 2 or 3, counts that can fit the file, known value and
- * tensor types, array nesting depth, unique keys and tensor names, at most 4 dims with a product that fits 64 bits,
- * row length a multiple of the type's block size, a power-of-two alignment, aligned tensor offsets and every
- * tensor's bytes inside the file. Tensors of known but unsupported types open fine and fail when dequantised.
+ * tensor name) and what was expected. Checks: magic, version 2 or 3, counts that can fit the file (and at most
+ * 2^20 tensors, keys and nested arrays), known value and tensor types, array nesting depth, bools of 0 or 1, unique
+ * keys and tensor names, at most 4 dims whose value and byte counts fit 63 bits, row length a multiple of the type's
+ * block size, a power-of-two alignment, aligned tensor offsets and every tensor's bytes inside the file. Every
+ * allocation is bounded by the bytes left in the file. Tensors of known but unsupported types open fine and fail
+ * when dequantised. Strings are decoded as UTF-8 with malformed bytes replaced (U+FFFD), as files in the wild hold
+ * some; overlapping tensors are allowed (read-only views cannot harm each other).
  *
  * <p>Metadata lives on the heap and survives {@link #close()}; tensor segments do not. Not thread-safe to close
  * while other threads read tensors; reading from many threads is fine.
@@ -44,6 +49,11 @@ public final class GgufFile implements AutoCloseable {
     public static final int MAX_DIMS = 4;
     /** Deepest nesting of arrays we accept; real files use at most one level. */
     static final int MAX_ARRAY_DEPTH = 16;
+    /**
+     * Caps on objects that cost far more heap than file bytes (a tensor info or a nested array takes a few dozen
+     * file bytes but a few hundred heap bytes); real files stay orders of magnitude below them.
+     */
+    static final long MAX_TENSORS = 1 << 20, MAX_KEYS = 1 << 20, MAX_NESTED_ARRAYS = 1 << 20;
 
     private static final int MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
     /** Fewest bytes a metadata entry can take: empty key length (8), value type (4), one-byte value. */
@@ -120,6 +130,10 @@ public final class GgufFile implements AutoCloseable {
         }
         long tensorCount = in.count("header tensor count");
         long kvCount = in.count("header metadata count");
+        if (tensorCount > MAX_TENSORS)
+            throw in.error("header tensor count", "expected at most " + MAX_TENSORS + " tensors, found " + tensorCount);
+        if (kvCount > MAX_KEYS)
+            throw in.error("header metadata count", "expected at most " + MAX_KEYS + " entries, found " + kvCount);
         if (kvCount > in.remaining() / MIN_KV_BYTES)
             throw in.error("header metadata count", "expected at most " + in.remaining() / MIN_KV_BYTES
                     + " entries in the " + in.remaining() + " bytes left, found " + kvCount);
@@ -145,10 +159,10 @@ public final class GgufFile implements AutoCloseable {
             throw in.error("header tensor count", "expected at most " + in.remaining() / MIN_TENSOR_INFO_BYTES
                     + " tensor infos in the " + in.remaining() + " bytes left, found " + tensorCount);
         List<TensorInfo> infos = new ArrayList<>((int) Math.min(tensorCount, 4096));
-        Map<String, TensorInfo> seen = new HashMap<>();
+        Set<String> seen = new HashSet<>();
         for (long i = 0; i < tensorCount; i++) {
             TensorInfo info = readTensorInfo(in, i, alignment);
-            if (seen.putIfAbsent(info.name, info) != null)
+            if (!seen.add(info.name))
                 throw in.error("tensor " + GgufReader.quote(info.name), "expected unique tensor names, found a second tensor info");
             infos.add(info);
         }
@@ -256,6 +270,9 @@ public final class GgufFile implements AutoCloseable {
             case FLOAT64 -> copy(in, n, 8, new double[n], GgufReader.F64, field);
             case STRING -> in.stringArrayBytes(n, field);
             case ARRAY -> {
+                in.nestedArrays += n;
+                if (in.nestedArrays > MAX_NESTED_ARRAYS)
+                    throw in.error(field, "expected at most " + MAX_NESTED_ARRAYS + " nested arrays in the whole file");
                 GgufArray[] nested = new GgufArray[n];
                 for (int i = 0; i < n; i++) nested[i] = readArray(in, field + "[" + i + "]", depth + 1);
                 yield nested;

@@ -25,6 +25,8 @@ final class GgufReader {
     final long size;
     final String file;
     private long pos;
+    /** Arrays of arrays seen so far, for the parser's cap on them. */
+    long nestedArrays;
 
     GgufReader(MemorySegment data, String file) {
         this.data = data;

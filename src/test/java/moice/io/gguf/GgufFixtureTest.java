@@ -264,6 +264,31 @@ class GgufFixtureTest {
     }
 
     @Test
+    void modelParamsAndTokenizerRecords() {
+        GgufModelParams p = GgufModelParams.read(allTypes.metadata());
+        assertEquals(new GgufModelParams("llama", 8192, 576, 30, 1536, 9, java.util.OptionalInt.of(3),
+                java.util.OptionalDouble.of(100000.0), (double) 1e-5f, java.util.OptionalInt.of(64),
+                java.util.OptionalInt.of(300)), p);
+        GgufTokenizerData t = GgufTokenizerData.read(allTypes);
+        assertEquals("gpt2", t.model());
+        assertEquals("smollm", t.pre().orElseThrow());
+        assertArrayEquals(allTypes.metadata().stringArray("tokenizer.ggml.tokens"), t.tokens());
+        assertEquals(300, t.scores().orElseThrow().length);
+        assertEquals(300, t.tokenTypes().orElseThrow().length);
+        assertEquals(5, t.merges().orElseThrow().length);
+        assertEquals(1, t.bosTokenId().orElseThrow());
+        assertEquals(2, t.eosTokenId().orElseThrow());
+        assertTrue(t.unknownTokenId().isEmpty());
+        assertEquals(false, t.addBosToken().orElseThrow());
+        assertTrue(t.chatTemplate().orElseThrow().contains("<|im_start|>"));
+        // small_v2 has no tokenizer and only some llama keys: the errors name what is missing.
+        try (GgufFile f = GgufFile.open(resource("small_v2.gguf"))) {
+            assertMessage(() -> GgufModelParams.read(f.metadata()), "small_v2.gguf", "llama.context_length", "is missing");
+            assertMessage(() -> GgufTokenizerData.read(f), "small_v2.gguf", "tokenizer.ggml.tokens", "is missing");
+        }
+    }
+
+    @Test
     void typedGettersNameTheKeyAndTheExpectedType() {
         GgufMetadata md = allTypes.metadata();
         assertMessage(() -> md.string("test.uint8"), "test.uint8", "expected a string, found uint8");

@@ -139,6 +139,8 @@ class GgufMalformedTest {
     void hugeCounts() throws IOException {
         assertRejected(GgufBytes.header(3, 1L << 40, 0).zeros(100).bytes(), "header tensor count", "found 1099511627776");
         assertRejected(GgufBytes.header(3, 0, 1L << 40).zeros(100).bytes(), "header metadata count", "found 1099511627776");
+        assertRejected(GgufBytes.header(3, 50, 0).zeros(100).bytes(), "header tensor count", "at most 4 tensors", "found 50");
+        assertRejected(GgufBytes.header(3, 0, 20).zeros(100).bytes(), "header metadata count", "at most 7 entries", "found 20");
         assertRejected(GgufBytes.header(3, -1, 0).bytes(), "header tensor count", "below 2^63, found 18446744073709551615");
         // Counts that pass the header bound but not once the metadata has taken its bytes.
         assertRejected(GgufBytes.header(3, 3, 1).key("k", GgufValueType.STRING).str("x".repeat(60)).zeros(30).bytes(),
@@ -229,6 +231,11 @@ class GgufMalformedTest {
         GgufBytes deep = GgufBytes.header(3, 0, 1).key("deep", GgufValueType.ARRAY);
         for (int i = 0; i < 40; i++) deep.u32(GgufValueType.ARRAY.id).u64(1);
         assertRejected(deep.zeros(16).bytes(), "metadata key 'deep'[0][0]", "nested at most 16 deep");
+        // Many empty nested arrays: cheap in the file, costly on the heap, so capped.
+        int many = (int) GgufFile.MAX_NESTED_ARRAYS + 1;
+        GgufBytes wide = GgufBytes.header(3, 0, 1).key("wide", GgufValueType.ARRAY).u32(GgufValueType.ARRAY.id).u64(many);
+        wide.zeros(12 * many);
+        assertRejected(wide.bytes(), "metadata key 'wide'", "at most 1048576 nested arrays");
         assertRejected(GgufBytes.header(3, 0, 1).key("b", GgufValueType.BOOL).u8(2).bytes(), "metadata key 'b'", "0 or 1, found 2");
         assertRejected(GgufBytes.header(3, 0, 1).key("b", GgufValueType.ARRAY).u32(GgufValueType.BOOL.id).u64(3).u8(1).u8(0).u8(7).bytes(),
                 "metadata key 'b'[2]", "found 7");
@@ -284,6 +291,18 @@ class GgufMalformedTest {
                 assertEquals(-i, scores[i]);
                 assertEquals(i % 5, types[i]);
             }
+        }
+    }
+
+    @Test
+    void perTokenArraysMustMatchTheVocabulary() throws IOException {
+        byte[] b = GgufBytes.header(3, 0, 3)
+                .key("tokenizer.ggml.model", GgufValueType.STRING).str("llama")
+                .key("tokenizer.ggml.tokens", GgufValueType.ARRAY).u32(GgufValueType.STRING.id).u64(2).str("a").str("b")
+                .key("tokenizer.ggml.scores", GgufValueType.ARRAY).u32(GgufValueType.FLOAT32.id).u64(1).f32(0).bytes();
+        try (GgufFile f = openBytes(b)) {
+            GgufFixtureTest.assertMessage(() -> GgufTokenizerData.read(f), "good.gguf", "tokenizer.ggml.scores",
+                    "expected one entry per token (2), found 1");
         }
     }
 
