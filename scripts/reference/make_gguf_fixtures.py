@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the GGUF test fixtures under src/test/resources/gguf/ (run by hand, never at test time).
 
-Uses the `gguf` Python package (llama.cpp's reference reader/writer/quantiser) and numpy:
+Uses the `gguf` Python package (llama.cpp's reference reader/writer/quantiser; fixtures made with gguf 0.19.0 and
+numpy 2.4.6):
     /work/refvenv/bin/python scripts/reference/make_gguf_fixtures.py
 
 Files written, for each fixture NAME:
