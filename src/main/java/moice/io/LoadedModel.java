@@ -2,6 +2,11 @@ package moice.io;
 
 import moice.MoiceException;
 import moice.attention.RopeLayout;
+import moice.io.gguf.GgufConfig;
+import moice.io.gguf.GgufFile;
+import moice.io.gguf.GgufTensorSource;
+import moice.io.gguf.GgufTokenizerData;
+import moice.tokenizer.GgufTokenizer;
 import moice.model.Model;
 import moice.model.ModelConfig;
 import moice.model.TensorNames;
@@ -16,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * A model opened from disk: its config, the runnable {@link Model} over memory-mapped weights, and (loaded on first
@@ -26,30 +32,58 @@ public final class LoadedModel implements AutoCloseable {
     private final ModelConfig config;
     private final Model model;
     private final TensorSource tensors;
-    private final Optional<Path> tokenizerJson;
-    private final Optional<Path> tokenizerConfigJson;
+    private final Supplier<Tokenizer> tokenizerLoader;
+    private final Supplier<ChatTemplate> chatTemplateLoader;
     private Tokenizer tokenizer;
     private ChatTemplate chatTemplate;
 
-    private LoadedModel(Path path, ModelConfig config, Model model, TensorSource tensors, Optional<Path> tokenizerJson,
-                        Optional<Path> tokenizerConfigJson) {
+    private LoadedModel(Path path, ModelConfig config, Model model, TensorSource tensors,
+                        Supplier<Tokenizer> tokenizerLoader, Supplier<ChatTemplate> chatTemplateLoader) {
         this.path = path;
         this.config = config;
         this.model = model;
         this.tensors = tensors;
-        this.tokenizerJson = tokenizerJson;
-        this.tokenizerConfigJson = tokenizerConfigJson;
+        this.tokenizerLoader = tokenizerLoader;
+        this.chatTemplateLoader = chatTemplateLoader;
     }
 
-    /** Opens a Hugging Face model directory (config.json + safetensors [+ tokenizer files]). */
+    /**
+     * Opens a model: a Hugging Face directory (config.json + safetensors [+ tokenizer files]) or a GGUF file (weights,
+     * tokenizer and chat template all inside).
+     */
     public static LoadedModel open(Path path) {
+        return ModelDir.isGguf(path) && Files.isRegularFile(path) ? openGguf(path) : openHf(path);
+    }
+
+    private static LoadedModel openHf(Path path) {
         ModelDir dir = ModelDir.of(path);
         ModelConfig config = dir.loadConfig();
         TensorSource tensors = dir.openTensors();
         try {
             Weights weights = Weights.load(config, TensorNames.HF, tensors);
             Model model = new Model(config, weights, RopeLayout.HALF_SPLIT);
-            return new LoadedModel(path, config, model, tensors, dir.tokenizerJson(), dir.tokenizerConfigJson());
+            Supplier<Tokenizer> tokenizer = () -> Tokenizer.load(dir.tokenizerJson().orElseThrow(() ->
+                    new MoiceException(path + ": no tokenizer.json (needed to turn text into tokens)")));
+            Supplier<ChatTemplate> template = () -> ChatTemplate.fromTokenizerConfig(dir.tokenizerConfigJson()
+                    .orElseThrow(() -> new MoiceException(path + ": no tokenizer_config.json, so no chat template")));
+            return new LoadedModel(path, config, model, tensors, tokenizer, template);
+        } catch (RuntimeException e) {
+            tensors.close();
+            throw e;
+        }
+    }
+
+    private static LoadedModel openGguf(Path path) {
+        GgufFile file = GgufFile.open(path);
+        GgufTensorSource tensors = new GgufTensorSource(file);
+        try {
+            ModelConfig config = GgufConfig.read(file);
+            Weights weights = Weights.load(config, TensorNames.GGUF, tensors);
+            Model model = new Model(config, weights, GgufConfig.ropeLayout(file));
+            GgufTokenizerData data = GgufTokenizerData.read(file);
+            Supplier<Tokenizer> tokenizer = () -> GgufTokenizer.build(data, path.toString());
+            Supplier<ChatTemplate> template = () -> GgufTokenizer.chatTemplate(data, path.toString());
+            return new LoadedModel(path, config, model, tensors, tokenizer, template);
         } catch (RuntimeException e) {
             tensors.close();
             throw e;
@@ -66,21 +100,13 @@ public final class LoadedModel implements AutoCloseable {
 
     /** The tokenizer; an error naming the model when it has none. */
     public synchronized Tokenizer tokenizer() {
-        if (tokenizer == null) {
-            Path file = tokenizerJson.orElseThrow(() -> new MoiceException(path
-                    + ": no tokenizer.json (needed to turn text into tokens)"));
-            tokenizer = Tokenizer.load(file);
-        }
+        if (tokenizer == null) tokenizer = tokenizerLoader.get();
         return tokenizer;
     }
 
     /** The chat template; an error naming the model when it has none. */
     public synchronized ChatTemplate chatTemplate() {
-        if (chatTemplate == null) {
-            Path file = tokenizerConfigJson.orElseThrow(() -> new MoiceException(path
-                    + ": no tokenizer_config.json, so no chat template (drop --chat)"));
-            chatTemplate = ChatTemplate.fromTokenizerConfig(file);
-        }
+        if (chatTemplate == null) chatTemplate = chatTemplateLoader.get();
         return chatTemplate;
     }
 
@@ -91,7 +117,7 @@ public final class LoadedModel implements AutoCloseable {
     public Set<Integer> stopTokenIds() {
         Set<Integer> ids = new LinkedHashSet<>(config.eosTokenIds());
         Path gen = path.resolve("generation_config.json");
-        if (Files.isRegularFile(gen)) {
+        if (Files.isDirectory(path) && Files.isRegularFile(gen)) {
             Map<String, Object> json = Json.object(Json.parseFile(gen), gen.toString());
             Object eos = json.get("eos_token_id");
             if (eos instanceof List<?> list) {
