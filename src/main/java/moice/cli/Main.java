@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
         description = "Pure-Java engine for RoPE LLMs with Mixture of In-Context Experts.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                TokenizeCommand.class,
         })
 public final class Main implements Runnable {
     @CommandLine.Spec
@@ -33,8 +34,6 @@ public final class Main implements Runnable {
         cl.setExecutionExceptionHandler((ex, line, parsed) -> {
             if (ex instanceof MoiceException && !verbose) {
                 line.getErr().println("moice: " + ex.getMessage());
-            } else if (ex instanceof OutOfMemoryError) {
-                line.getErr().println("moice: out of memory: " + ex.getMessage() + " (raise -Xmx via MOICE_JVM_OPTS)");
             } else {
                 ex.printStackTrace(line.getErr());
             }
