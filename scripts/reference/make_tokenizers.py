@@ -296,6 +296,12 @@ def random_id_lists(tok, n, seed):
 
 # ---------------------------------------------------------------- output
 
+def write_gzip_json(path, value):
+    data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as f:
+        f.write(data)  # mtime=0: same input, same bytes
+
+
 def write_fixture(name, tok, randoms):
     d = os.path.join(ROOT, name)
     os.makedirs(d, exist_ok=True)
@@ -315,26 +321,84 @@ def write_fixture(name, tok, randoms):
                 "vocab_size_with_added": tok.get_vocab_size(with_added_tokens=True),
                 "probes": [case(t) for t in PROBES],
                 "decode_cases": decode_cases}
-    with open(os.path.join(d, "expected.json"), "w", encoding="utf-8") as f:
-        json.dump(expected, f, ensure_ascii=False, indent=0)
+    with open(os.path.join(d, "expected.json"), "w", encoding="utf-8") as f:  # one case per line: diffable
+        f.write("{\n")
+        for key in ["tokenizers_version", "vocab_size_with_added"]:
+            f.write(f"{json.dumps(key)}: {json.dumps(expected[key])},\n")
+        for key in ["probes", "decode_cases"]:
+            f.write(f"{json.dumps(key)}: [\n")
+            f.write(",\n".join(json.dumps(c, ensure_ascii=False, separators=(",", ":")) for c in expected[key]))
+            f.write("\n]" + ("," if key == "probes" else "") + "\n")
+        f.write("}\n")
     rows = []
-    for t in randoms:  # decode (skip_special_tokens=True) kept only where it differs from the input (it mostly round-trips), to keep this small
+    for i, t in enumerate(randoms):
         ids = tok.encode(t).ids
-        decoded = tok.decode(ids, skip_special_tokens=True)
+        # To keep this small: decode (skip_special_tokens=True) only for the first 1000 strings, and null where it
+        # gives the input back.
+        decoded = tok.decode(ids, skip_special_tokens=True) if i < 1000 else t
         rows.append([ids, None if decoded == t else decoded])
-    with gzip.open(os.path.join(d, "random_expected.json.gz"), "wt", encoding="utf-8", compresslevel=9) as f:
-        json.dump({"tokenizers_version": tokenizers.__version__, "rows": rows}, f, ensure_ascii=False,
-                  separators=(",", ":"))
+    write_gzip_json(os.path.join(d, "random_expected.json.gz"), {"tokenizers_version": tokenizers.__version__,
+                                                                  "decoded_rows": 1000, "rows": rows})
     n_tok = sum(len(r[0]) for r in rows)
     print(f"{name}: vocab {tok.get_vocab_size()} probes {len(PROBES)} random {len(randoms)} ({n_tok} ids)")
 
 
+def component_cases(randoms):
+    """Single pre-tokenizers and normalizers (as JSON) with HF's output on many texts: checks the regex translation
+    and every split behavior one at a time, apart from any trained vocabulary."""
+    P, N = pre_tokenizers, normalizers
+    regexes = [GPT2_LIKE, LLAMA3, QWEN2,
+               r"""[\r\n]|\s?[A-Za-z\u00C0-\u00FF]+|\s?\p{P}+|\s?[\p{S}\p{M}]+|[一-龥ࠀ-一가-퟿]+|\p{N}""",
+               r"\w+", r"[\w]+", r"\W", r"\d+|\D", r"\h+", r"(?i:ab|ſ|k)", r"[[:alpha:]]+", r"[[:punct:]]",
+               r"[[:space:]]+", r"\p{^L}+", r"\P{N}+", r"\p{Han}+", r"\p{Hiragana}|\p{Katakana}", r"\p{Letter}+",
+               r"\p{Lu}\p{Ll}*", r"x{,2}", r"a{", r"^.", r".$", r"(?m).", r"[]x]", r"\v", r"(?#c)a", r"\s+(?!\S)",
+               r" ?[^\s\p{L}\p{N}]++", r"(?<=\p{L})\p{N}", r"\p{Emoji}", r"[^\p{L}\p{N}\s]+", r"\R"]
+    pretoks = []
+    for r in regexes:
+        pretoks.append(P.Split(Regex(r), behavior="isolated", invert=False))
+    for behavior in ["removed", "isolated", "merged_with_previous", "merged_with_next", "contiguous"]:
+        for invert in [False, True]:
+            pretoks.append(P.Split(Regex(r"\s"), behavior=behavior, invert=invert))
+            pretoks.append(P.Split(" ", behavior=behavior, invert=invert))
+        pretoks.append(P.Punctuation(behavior=behavior))
+    pretoks += [P.ByteLevel(add_prefix_space=True, use_regex=True), P.ByteLevel(add_prefix_space=False, use_regex=False),
+                P.Digits(individual_digits=True), P.Digits(individual_digits=False), P.Whitespace(),
+                P.WhitespaceSplit(), P.BertPreTokenizer(), P.CharDelimiterSplit("-"),
+                P.Sequence([P.Split(Regex(LLAMA3), "isolated"), P.Digits(True), P.ByteLevel(False, use_regex=False)])]
+    for scheme in ["always", "first", "never"]:
+        for split in [True, False]:
+            pretoks.append(P.Metaspace(replacement="▁", prepend_scheme=scheme, split=split))
+    norms = [N.NFC(), N.NFD(), N.NFKC(), N.NFKD(), N.Lowercase(), N.Strip(), N.Strip(left=True, right=False),
+             N.Sequence([N.NFD(), N.StripAccents()]), N.Prepend("▁"), N.Replace(" ", "▁"),
+             N.Replace(Regex(r"\s+"), " "), N.Sequence([N.Prepend("▁"), N.Replace(" ", "▁")]), N.ByteLevel()]
+    texts = [t for t in PROBES if len(t) < 200] + [t for t in randoms[:200] if len(t) < 120]
+
+    def as_json(step, field):
+        t = Tokenizer(models.BPE())
+        setattr(t, field, step)
+        return json.loads(t.to_str())[field]
+
+    cases = []
+    for pt in pretoks:
+        cases.append({"pre_tokenizer": as_json(pt, "pre_tokenizer"),
+                      "outputs": [[piece for piece, _ in pt.pre_tokenize_str(t)] for t in texts]})
+    for n in norms:
+        cases.append({"normalizer": as_json(n, "normalizer"), "outputs": [n.normalize_str(t) for t in texts]})
+    out = {"tokenizers_version": tokenizers.__version__, "texts": texts, "cases": cases}
+    write_gzip_json(os.path.join(ROOT, "components.json.gz"), out)
+    print(f"components: {len(pretoks)} pre-tokenizers, {len(norms)} normalizers, {len(texts)} texts")
+
+
 def main():
+    # Note: the BPE trainer breaks ties between equally frequent pairs in hash order, so a rerun may learn slightly
+    # different vocabularies; every file is rewritten together and is self-consistent.
     randoms = random_strings(3000, 20240517)
     os.makedirs(ROOT, exist_ok=True)
-    with gzip.open(os.path.join(ROOT, "random_strings.json.gz"), "wt", encoding="utf-8", compresslevel=9) as f:
-        json.dump({"seed": 20240517, "tokenizers_version": tokenizers.__version__, "strings": randoms}, f,
-                  ensure_ascii=False, separators=(",", ":"))
+    write_gzip_json(os.path.join(ROOT, "random_strings.json.gz"),
+                    {"seed": 20240517, "tokenizers_version": tokenizers.__version__, "strings": randoms})
+    component_cases(randoms)
+    if "--components-only" in sys.argv:
+        return
     for name, make in [("bytelevel_smollm", make_bytelevel_smollm), ("spm_llama2", make_spm_llama2),
                        ("bytelevel_llama3", make_bytelevel_llama3), ("bytelevel_qwen2", make_bytelevel_qwen2),
                        ("spm_metaspace", make_spm_metaspace), ("misc_bpe", make_misc_bpe)]:

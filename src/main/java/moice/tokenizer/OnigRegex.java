@@ -65,7 +65,8 @@ final class OnigRegex {
             Map.entry("alnum", "\\p{IsAlphabetic}\\p{Nd}"), Map.entry("upper", "\\p{IsUppercase}"),
             Map.entry("uppercase", "\\p{IsUppercase}"), Map.entry("lower", "\\p{IsLowercase}"),
             Map.entry("lowercase", "\\p{IsLowercase}"), Map.entry("space", "\\p{IsWhite_Space}"),
-            Map.entry("whitespace", "\\p{IsWhite_Space}"), Map.entry("punct", "\\p{P}$+<=>^`|~"),
+            Map.entry("whitespace", "\\p{IsWhite_Space}"), Map.entry("punct", "\\p{P}"),
+            Map.entry("posixpunct", "\\p{P}\\p{S}"), // [[:punct:]] also covers symbols, \p{Punct} does not
             Map.entry("word", WORD_IN_CLASS), Map.entry("xdigit", "0-9A-Fa-f"), Map.entry("ascii", "\\x00-\\x7F"),
             Map.entry("any", "\\x{0}-\\x{10FFFF}"), Map.entry("emoji", "\\p{IsEmoji}"),
             Map.entry("ideographic", "\\p{IsIdeographic}"), Map.entry("blank", "\\p{Zs}\\t"));
@@ -185,6 +186,7 @@ final class OnigRegex {
                     String name = s.substring(i + 2, end);
                     boolean negated = name.startsWith("^");
                     if (negated) name = name.substring(1);
+                    if (name.equalsIgnoreCase("punct")) name = "posixpunct";
                     out.append(property(name, negated, s, where));
                     i = end + 2;
                     continue;

@@ -43,10 +43,15 @@ final class Spans {
         Spans spans = new Spans();
         Matcher m = pattern.matcher(text);
         int prev = 0;
-        while (m.find()) {
+        int from = 0;
+        while (from <= text.length() && m.find(from)) {
             if (m.start() != prev) spans.add(prev, m.start(), false);
             spans.add(m.start(), m.end(), true);
             prev = m.end();
+            // After an empty match move on by a whole code point (Java's own find() would step one UTF-16 unit and
+            // could split a surrogate pair).
+            from = m.end() > m.start() ? m.end()
+                    : m.end() < text.length() ? m.end() + Character.charCount(text.codePointAt(m.end())) : m.end() + 1;
         }
         if (prev != text.length()) spans.add(prev, text.length(), false);
         return spans;

@@ -33,6 +33,16 @@ final class TokenizerJson {
         return new TokenizerJson(name).tokenizer(Json.parse(json, name));
     }
 
+    /** Reads one pre-tokenizer object (the value of {@code pre_tokenizer}); {@code name} stands for the file. */
+    static PreTokenizer readPreTokenizer(Object json, String name) {
+        return new TokenizerJson(name).preTokenizer(json, "pre_tokenizer");
+    }
+
+    /** Reads one normalizer object (the value of {@code normalizer}); {@code name} stands for the file. */
+    static Normalizer readNormalizer(Object json, String name) {
+        return new TokenizerJson(name).normalizer(json, "normalizer");
+    }
+
     private Tokenizer tokenizer(Object rootValue) {
         Map<String, Object> root = object(rootValue, "");
         Normalizer normalizer = root.get("normalizer") == null ? null : normalizer(root.get("normalizer"), "normalizer");

@@ -143,6 +143,7 @@ class TokenizerFixtureTest {
         List<Object> rows = Json.array(expected.get("rows"), "rows");
         assertEquals(strings.size(), rows.size());
         assertTrue(rows.size() >= 3000);
+        long decodedRows = Json.integer(expected.get("decoded_rows"), "decoded_rows");
         Mismatches bad = new Mismatches();
         Mismatches badDecode = new Mismatches();
         for (int i = 0; i < rows.size(); i++) {
@@ -152,6 +153,7 @@ class TokenizerFixtureTest {
             int[] got = tok.encode(text);
             bad.check(java.util.Arrays.equals(ids, got), "#" + i + " encode " + show(text) + "\n  hf   " + show(ids)
                     + "\n  java " + show(got));
+            if (i >= decodedRows) continue;
             String decoded = row.get(1) == null ? text : (String) row.get(1);
             String gotDecoded = tok.decode(ids, true);
             badDecode.check(decoded.equals(gotDecoded), "#" + i + " decode " + show(ids) + "\n  hf   " + show(decoded)
