@@ -10,7 +10,8 @@ import java.util.Arrays;
  * <p>Each step decodes a short window of ids (the previously emitted chunk as context, plus the new ids) and emits
  * what the new ids add to the context's text, as HF's {@code DecodeStream} does; the context makes decoders that treat
  * the first token specially (leading-space stripping) agree with whole-sequence decoding. The concatenation of
- * everything returned equals {@code tokenizer.decode(allIds, skipSpecialTokens)} whenever that text is valid UTF-8.
+ * everything returned equals {@code tokenizer.decode(allIds, skipSpecialTokens)} whenever that text is valid UTF-8
+ * (contains no U+FFFD).
  * Not thread-safe: one instance per generation.
  */
 public final class StreamDecoder {
@@ -32,25 +33,26 @@ public final class StreamDecoder {
         if (size == ids.length) ids = Arrays.copyOf(ids, size * 2);
         ids[size++] = id;
         String text = tokenizer.decode(ids, prefixStart, size, skipSpecialTokens);
-        if (text.length() <= prefixText.length() || text.endsWith("\uFFFD") || !text.startsWith(prefixText)) {
-            return "";
-        }
-        String delta = text.substring(prefixText.length());
+        if (text.length() <= prefixText.length() || text.endsWith("\uFFFD")) return "";
+        // The new ids changed how the emitted ones decode (only an invalid byte-fallback run does that): emitted
+        // text cannot be taken back, so emit the new ids' own text.
+        String delta = text.startsWith(prefixText) ? text.substring(prefixText.length())
+                : tokenizer.decode(ids, readStart, size, skipSpecialTokens);
         prefixStart = readStart;
         readStart = size;
         prefixText = tokenizer.decode(ids, prefixStart, readStart, skipSpecialTokens);
         return delta;
     }
 
-    /** Returns whatever is still held back (incomplete characters come out as U+FFFD) and resets the window. */
+    /**
+     * Returns whatever is still held back (an incomplete character comes out as U+FFFD) and starts afresh. If the
+     * held-back ids change how the already emitted ones decode (a byte-fallback run that ends invalid), only the held
+     * ids are decoded, since emitted text cannot be taken back.
+     */
     public String finish() {
         String text = tokenizer.decode(ids, prefixStart, size, skipSpecialTokens);
-        int common = 0;
-        while (common < Math.min(text.length(), prefixText.length())
-                && text.charAt(common) == prefixText.charAt(common)) {
-            common++;
-        }
-        String delta = text.substring(common);
+        String delta = text.startsWith(prefixText) ? text.substring(prefixText.length())
+                : tokenizer.decode(ids, readStart, size, skipSpecialTokens);
         prefixStart = size;
         readStart = size;
         prefixText = "";
