@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
                 InspectCommand.class,
                 BenchCommand.class,
                 PullCommand.class,
+                TokenizeCommand.class,
         })
 public final class Main implements Runnable {
     @CommandLine.Spec
