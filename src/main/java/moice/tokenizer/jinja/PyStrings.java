@@ -76,7 +76,7 @@ final class PyStrings {
                 while (i < n && isWhitespace(s.charAt(i))) i++;
                 if (i >= n) break;
                 if (maxsplit >= 0 && out.size() >= maxsplit) {
-                    out.add(rstrip(s.substring(i), null));
+                    out.add(s.substring(i)); // the remainder keeps its trailing whitespace
                     break;
                 }
                 int j = i;

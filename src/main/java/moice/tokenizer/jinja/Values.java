@@ -165,6 +165,28 @@ final class Values {
         BigDecimal bd = new BigDecimal(Double.toString(Math.abs(d))).stripTrailingZeros();
         String digits = bd.unscaledValue().toString();
         int decimalPoint = digits.length() - bd.scale(); // value = 0.DIGITS * 10^decimalPoint
+        if (digits.length() == 2) {
+            // Java prefers a closer 2-digit form when a 1-digit one also round-trips (subnormals such as 4.9E-324);
+            // Python's repr takes the shortest (5e-324).
+            BigDecimal exact = new BigDecimal(Math.abs(d));
+            BigDecimal bestDistance = null;
+            int best = -1;
+            for (int candidate = digits.charAt(0) - '0'; candidate <= digits.charAt(0) - '0' + 1; candidate++) {
+                BigDecimal value = new BigDecimal(java.math.BigInteger.valueOf(candidate), -(decimalPoint - 1));
+                if (value.doubleValue() != Math.abs(d)) continue;
+                BigDecimal distance = value.subtract(exact).abs();
+                if (bestDistance == null || distance.compareTo(bestDistance) < 0) {
+                    bestDistance = distance;
+                    best = candidate;
+                }
+            }
+            if (best == 10) {
+                digits = "1";
+                decimalPoint++;
+            } else if (best >= 0) {
+                digits = Integer.toString(best);
+            }
+        }
         StringBuilder sb = new StringBuilder(d < 0 ? "-" : "");
         if (decimalPoint > 16 || decimalPoint < -3) {
             sb.append(digits.charAt(0));
