@@ -230,6 +230,9 @@ SEMANTICS = [
     ("filters_sort_unique", "{{ ['b', 'A', 'c'] | sort }} {{ ['b', 'A', 'c'] | sort(case_sensitive=true) }} {{ [3, 1, 2] | sort(reverse=true) }} {{ users | sort(attribute='age') | map(attribute='name') | list }} {{ ['a', 'A', 'b'] | unique | list }}", {"users": [{"name": "x", "age": 30}, {"name": "y", "age": 20}]}),
     ("filters_tojson", "{{ v | tojson }}|{{ v | tojson(indent=2) }}|{{ v | tojson(sort_keys=true) }}|{{ v | tojson(separators=(',', ':')) }}|{{ 'caf\u00e9 \U0001F600 \"q\" \\\\ \\n \\x01' | tojson }}|{{ 'caf\u00e9' | tojson(ensure_ascii=true) }}|{{ [] | tojson(indent=2) }}|{{ {} | tojson }}", {"v": {"z": 1, "a": [1.5, None, True, "x"], "m": {"k": 1e20}}}),
     ("filters_indent", "{{ 'a\\nb\\n\\nc' | indent }}|{{ 'a\\nb' | indent(2, true) }}|{{ 'a\\n\\nb' | indent('> ', blank=true) }}", {}),
+    ("printf_formatting", "{{ '%s and %d' % ('a', 3) }}|{{ '%5.2f|%-4d|%04d|%x|%#o|%e|%g|%10.3e|%r|%+d|% d' % (3.14159, 7, 42, 255, 8, 12345.678, 0.0001, -1.5, 'q', 5, 5) }}|{{ '%(name)s is %(age)d' % {'name': 'Ann', 'age': 3} }}|{{ '%s' % none }}|{{ '%%' % () }}|{{ '%c%c' % (72, 'i') }}|{{ '%g %g %g %.3g' % (123456789, 1e-5, 100000.0, 2.675) }}|{{ '%.2f %.0f %.1f' % (2.675, 0.5, 0.25) }}|{{ '%s' % {'k': 1} }}|{{ '%5s|%-5s|%.2s' % ('ab', 'cd', 'xyz') }}", {}),
+    ("format_filter", "{{ '%s-%s' | format(1, 2) }}|{{ '%s' | format('x') }}|{{ '%(a)s' | format(a='kw') }}|{{ '%.1f' | format(2.25) }}", {}),
+    ("err_printf_too_few", "{{ '%s %s' % ('only one',) }}", {}),
     # tests
     ("tests", "{{ missing is defined }} {{ missing is undefined }} {{ none is none }} {{ 'x' is string }} {{ 1 is number }} {{ true is number }} {{ 1 is integer }} {{ true is integer }} {{ 1.0 is float }} {{ {} is mapping }} {{ [] is sequence }} {{ 'x' is iterable }} {{ 3 is odd }} {{ 4 is even }} {{ 9 is divisibleby 3 }} {{ 'a' is in 'abc' }} {{ 2 is eq 2 }} {{ 2 is ne 2 }} {{ 1 is lt 2 }} {{ 'abc' is lower }} {{ 'ABC' is upper }} {{ none is not none }} {{ 1 is sameas 1 }} {{ true is true }} {{ false is false }} {{ true is boolean }}", {}),
     ("test_binds_before_not", "{{ not missing is defined }} {{ not 1 is odd }}", {}),
@@ -291,11 +294,82 @@ def float_repr_samples():
     return out
 
 
+def fuzz_cases(count_layout=300, count_expr=200):
+    """Random templates: layouts mixing text, whitespace and tags with -/+ modifiers (the lexer's hardest part), and
+    random arithmetic/logic expressions (precedence and Python number semantics). Fixed seed, so reproducible."""
+    import random
+    rng = random.Random(7)
+    texts = ["", " ", "  ", "\n", " \n ", "\t", "x", "a b", "\n\n", "  \n\t", "\r\n", "y\n  ", "\u00a0"]
+
+    def text():
+        return "".join(rng.choice(texts) for _ in range(rng.randint(0, 3)))
+
+    def mod():
+        return rng.choice(["", "", "-", "+"])
+
+    def tag(body):
+        return "{%" + mod() + " " + body + " " + rng.choice(["", "", "-", "+"]) + "%}"
+
+    def block(depth):
+        out = []
+        for _ in range(rng.randint(1, 4)):
+            kind = rng.randint(0, 6 if depth < 3 else 3)
+            out.append(text())
+            if kind == 0:
+                out.append("{{" + rng.choice(["", "-"]) + " " + rng.choice(["'p'", "v", "1 + 1", "' s '"]) + " "
+                           + rng.choice(["", "-"]) + "}}")
+            elif kind == 1:
+                out.append("{#" + rng.choice(["", "-", "+"]) + " note " + rng.choice(["", "-", "+"]) + "#}")
+            elif kind == 2:
+                out.append(tag("set v = " + rng.choice(["'q'", "v ~ 'r'", "2"])))
+            elif kind == 3:
+                out.append(text())
+            elif kind == 4:
+                out.append(tag("if " + rng.choice(["true", "false", "v", "not v"])))
+                out.append(block(depth + 1))
+                if rng.random() < 0.5:
+                    out.append(tag("else"))
+                    out.append(block(depth + 1))
+                out.append(tag("endif"))
+            elif kind == 5:
+                out.append(tag("for i in " + rng.choice(["[1, 2]", "'ab'", "[]"])))
+                out.append(block(depth + 1))
+                out.append("{{ i }}" if rng.random() < 0.5 else "")
+                out.append(tag("endfor"))
+            else:
+                out.append(tag("raw") + rng.choice(["{{ x }}", " {% y %} ", "\n"]) + tag("endraw"))
+        out.append(text())
+        return "".join(out)
+
+    def expr(depth):
+        if depth > 3 or rng.random() < 0.3:
+            return rng.choice(["0", "1", "2", "3", "7", "-4", "2.5", "0.5", "true", "false", "none", "'s'", "''"])
+        op = rng.choice(["+", "-", "*", "/", "//", "%", "**", "==", "!=", "<", ">=", "and", "or", "~"])
+        left, right = expr(depth + 1), expr(depth + 1)
+        if op == "**":
+            right = rng.choice(["0", "1", "2", "3"])
+        e = left + " " + op + " " + right
+        r = rng.random()
+        if r < 0.15:
+            e = "not " + e
+        elif r < 0.35:
+            e = "(" + e + ")"
+        elif r < 0.45:
+            e = "-(" + e + ")"
+        elif r < 0.5:
+            e = "(" + e + ") if " + expr(depth + 1) + " else " + expr(depth + 1)
+        return e
+
+    cases = [("fuzz_layout_%03d" % i, block(0), {"v": rng.choice([True, False, "t"])}) for i in range(count_layout)]
+    cases += [("fuzz_expr_%03d" % i, "{{ " + expr(0) + " }}", {}) for i in range(count_expr)]
+    return cases
+
+
 def write_jinja_semantics():
     from transformers.utils.chat_template_utils import _compile_jinja_template
 
     cases = []
-    for name, template, variables in SEMANTICS:
+    for name, template, variables in SEMANTICS + fuzz_cases():
         case = {"name": name, "template": template, "variables": variables}
         try:
             compiled = _compile_jinja_template(template)

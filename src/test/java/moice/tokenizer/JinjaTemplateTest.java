@@ -151,4 +151,26 @@ class JinjaTemplateTest {
         for (int i = 0; i < kv.length; i += 2) m.put((String) kv[i], kv[i + 1]);
         return m;
     }
+
+    @Test
+    void hostileTemplatesFailCleanly() {
+        JinjaException deep = failure("{{ " + "(".repeat(500) + "1" + ")".repeat(500) + " }}", Map.of());
+        assertTrue(deep.detail().contains("nests more than"), deep.detail());
+        JinjaException notChain = failure("{{ " + "not ".repeat(500) + "x }}", Map.of());
+        assertTrue(notChain.detail().contains("nests more than"), notChain.detail());
+        JinjaException doubling = failure("{% set ns = namespace(s='ab') %}\n{% for i in range(60) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}", Map.of());
+        assertTrue(doubling.detail().contains("too long"), doubling.detail());
+        assertEquals(2, doubling.line());
+        JinjaException lists = failure("{% set ns = namespace(l=[1]) %}{% for i in range(60) %}{% set ns.l = ns.l + ns.l %}{% endfor %}", Map.of());
+        assertTrue(lists.detail().contains("list too large"), lists.detail());
+        assertTrue(failure("{{ 'x' * 100000000 }}", Map.of()).detail().contains("too long"));
+        assertTrue(failure("{{ range(1000000) | length }}", Map.of()).detail().contains("MAX_RANGE"));
+        // a long flat chain parses without recursion but evaluates recursively: it either renders or fails cleanly
+        String chain = "{{ " + "1 + ".repeat(50_000) + "1 }}";
+        try {
+            assertEquals("50001", render(chain));
+        } catch (JinjaException e) {
+            assertTrue(e.detail().contains("too deeply nested"), e.detail());
+        }
+    }
 }

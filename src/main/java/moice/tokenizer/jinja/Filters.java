@@ -60,6 +60,7 @@ final class Filters {
                     if (i > 0) sb.append(separator);
                     Object item = a[1] == Arguments.MISSING ? items.get(i) : attribute(items.get(i), a[1]);
                     sb.append(Values.str(item));
+                    Values.checkSize(sb.length());
                 }
                 yield sb.toString();
             }
@@ -159,6 +160,13 @@ final class Filters {
                 yield total;
             }
             case "indent" -> indent(value, args);
+            case "format" -> {
+                if (!args.positional.isEmpty() && !args.keywords.isEmpty()) {
+                    throw new TemplateError("can't handle positional and keyword arguments at the same time");
+                }
+                yield PyFormat.format(Values.str(value), args.keywords.isEmpty()
+                        ? new PyTuple(args.positional) : new java.util.LinkedHashMap<Object, Object>(args.keywords));
+            }
             default -> throw new TemplateError("No filter named '" + name + "'.");
         };
     }

@@ -269,7 +269,7 @@ final class Interpreter {
                 return Values.truthy(left) ? left : eval(b.right());
             }
             case "~" -> {
-                return Values.str(eval(b.left())) + Values.str(eval(b.right()));
+                return Values.checkSize(Values.str(eval(b.left())) + Values.str(eval(b.right())));
             }
             default -> {
                 return Values.binary(b.op(), eval(b.left()), eval(b.right()));

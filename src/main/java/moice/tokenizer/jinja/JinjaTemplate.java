@@ -16,8 +16,9 @@ import java.util.Map;
  * {@code raw}, {@code if/elif/else}, {@code for} (with {@code else}, an {@code if} filter, tuple unpacking and the
  * {@code loop} variable), {@code set} (names, tuples, {@code ns.attr}, block form), literals, attribute/item access,
  * slicing, calls with keyword arguments, all jinja2 operators, the common filters and tests, and the Python string and
- * dict methods templates call. Not supported: macros, call blocks, {@code include}/{@code import}/{@code extends},
- * recursive loops and printf-style {@code %} on strings; they fail with a {@link JinjaException} naming the line.
+ * dict methods templates call, including printf-style {@code %} on strings. Not supported: macros, call blocks,
+ * {@code include}/{@code import}/{@code extends} and recursive loops; they fail with a {@link JinjaException} naming
+ * the line.
  *
  * <p>Instances are immutable and thread-safe; each render works on its own state.
  */
@@ -36,7 +37,11 @@ public final class JinjaTemplate {
      * @throws JinjaException on a syntax error, naming the line
      */
     public static JinjaTemplate compile(String source, String name) {
-        return new JinjaTemplate(name, Parser.parse(source, name));
+        try {
+            return new JinjaTemplate(name, Parser.parse(source, name));
+        } catch (StackOverflowError e) {
+            throw new JinjaException(name, 1, "template too deeply nested to parse", false);
+        }
     }
 
     /** Renders with the system clock (only {@code strftime_now} reads it). */
@@ -54,7 +59,12 @@ public final class JinjaTemplate {
     public String render(Map<String, ?> variables, Clock clock) {
         Map<String, Object> vars = new LinkedHashMap<>();
         for (Map.Entry<String, ?> e : variables.entrySet()) vars.put(e.getKey(), Values.fromJava(e.getValue()));
-        return new Interpreter(name, Globals.create(clock), vars).render(body);
+        try {
+            return new Interpreter(name, Globals.create(clock), vars).render(body);
+        } catch (StackOverflowError e) {
+            // very long operator chains ("1 + 1 + ... + 1") build deep trees without deep parser recursion
+            throw new JinjaException(name, 1, "template expression too deeply nested to evaluate", false);
+        }
     }
 
     public String name() {

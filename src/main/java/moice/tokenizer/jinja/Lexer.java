@@ -105,6 +105,7 @@ final class Lexer {
             int tagBodyStart = afterDelim + (sign != 0 ? 1 : 0);
             if (type == '%' && isRawStart(tagBodyStart)) {
                 emitText(text, original);
+                pos = tag;
                 lexRaw(tagBodyStart);
                 continue;
             }
@@ -354,27 +355,25 @@ final class Lexer {
                 return true;
             }
         }
-        String rest = src.substring(pos);
         int end;
         int radix = 10;
         int prefix = 0;
-        if (rest.length() > 2 && rest.charAt(0) == '0' && "bBoOxX".indexOf(rest.charAt(1)) >= 0) {
-            char p = Character.toLowerCase(rest.charAt(1));
-            radix = p == 'b' ? 2 : p == 'o' ? 8 : 16;
-            prefix = 2;
-            int i = 2;
-            while (i < rest.length()) {
-                char c = rest.charAt(i);
-                if (c == '_' && i + 1 < rest.length() && Character.digit(rest.charAt(i + 1), radix) >= 0) i += 2;
-                else if (Character.digit(c, radix) >= 0) i++;
+        char second = pos + 1 < src.length() ? Character.toLowerCase(src.charAt(pos + 1)) : 0;
+        if (src.charAt(pos) == '0' && (second == 'b' || second == 'o' || second == 'x')) {
+            int r = second == 'b' ? 2 : second == 'o' ? 8 : 16;
+            int i = pos + 2;
+            while (i < src.length()) {
+                char c = src.charAt(i);
+                if (c == '_' && i + 1 < src.length() && Character.digit(src.charAt(i + 1), r) >= 0) i += 2;
+                else if (Character.digit(c, r) >= 0) i++;
                 else break;
             }
-            if (i == 2) {
-                radix = 10;
-                prefix = 0;
-                end = pos + 1;
+            if (i > pos + 2) {
+                radix = r;
+                prefix = 2;
+                end = i;
             } else {
-                end = pos + i;
+                end = pos + 1; // a lone "0"; the letter becomes a name
             }
         } else if (src.charAt(pos) == '0') {
             int i = pos + 1; // jinja2: 0(_?0)*

@@ -121,6 +121,7 @@ final class Methods {
                     }
                     if (i > 0) sb.append(s);
                     sb.append(item);
+                    Values.checkSize(sb.length());
                 }
                 return sb.toString();
             });
@@ -169,6 +170,7 @@ final class Methods {
                     done++;
                 }
                 sb.append((String) c);
+                Values.checkSize(sb.length());
             }
             if (count < 0 || done < count) sb.append(replacement);
             return sb.toString();
@@ -180,6 +182,7 @@ final class Methods {
             int at = s.indexOf(old, from);
             if (at < 0) break;
             sb.append(s, from, at).append(replacement);
+            Values.checkSize(sb.length());
             from = at + old.length();
             done++;
         }

@@ -20,10 +20,20 @@ import java.util.Set;
 final class Parser {
     private static final Set<String> COMPARE_OPS = Set.of("==", "!=", "<", "<=", ">", ">=");
 
+    /** Deeper nesting than this is rejected rather than risking the Java stack; real templates nest a few levels. */
+    private static final int MAX_NESTING = 200;
+
     private final List<Token> tokens;
     private final String templateName;
     private int pos;
     private int loopDepth;
+    private int nesting;
+
+    private void enter() {
+        if (++nesting > MAX_NESTING) {
+            throw error(current().line(), "template nests more than " + MAX_NESTING + " levels deep");
+        }
+    }
 
     private Parser(List<Token> tokens, String templateName) {
         this.tokens = tokens;
@@ -143,6 +153,15 @@ final class Parser {
     }
 
     private Stmt parseStatement() {
+        enter();
+        try {
+            return parseStatementInner();
+        } finally {
+            nesting--;
+        }
+    }
+
+    private Stmt parseStatementInner() {
         Token t = current();
         if (t.kind() != Kind.NAME) throw error(t.line(), "tag name expected");
         return switch (t.text()) {
@@ -304,7 +323,12 @@ final class Parser {
     private Expr parseNot() {
         if (current().isName("not")) {
             int line = next().line();
-            return new Ast.Unary("not", parseNot(), line);
+            enter();
+            try {
+                return new Ast.Unary("not", parseNot(), line);
+            } finally {
+                nesting--;
+            }
         }
         return parseCompare();
     }
@@ -371,6 +395,15 @@ final class Parser {
     }
 
     private Expr parseUnary(boolean withFilter) {
+        enter();
+        try {
+            return parseUnaryInner(withFilter);
+        } finally {
+            nesting--;
+        }
+    }
+
+    private Expr parseUnaryInner(boolean withFilter) {
         Token t = current();
         Expr node;
         if (t.isOp("-") || t.isOp("+")) {

@@ -17,6 +17,27 @@ final class Values {
     private Values() {
     }
 
+    /**
+     * Largest string (chars) a template may build: templates can double a value in a loop, so without a bound a
+     * hostile template could exhaust memory. 32M characters is several million tokens, far above any prompt.
+     */
+    static final int MAX_STRING = 1 << 25;
+    /** Largest list a template may build. */
+    static final int MAX_ITEMS = 1 << 22;
+
+    static String checkSize(String s) {
+        checkSize(s.length());
+        return s;
+    }
+
+    static void checkSize(long chars) {
+        if (chars > MAX_STRING) throw new TemplateError("string too long (over " + MAX_STRING + " characters)");
+    }
+
+    static void checkItems(long items) {
+        if (items > MAX_ITEMS) throw new TemplateError("list too large (over " + MAX_ITEMS + " items)");
+    }
+
     // ---- conversion from Java ----
 
     /** Deep copy of a Java value into the template model (ints widen to Long, floats to Double, maps keep order). */
@@ -341,7 +362,7 @@ final class Values {
                 yield Math.floor(asDouble(a) / asDouble(b));
             }
             case "%" -> {
-                if (a instanceof String) throw new TemplateError("printf-style string formatting ('%' on a string) is not supported");
+                if (a instanceof String fmt) yield PyFormat.format(fmt, b);
                 if (!isNumber(a) || !isNumber(b)) throw unsupported("%", a, b);
                 if (isInt(a) && isInt(b)) {
                     if (asLong(b) == 0) throw new TemplateError("integer modulo by zero");
@@ -370,13 +391,17 @@ final class Values {
 
     private static Object add(Object a, Object b) {
         if (a instanceof String x) {
-            if (b instanceof String y) return x + y;
+            if (b instanceof String y) {
+                checkSize((long) x.length() + y.length());
+                return x + y;
+            }
             throw new TemplateError("can only concatenate str (not \"" + typeName(b) + "\") to str");
         }
         if (a instanceof List<?> x && !(a instanceof PyTuple)) {
             if (!(b instanceof List<?> y) || b instanceof PyTuple) {
                 throw new TemplateError("can only concatenate list (not \"" + typeName(b) + "\") to list");
             }
+            checkItems((long) x.size() + y.size());
             List<Object> out = new ArrayList<>(x);
             out.addAll(y);
             return out;
@@ -401,12 +426,15 @@ final class Values {
         }
         if (isInt(b) && (a instanceof String || a instanceof List)) return repeat(a, asLong(b));
         if (isInt(a) && (b instanceof String || b instanceof List)) return repeat(b, asLong(a));
-        throw new TemplateError("can't multiply sequence by non-int of type '" + typeName(isNumber(a) ? a : b) + "'");
+        if (a instanceof String || a instanceof List) throw new TemplateError("can't multiply sequence by non-int of type '" + typeName(b) + "'");
+        if (b instanceof String || b instanceof List) throw new TemplateError("can't multiply sequence by non-int of type '" + typeName(a) + "'");
+        throw unsupported("*", a, b);
     }
 
     private static Object repeat(Object seq, long times) {
-        if (times > 1_000_000) throw new TemplateError("repetition count too large");
-        int n = (int) Math.max(0, times);
+        int n = (int) Math.max(0, Math.min(times, MAX_STRING + 1L));
+        if (seq instanceof String s) checkSize((long) n * s.length());
+        else checkItems((long) n * ((List<?>) seq).size());
         if (seq instanceof String s) return s.repeat(n);
         List<Object> out = new ArrayList<>();
         for (int i = 0; i < n; i++) out.addAll((List<?>) seq);
