@@ -114,13 +114,16 @@ public final class BpeModel {
 
     /**
      * Merge rules for a SentencePiece-style vocabulary that has scores instead of merges (GGUF {@code llama}
-     * tokenizers), derived the way HF converts such models: every split of a token into two vocabulary tokens is a
-     * merge, ranked by the score of the whole token (higher first), ties by the ids of the two parts.
+     * tokenizers), derived as transformers' {@code generate_merges(vocab, scores)} does: every split of a token into
+     * two vocabulary tokens is a merge; merges are ordered by the score of the whole token (higher first), then by the
+     * length in code points of the left part and of the right part (longer first), then by the token's id and the ids
+     * of its parts.
      *
      * @param scores score of each id (index = id); tokens without a score (or NaN) yield no merges
      */
     public static List<Merge> mergesFromScores(Map<String, Integer> vocab, float[] scores) {
-        record Candidate(String left, String right, float score, int leftId, int rightId) {
+        record Candidate(String left, String right, float score, int leftLen, int rightLen, int id, int leftId,
+                         int rightId) {
         }
         List<Candidate> all = new ArrayList<>();
         for (Map.Entry<String, Integer> e : vocab.entrySet()) {
@@ -129,15 +132,19 @@ public final class BpeModel {
             if (id >= scores.length || Float.isNaN(scores[id])) continue;
             for (int cut = piece.offsetByCodePoints(0, 1); cut < piece.length();
                  cut = piece.offsetByCodePoints(cut, 1)) {
-                Integer l = vocab.get(piece.substring(0, cut));
-                Integer r = vocab.get(piece.substring(cut));
+                String left = piece.substring(0, cut), right = piece.substring(cut);
+                Integer l = vocab.get(left);
+                Integer r = vocab.get(right);
                 if (l != null && r != null) {
-                    all.add(new Candidate(piece.substring(0, cut), piece.substring(cut), scores[id], l, r));
+                    all.add(new Candidate(left, right, scores[id], left.codePointCount(0, left.length()),
+                            right.codePointCount(0, right.length()), id, l, r));
                 }
             }
         }
         all.sort(Comparator.comparingDouble((Candidate c) -> -c.score())
-                .thenComparingInt(Candidate::leftId).thenComparingInt(Candidate::rightId));
+                .thenComparingInt(c -> -c.leftLen()).thenComparingInt(c -> -c.rightLen())
+                .thenComparingInt(Candidate::id).thenComparingInt(Candidate::leftId)
+                .thenComparingInt(Candidate::rightId));
         List<Merge> merges = new ArrayList<>(all.size());
         for (Candidate c : all) merges.add(new Merge(c.left(), c.right()));
         return merges;

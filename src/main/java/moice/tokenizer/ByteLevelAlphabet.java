@@ -38,6 +38,12 @@ final class ByteLevelAlphabet {
         return c < CHAR_TO_BYTE.length ? CHAR_TO_BYTE[c] : -1;
     }
 
+    /** Whether every character of {@code token} is in the alphabet (it is already spelled byte-level). */
+    static boolean isEncoded(String token) {
+        for (int i = 0; i < token.length(); i++) if (byteOf(token.charAt(i)) < 0) return false;
+        return true;
+    }
+
     static char charOf(int b) {
         return BYTE_TO_CHAR[b & 0xFF];
     }
