@@ -60,6 +60,7 @@ public final class GgufFile implements AutoCloseable {
     private static final long MIN_KV_BYTES = 13;
     /** Fewest bytes a tensor info can take: empty name length (8), n_dims (4), type (4), offset (8). */
     private static final long MIN_TENSOR_INFO_BYTES = 24;
+    private static final String[] DIM_PARTS = {"dim 0", "dim 1", "dim 2", "dim 3"};
 
     private final String source;
     private final Arena arena;
@@ -147,7 +148,7 @@ public final class GgufFile implements AutoCloseable {
             String key = in.string("metadata entry #" + i + " key");
             String field = "metadata key " + GgufReader.quote(key);
             if (entries.containsKey(key)) throw in.error(field, "expected unique keys, found a second entry");
-            long typeId = in.u32(field + " value type");
+            long typeId = in.u32(field, "value type");
             GgufValueType type = GgufValueType.fromId(typeId)
                     .orElseThrow(() -> in.error(field, "expected a value type id 0..12, found " + typeId));
             entries.put(key, new GgufMetadata.Entry(type, readValue(in, type, field, 0)));
@@ -188,18 +189,18 @@ public final class GgufFile implements AutoCloseable {
     private static TensorInfo readTensorInfo(GgufReader in, long index, int alignment) {
         String name = in.string("tensor info #" + index + " name");
         String field = "tensor " + GgufReader.quote(name);
-        long nDims = in.u32(field + " n_dims");
+        long nDims = in.u32(field, "n_dims");
         if (nDims > MAX_DIMS) throw in.error(field, "expected at most " + MAX_DIMS + " dimensions, found " + nDims);
         long[] dims = new long[(int) nDims];
         for (int d = 0; d < nDims; d++) {
-            dims[d] = in.i64(field + " dim " + d);
+            dims[d] = in.i64(field, DIM_PARTS[d]);
             if (dims[d] < 0)
                 throw in.error(field, "expected dimension " + d + " below 2^63, found " + Long.toUnsignedString(dims[d]));
         }
-        long typeId = in.u32(field + " type");
+        long typeId = in.u32(field, "type");
         GgufType type = GgufType.fromId(typeId)
                 .orElseThrow(() -> in.error(field, "expected a known ggml type id, found " + typeId));
-        long offset = in.i64(field + " offset");
+        long offset = in.i64(field, "offset");
         if (offset < 0 || offset % alignment != 0)
             throw in.error(field, "expected a data offset that is a multiple of the alignment " + alignment
                     + ", found " + Long.toUnsignedString(offset));
@@ -244,10 +245,10 @@ public final class GgufFile implements AutoCloseable {
 
     private static GgufArray readArray(GgufReader in, String field, int depth) {
         if (depth >= MAX_ARRAY_DEPTH) throw in.error(field, "expected arrays nested at most " + MAX_ARRAY_DEPTH + " deep");
-        long typeId = in.u32(field + " array element type");
+        long typeId = in.u32(field, "array element type");
         GgufValueType type = GgufValueType.fromId(typeId)
                 .orElseThrow(() -> in.error(field, "expected an array element type id 0..12, found " + typeId));
-        long count = in.count(field + " array length");
+        long count = in.count(field, "array length");
         if (count > in.remaining() / type.minBytes())
             throw in.error(field, "array of " + count + " " + type.specName() + " elements cannot fit in the "
                     + in.remaining() + " bytes left (each needs at least " + type.minBytes() + ")");

@@ -49,9 +49,17 @@ final class GgufReader {
 
     /** Fails unless {@code n} more bytes are available at the cursor. */
     void need(long n, String field) {
+        need(n, field, null);
+    }
+
+    /**
+     * Fails unless {@code n} more bytes are available; the error names {@code field} followed by {@code part} (the
+     * part of the field being read, or null), joined only when failing so that the happy path builds no strings.
+     */
+    void need(long n, String field, String part) {
         if (n < 0 || n > size - pos)
-            throw error(field, "expected " + (n < 0 ? "a valid length" : n + " bytes") + " at offset " + pos
-                    + ", but the file has " + (size - pos) + " bytes left (truncated file?)");
+            throw error(part == null ? field : field + " " + part, "expected " + (n < 0 ? "a valid length" : n + " bytes")
+                    + " at offset " + pos + ", but the file has " + (size - pos) + " bytes left (truncated file?)");
     }
 
     int u8(String field) {
@@ -74,11 +82,22 @@ final class GgufReader {
     }
 
     long u32(String field) {
-        return Integer.toUnsignedLong(i32(field));
+        return u32(field, null);
+    }
+
+    long u32(String field, String part) {
+        need(4, field, part);
+        int v = data.get(I32, pos);
+        pos += 4;
+        return Integer.toUnsignedLong(v);
     }
 
     long i64(String field) {
-        need(8, field);
+        return i64(field, null);
+    }
+
+    long i64(String field, String part) {
+        need(8, field, part);
         long v = data.get(I64, pos);
         pos += 8;
         return v;
@@ -86,8 +105,12 @@ final class GgufReader {
 
     /** A u64 count or length that must also fit a signed long (files never need more). */
     long count(String field) {
-        long v = i64(field);
-        if (v < 0) throw error(field, "expected a count below 2^63, found " + Long.toUnsignedString(v));
+        return count(field, null);
+    }
+
+    long count(String field, String part) {
+        long v = i64(field, part);
+        if (v < 0) throw error(part == null ? field : field + " " + part, "expected a count below 2^63, found " + Long.toUnsignedString(v));
         return v;
     }
 
@@ -183,6 +206,7 @@ final class GgufReader {
 
     /** Shortens and escapes text taken from the file so that messages stay one readable line. */
     static String quote(String s) {
+        if (s.length() <= 120 && s.chars().allMatch(c -> c >= 0x20 && c != 0x7f)) return "'" + s + "'";
         StringBuilder b = new StringBuilder("'");
         int limit = Math.min(s.length(), 120);
         for (int i = 0; i < limit; i++) {

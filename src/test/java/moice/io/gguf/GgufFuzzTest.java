@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * {@code @FuzzTest} that fuzzes, coverage-guided, when {@code JAZZER_FUZZ=1} is set.
  */
 class GgufFuzzTest {
-    private static final int ITERATIONS = 20_000;
+    private static final int ITERATIONS = 10_000;
 
     /**
      * Parses {@code bytes}; on success touches every metadata value and every tensor's data as a loader would.
