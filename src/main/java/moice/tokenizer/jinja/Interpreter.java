@@ -13,8 +13,9 @@ import java.util.Map;
 /**
  * Renders a parsed template by walking it. Scoping follows jinja2: {@code if} shares its enclosing scope, each
  * iteration of a {@code for} body runs in a fresh child scope (so {@code set} inside a loop is invisible after the
- * loop and does not carry to the next iteration; {@code namespace()} objects exist to work around that), and reads
- * fall back to enclosing scopes, then the render variables, then the globals.
+ * loop and does not carry to the next iteration; {@code namespace()} objects exist to work around that), a macro body
+ * runs in a child of the scope the macro was defined in, and reads fall back to enclosing scopes, then the render
+ * variables, then the globals.
  */
 final class Interpreter {
     private enum Flow { NORMAL, BREAK, CONTINUE }
@@ -31,9 +32,13 @@ final class Interpreter {
     /** Bounds the damage of a runaway template (HF imposes none, but no real chat template comes near). */
     private static final int MAX_OUTPUT_CHARS = 64 << 20;
 
+    /** Nested macro calls allowed (templates recurse over JSON schemas, which are shallow). */
+    private static final int MAX_MACRO_DEPTH = 100;
+
     private final String templateName;
     private final StringBuilder out = new StringBuilder();
     private Scope scope;
+    private int macroDepth;
 
     Interpreter(String templateName, Map<String, Object> globals, Map<String, Object> variables) {
         this.templateName = templateName;
@@ -114,10 +119,6 @@ final class Interpreter {
         }
         return Flow.NORMAL;
     }
-
-    /** Nested macro calls allowed (templates recurse over JSON schemas, which are shallow). */
-    private static final int MAX_MACRO_DEPTH = 100;
-    private int macroDepth;
 
     /**
      * A defined macro. Its body runs in a new scope whose parent is the scope it was defined in (so it sees that
