@@ -251,6 +251,13 @@ SEMANTICS = [
     ("namespace_counter", "{% set ns = namespace(n=0, found=false) %}{% for m in msgs %}{% if m.role == 'user' %}{% set ns.n = ns.n + 1 %}{% set ns.found = true %}{% endif %}{% endfor %}{{ ns.n }} {{ ns.found }} {{ ns.missing }}", {"msgs": [{"role": "user"}, {"role": "x"}, {"role": "user"}]}),
     ("namespace_empty_then_set", "{% set ns = namespace() %}{% set ns.index = 0 %}{% for i in range(3) %}{% set ns.index = ns.index + i %}{% endfor %}{{ ns.index }}", {}),
     ("set_forms", "{% set a, b = 1, 2 %}{{ a }}{{ b }} {% set t = 1, 2 %}{{ t }} {% set block %}  inner {{ a }}  {% endset %}[{{ block }}] {% set d = dict(x=1, y='z') %}{{ d }}", {}),
+    ("macro_basics", "{% macro greet(name, punct='!') %}\n  Hello {{ name }}{{ punct }}\n{% endmacro %}[{{ greet('Ann') }}][{{ greet('Bo', punct='?') }}][{{ greet() }}][{{ greet(punct='.', name='Cy') }}]", {}),
+    ("macro_recursion_and_closure", "{% set prefix = 'T:' %}{% macro py_type(spec) -%}{%- if spec.type == 'array' -%}list[{{ py_type(spec['items']) }}]{%- elif spec.type == 'object' -%}dict{%- else -%}{{ prefix }}{{ spec.type }}{%- endif -%}{%- endmacro %}{{ py_type({'type': 'array', 'items': {'type': 'array', 'items': {'type': 'string'}}}) }} {% set prefix = 'U:' %}{{ py_type({'type': 'int'}) }}", {}),
+    ("macro_varargs_kwargs", "{% macro m(a) %}{{ a }}|{{ varargs }}|{{ kwargs }}{% endmacro %}{{ m(1, 2, 3, x=4) }} {{ m(*[5, 6], **{'y': 7}) }}", {}),
+    ("macro_scope_is_local", "{% set v = 'outer' %}{% macro m() %}{% set v = 'inner' %}{{ v }}{% endmacro %}{{ m() }} {{ v }} {{ m() | length }}", {}),
+    ("call_block", "{% macro wrap(tag) %}<{{ tag }}>{{ caller() }}</{{ tag }}>{% endmacro %}{% call wrap('b') %}bold {{ 1 + 1 }}{% endcall %} {% macro each(xs) %}{% for x in xs %}{{ caller(x, loop.index) }}{% endfor %}{% endmacro %}{% call(item, i) each(['p', 'q']) %}{{ i }}={{ item }};{% endcall %}", {}),
+    ("err_macro_too_many_args", "{% macro m(a) %}{% endmacro %}\n{{ m(1, 2) }}", {}),
+    ("err_macro_unknown_kwarg", "{% macro m(a) %}{% endmacro %}{{ m(b=1) }}", {}),
     ("generation_tag", "{% for m in msgs %}{% if m.role == 'assistant' %}{% generation %}{{ m.content }}{% endgeneration %}{% else %}{{ m.content }}{% endif %};{% endfor %}", {"msgs": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}),
     ("strings_with_braces", "{{- \"}}\" }}{{ '{%' }}{{ {'a': {'b': 1}} }}", {}),
     # errors (runtime and syntax), with the template line they are reported at

@@ -122,7 +122,7 @@ class JinjaTemplateTest {
         JinjaException unclosed = failure("x\n{% for a in b %}\ny", Map.of());
         assertEquals(3, unclosed.line());
         assertTrue(unclosed.detail().contains("'for' block opened on line 2"), unclosed.detail());
-        assertEquals(2, failure("{# ok #}\n{% macro m() %}{% endmacro %}", Map.of()).line());
+        assertEquals(2, failure("{# ok #}\n{% include 'other.jinja' %}", Map.of()).line());
         assertFalse(failure("{% break %}", Map.of()).raisedByTemplate());
     }
 
@@ -165,6 +165,7 @@ class JinjaTemplateTest {
         assertTrue(lists.detail().contains("list too large"), lists.detail());
         assertTrue(failure("{{ 'x' * 100000000 }}", Map.of()).detail().contains("too long"));
         assertTrue(failure("{{ range(1000000) | length }}", Map.of()).detail().contains("MAX_RANGE"));
+        assertTrue(failure("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", Map.of()).detail().contains("nested more than"));
         // a long flat chain parses without recursion but evaluates recursively: it either renders or fails cleanly
         String chain = "{{ " + "1 + ".repeat(50_000) + "1 }}";
         try {

@@ -1,6 +1,5 @@
 package moice.tokenizer.jinja;
 
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -22,10 +21,6 @@ final class Arguments {
     Arguments(List<Object> positional, Map<String, Object> keywords) {
         this.positional = positional;
         this.keywords = keywords;
-    }
-
-    static Arguments of(Object... positional) {
-        return new Arguments(java.util.Arrays.asList(positional), new LinkedHashMap<>());
     }
 
     /** Values for {@code names} in order; {@link #MISSING} where not given. */

@@ -24,7 +24,8 @@ final class Ast {
 
     record Keyword(String name, Expr value) { }
 
-    record Call(Expr function, List<Expr> args, List<Keyword> kwargs, int line) implements Expr { }
+    /** {@code function(args, key=value, *dynArgs, **dynKwargs)}; the dynamic parts may be null. */
+    record Call(Expr function, List<Expr> args, List<Keyword> kwargs, Expr dynArgs, Expr dynKwargs, int line) implements Expr { }
 
     /** {@code value | name(args)}. */
     record Filter(Expr value, String name, List<Expr> args, List<Keyword> kwargs, int line) implements Expr { }
@@ -86,6 +87,17 @@ final class Ast {
     record Break(int line) implements Stmt { }
 
     record Continue(int line) implements Stmt { }
+
+    /**
+     * {@code {% macro name(a, b=default) %}body{% endmacro %}}; {@code defaults} is aligned with {@code params}
+     * (null where a parameter has none). The flags record whether the body reads {@code varargs} / {@code kwargs},
+     * which is what lets jinja2 macros accept extra arguments.
+     */
+    record Macro(String name, List<String> params, List<Expr> defaults, List<Stmt> body, boolean catchVarargs,
+                 boolean catchKwargs, boolean catchCaller, int line) implements Stmt { }
+
+    /** {@code {% call(params) macro(args) %}body{% endcall %}}: calls the macro with {@code caller} = the body. */
+    record CallBlock(Call call, Macro caller, int line) implements Stmt { }
 
     /** A statement list rendered in place: {@code {% generation %}} bodies (HF's assistant-mask extension). */
     record Block(List<Stmt> body, int line) implements Stmt { }

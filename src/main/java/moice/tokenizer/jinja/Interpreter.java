@@ -13,8 +13,9 @@ import java.util.Map;
 /**
  * Renders a parsed template by walking it. Scoping follows jinja2: {@code if} shares its enclosing scope, each
  * iteration of a {@code for} body runs in a fresh child scope (so {@code set} inside a loop is invisible after the
- * loop and does not carry to the next iteration; {@code namespace()} objects exist to work around that), and reads
- * fall back to enclosing scopes, then the render variables, then the globals.
+ * loop and does not carry to the next iteration; {@code namespace()} objects exist to work around that), a macro body
+ * runs in a child of the scope the macro was defined in, and reads fall back to enclosing scopes, then the render
+ * variables, then the globals.
  */
 final class Interpreter {
     private enum Flow { NORMAL, BREAK, CONTINUE }
@@ -31,9 +32,13 @@ final class Interpreter {
     /** Bounds the damage of a runaway template (HF imposes none, but no real chat template comes near). */
     private static final int MAX_OUTPUT_CHARS = 64 << 20;
 
+    /** Nested macro calls allowed (templates recurse over JSON schemas, which are shallow). */
+    private static final int MAX_MACRO_DEPTH = 100;
+
     private final String templateName;
     private final StringBuilder out = new StringBuilder();
     private Scope scope;
+    private int macroDepth;
 
     Interpreter(String templateName, Map<String, Object> globals, Map<String, Object> variables) {
         this.templateName = templateName;
@@ -105,8 +110,85 @@ final class Interpreter {
             case Ast.Block b -> {
                 return exec(b.body());
             }
+            case Ast.Macro m -> scope.vars.put(m.name(), new MacroFunction(m, scope));
+            case Ast.CallBlock c -> {
+                Arguments args = arguments(c.call());
+                args.keywords.put("caller", new MacroFunction(c.caller(), scope));
+                emit(Values.str(call(eval(c.call().function()), args)));
+            }
         }
         return Flow.NORMAL;
+    }
+
+    /**
+     * A defined macro. Its body runs in a new scope whose parent is the scope it was defined in (so it sees that
+     * scope's variables as they are at call time), and its output is returned as a string instead of printed.
+     */
+    private final class MacroFunction implements JinjaFunction {
+        private final Ast.Macro macro;
+        private final Scope closure;
+
+        MacroFunction(Ast.Macro macro, Scope closure) {
+            this.macro = macro;
+            this.closure = closure;
+        }
+
+        @Override
+        public Object call(Arguments args) {
+            String name = PyStrings.repr(macro.name());
+            List<String> params = macro.params();
+            if (args.positional.size() > params.size() && !macro.catchVarargs()) {
+                throw new TemplateError("macro " + name + " takes not more than " + params.size() + " argument(s)");
+            }
+            if (macroDepth >= MAX_MACRO_DEPTH) throw new TemplateError("macro calls nested more than " + MAX_MACRO_DEPTH + " deep");
+            Scope saved = scope;
+            int mark = out.length();
+            scope = new Scope(closure);
+            macroDepth++;
+            try {
+                Map<String, Object> keywords = new LinkedHashMap<>(args.keywords);
+                if (macro.catchCaller()) {
+                    Object caller = keywords.remove("caller");
+                    scope.vars.put("caller", caller != null ? caller : new Undefined("No caller defined"));
+                }
+                Map<String, Object> extraKeywords = new LinkedHashMap<>();
+                for (Map.Entry<String, Object> kw : keywords.entrySet()) {
+                    int index = params.indexOf(kw.getKey());
+                    if (index < 0) {
+                        if (!macro.catchKwargs()) throw new TemplateError("macro " + name + " takes no keyword argument " + PyStrings.repr(kw.getKey()));
+                        extraKeywords.put(kw.getKey(), kw.getValue());
+                    } else if (index < args.positional.size()) {
+                        throw new TemplateError("macro " + name + " got multiple values for argument " + PyStrings.repr(kw.getKey()));
+                    }
+                }
+                for (int i = 0; i < params.size(); i++) {
+                    String param = params.get(i);
+                    Object value;
+                    if (i < args.positional.size()) value = args.positional.get(i);
+                    else if (keywords.containsKey(param)) value = keywords.get(param);
+                    else if (macro.defaults().get(i) != null) value = eval(macro.defaults().get(i));
+                    else value = new Undefined("parameter " + PyStrings.repr(param) + " was not provided");
+                    scope.vars.put(param, value);
+                }
+                if (macro.catchVarargs()) {
+                    List<Object> extra = args.positional.size() > params.size()
+                            ? args.positional.subList(params.size(), args.positional.size()) : List.of();
+                    scope.vars.put("varargs", new PyTuple(extra));
+                }
+                if (macro.catchKwargs()) scope.vars.put("kwargs", extraKeywords);
+                exec(macro.body());
+                return out.substring(mark);
+            } finally {
+                out.setLength(mark);
+                scope = saved;
+                macroDepth--;
+            }
+        }
+
+        @Override
+        public String describe() {
+            return "<Macro " + PyStrings.repr(macro.name()) + ">";
+        }
     }
 
     private Flow execFor(Ast.For f) {
@@ -193,7 +275,10 @@ final class Interpreter {
             case Ast.GetAttr g -> Values.getAttr(eval(g.target()), g.attribute());
             case Ast.GetItem g -> Values.getItem(eval(g.target()), eval(g.key()));
             case Ast.Slice s -> Values.slice(eval(s.target()), evalOrNull(s.start()), evalOrNull(s.stop()), evalOrNull(s.step()));
-            case Ast.Call c -> call(eval(c.function()), arguments(c.args(), c.kwargs()));
+            case Ast.Call c -> {
+                Object function = eval(c.function());
+                yield call(function, arguments(c));
+            }
             case Ast.Filter f -> Filters.apply(f.name(), eval(f.value()), arguments(f.args(), f.kwargs()));
             case Ast.Test t -> {
                 boolean result = Tests.apply(t.name(), eval(t.value()), arguments(t.args(), t.kwargs()));
@@ -250,6 +335,23 @@ final class Interpreter {
             keywords.put(k.name(), eval(k.value()));
         }
         return new Arguments(positional, keywords);
+    }
+
+    private Arguments arguments(Ast.Call c) {
+        Arguments args = arguments(c.args(), c.kwargs());
+        if (c.dynArgs() != null) args.positional.addAll(Values.iterate(eval(c.dynArgs())));
+        if (c.dynKwargs() != null) {
+            Object extra = eval(c.dynKwargs());
+            if (!(extra instanceof Map<?, ?> map)) {
+                throw new TemplateError("argument after ** must be a mapping, not " + Values.typeName(extra));
+            }
+            for (Map.Entry<?, ?> e : map.entrySet()) {
+                if (!(e.getKey() instanceof String key)) throw new TemplateError("keywords must be strings");
+                if (args.keywords.containsKey(key)) throw new TemplateError("got multiple values for keyword argument '" + key + "'");
+                args.keywords.put(key, e.getValue());
+            }
+        }
+        return args;
     }
 
     private static Object call(Object function, Arguments args) {

@@ -14,11 +14,12 @@ import java.util.Map;
  *
  * <p>Supported: text, {@code {{ }}}, {@code {% %}}, {@code {# #}}, {@code -}/{@code +} whitespace control,
  * {@code raw}, {@code if/elif/else}, {@code for} (with {@code else}, an {@code if} filter, tuple unpacking and the
- * {@code loop} variable), {@code set} (names, tuples, {@code ns.attr}, block form), literals, attribute/item access,
- * slicing, calls with keyword arguments, all jinja2 operators, the common filters and tests, and the Python string and
- * dict methods templates call, including printf-style {@code %} on strings. Not supported: macros, call blocks,
- * {@code include}/{@code import}/{@code extends} and recursive loops; they fail with a {@link JinjaException} naming
- * the line.
+ * {@code loop} variable), {@code set} (names, tuples, {@code ns.attr}, block form), {@code macro} (defaults,
+ * keyword arguments, {@code varargs}/{@code kwargs}, recursion), literals, attribute/item access, slicing, calls with
+ * keyword arguments, all jinja2 operators, the common filters and tests, and the Python string and dict methods
+ * templates call, including printf-style {@code %} on strings. Not supported: call blocks ({@code caller()}),
+ * {@code include}/{@code import}/{@code extends}, {@code with}, filter blocks and recursive loops; they fail with a
+ * {@link JinjaException} naming the line.
  *
  * <p>Instances are immutable and thread-safe; each render works on its own state.
  */

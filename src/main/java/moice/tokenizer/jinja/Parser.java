@@ -177,7 +177,9 @@ final class Parser {
                 next();
                 yield new Ast.Block(parseStatements(Set.of("endgeneration"), true, "generation", t.line()), t.line());
             }
-            case "macro", "call", "filter", "with", "include", "import", "from", "extends", "block", "autoescape", "do" ->
+            case "macro" -> parseMacro();
+            case "call" -> parseCallBlock();
+            case "filter", "with", "include", "import", "from", "extends", "block", "autoescape", "do" ->
                     throw error(t.line(), "the '" + t.text() + "' tag is not supported by this chat template engine");
             default -> throw error(t.line(), "Encountered unknown tag '" + t.text() + "'.");
         };
@@ -212,6 +214,110 @@ final class Parser {
         List<Stmt> otherwise = List.of();
         if (next().isName("else")) otherwise = parseStatements(Set.of("endfor"), true, "for", line);
         return new Ast.For(target, iterable, filter, body, otherwise, line);
+    }
+
+    private Stmt parseMacro() {
+        int line = next().line();
+        String name = expect(Kind.NAME, "macro name").text();
+        Signature signature = parseSignature();
+        int savedLoopDepth = loopDepth;
+        loopDepth = 0; // a loop around the definition does not make break/continue valid in the body
+        List<Stmt> body = parseStatements(Set.of("endmacro"), true, "macro", line);
+        loopDepth = savedLoopDepth;
+        return new Ast.Macro(name, signature.params(), signature.defaults(), body, reads(body, "varargs"),
+                reads(body, "kwargs"), reads(body, "caller"), line);
+    }
+
+    /** {@code {% call(params) target(args) %}body{% endcall %}}: the body becomes a macro named "caller". */
+    private Stmt parseCallBlock() {
+        int line = next().line();
+        Signature signature = current().isOp("(") ? parseSignature() : new Signature(List.of(), List.of());
+        Expr call = parseExpression(true);
+        if (!(call instanceof Ast.Call c)) throw error(line, "expected call");
+        int savedLoopDepth = loopDepth;
+        loopDepth = 0;
+        List<Stmt> body = parseStatements(Set.of("endcall"), true, "call", line);
+        loopDepth = savedLoopDepth;
+        Ast.Macro caller = new Ast.Macro("caller", signature.params(), signature.defaults(), body,
+                reads(body, "varargs"), reads(body, "kwargs"), false, line);
+        return new Ast.CallBlock(c, caller, line);
+    }
+
+    private record Signature(List<String> params, List<Expr> defaults) { }
+
+    /** {@code (a, b=default)}: parameter names and default expressions (null where absent). */
+    private Signature parseSignature() {
+        expectOp("(");
+        List<String> params = new ArrayList<>();
+        List<Expr> defaults = new ArrayList<>();
+        while (!current().isOp(")")) {
+            if (!params.isEmpty()) expectOp(",");
+            if (current().isOp(")")) break;
+            Token param = expect(Kind.NAME, "parameter name");
+            if (params.contains(param.text())) throw error(param.line(), "duplicate argument '" + param.text() + "' in macro");
+            params.add(param.text());
+            if (skipOp("=")) {
+                defaults.add(parseExpression(true));
+            } else {
+                if (defaults.stream().anyMatch(java.util.Objects::nonNull)) {
+                    throw error(param.line(), "non-default argument follows default argument");
+                }
+                defaults.add(null);
+            }
+        }
+        expectOp(")");
+        return new Signature(params, defaults);
+    }
+
+    /** Whether any expression in the statements reads the variable {@code name} (jinja2 decides this statically). */
+    private static boolean reads(List<Stmt> body, String name) {
+        for (Stmt s : body) if (reads(s, name)) return true;
+        return false;
+    }
+
+    private static boolean reads(Stmt s, String name) {
+        return switch (s) {
+            case Ast.Text t -> false;
+            case Ast.Print p -> reads(p.value(), name);
+            case Ast.If i -> i.branches().stream().anyMatch(b -> reads(b.test(), name) || reads(b.body(), name))
+                    || reads(i.otherwise(), name);
+            case Ast.For f -> reads(f.iterable(), name) || (f.filter() != null && reads(f.filter(), name))
+                    || reads(f.body(), name) || reads(f.otherwise(), name);
+            case Ast.Set set -> reads(set.value(), name);
+            case Ast.SetBlock b -> reads(b.body(), name);
+            case Ast.Macro m -> false; // a nested macro has its own varargs/kwargs/caller
+            case Ast.CallBlock c -> reads(c.call(), name);
+            case Ast.Break b -> false;
+            case Ast.Continue c -> false;
+            case Ast.Block b -> reads(b.body(), name);
+        };
+    }
+
+    private static boolean reads(Expr e, String name) {
+        if (e == null) return false;
+        return switch (e) {
+            case Ast.Const c -> false;
+            case Ast.Name n -> n.name().equals(name);
+            case Ast.GetAttr g -> reads(g.target(), name);
+            case Ast.GetItem g -> reads(g.target(), name) || reads(g.key(), name);
+            case Ast.Slice sl -> reads(sl.target(), name) || reads(sl.start(), name) || reads(sl.stop(), name) || reads(sl.step(), name);
+            case Ast.Call c -> reads(c.function(), name) || readsAny(c.args(), name) || reads(c.dynArgs(), name)
+                    || reads(c.dynKwargs(), name) || c.kwargs().stream().anyMatch(k -> reads(k.value(), name));
+            case Ast.Filter f -> reads(f.value(), name) || readsAny(f.args(), name) || f.kwargs().stream().anyMatch(k -> reads(k.value(), name));
+            case Ast.Test t -> reads(t.value(), name) || readsAny(t.args(), name) || t.kwargs().stream().anyMatch(k -> reads(k.value(), name));
+            case Ast.Unary u -> reads(u.operand(), name);
+            case Ast.Binary b -> reads(b.left(), name) || reads(b.right(), name);
+            case Ast.Compare c -> reads(c.first(), name) || readsAny(c.rest(), name);
+            case Ast.CondExpr c -> reads(c.test(), name) || reads(c.then(), name) || reads(c.otherwise(), name);
+            case Ast.ListLiteral l -> readsAny(l.items(), name);
+            case Ast.TupleLiteral t -> readsAny(t.items(), name);
+            case Ast.DictLiteral d -> readsAny(d.keys(), name) || readsAny(d.values(), name);
+        };
+    }
+
+    private static boolean readsAny(List<Expr> exprs, String name) {
+        for (Expr e : exprs) if (reads(e, name)) return true;
+        return false;
     }
 
     private Stmt parseSet() {
@@ -533,40 +639,54 @@ final class Parser {
         return new Ast.Slice(target, start, stop, step, line);
     }
 
-    private record CallArgs(List<Expr> args, List<Ast.Keyword> kwargs) { }
+    private record CallArgs(List<Expr> args, List<Ast.Keyword> kwargs, Expr dynArgs, Expr dynKwargs) {
+        CallArgs(List<Expr> args, List<Ast.Keyword> kwargs) {
+            this(args, kwargs, null, null);
+        }
+    }
 
     private CallArgs parseCallArgs() {
         Token open = current();
         expectOp("(");
         List<Expr> args = new ArrayList<>();
         List<Ast.Keyword> kwargs = new ArrayList<>();
+        Expr dynArgs = null;
+        Expr dynKwargs = null;
         boolean requireComma = false;
         while (!current().isOp(")")) {
             if (requireComma) {
                 expectOp(",");
                 if (current().isOp(")")) break;
             }
-            if (current().isOp("*") || current().isOp("**")) {
-                throw error(current().line(), "*args and **kwargs in calls are not supported");
-            }
-            if (current().kind() == Kind.NAME && look().isOp("=")) {
+            if (current().isOp("*")) {
+                if (dynArgs != null || dynKwargs != null) throw error(open.line(), "invalid syntax for function call expression");
+                next();
+                dynArgs = parseExpression(true);
+            } else if (current().isOp("**")) {
+                if (dynKwargs != null) throw error(open.line(), "invalid syntax for function call expression");
+                next();
+                dynKwargs = parseExpression(true);
+            } else if (current().kind() == Kind.NAME && look().isOp("=")) {
+                if (dynKwargs != null) throw error(open.line(), "invalid syntax for function call expression");
                 String key = next().text();
                 next();
                 kwargs.add(new Ast.Keyword(key, parseExpression(true)));
             } else {
-                if (!kwargs.isEmpty()) throw error(open.line(), "invalid syntax for function call expression");
+                if (!kwargs.isEmpty() || dynArgs != null || dynKwargs != null) {
+                    throw error(open.line(), "invalid syntax for function call expression");
+                }
                 args.add(parseExpression(true));
             }
             requireComma = true;
         }
         expectOp(")");
-        return new CallArgs(args, kwargs);
+        return new CallArgs(args, kwargs, dynArgs, dynKwargs);
     }
 
     private Expr parseCall(Expr function) {
         int line = current().line();
         CallArgs a = parseCallArgs();
-        return new Ast.Call(function, a.args(), a.kwargs(), line);
+        return new Ast.Call(function, a.args(), a.kwargs(), a.dynArgs(), a.dynKwargs(), line);
     }
 
     private Expr parseFilterExpr(Expr node) {
@@ -599,6 +719,7 @@ final class Parser {
             int line = current().line();
             String name = dottedName();
             CallArgs a = current().isOp("(") ? parseCallArgs() : new CallArgs(List.of(), List.of());
+            if (a.dynArgs() != null || a.dynKwargs() != null) throw error(line, "*args and **kwargs in filter calls are not supported");
             node = new Ast.Filter(node, name, a.args(), a.kwargs(), line);
         }
         return node;
@@ -620,6 +741,7 @@ final class Parser {
         } else {
             a = new CallArgs(List.of(), List.of());
         }
+        if (a.dynArgs() != null || a.dynKwargs() != null) throw error(line, "*args and **kwargs in tests are not supported");
         return new Ast.Test(node, name, a.args(), a.kwargs(), negated, line);
     }
 }
