@@ -79,11 +79,12 @@ class BpeModelTest {
 
     @Test
     void mergesFromScoresRankByScoreOfTheResult() {
-        // Higher score first; ties by the ids of the parts.
+        // As transformers' generate_merges(vocab, scores): higher score first; on a tie the longer left part first
+        // (so "ab"+"c" before "a"+"bc", both scored by "abc"), then the longer right part, then ids.
         Map<String, Integer> v = vocab("a", "b", "c", "ab", "bc", "abc");
         float[] scores = {0, 0, 0, -1f, -0.5f, -2f};
         List<BpeModel.Merge> merges = BpeModel.mergesFromScores(v, scores);
-        assertEquals(List.of(m("b", "c"), m("a", "b"), m("a", "bc"), m("ab", "c")), merges);
+        assertEquals(List.of(m("b", "c"), m("a", "b"), m("ab", "c"), m("a", "bc")), merges);
         BpeModel bpe = new BpeModel("t", v, merges, BpeModel.Options.BYTE_LEVEL);
         assertArrayEquals(new int[]{5}, bpe.tokenize("abc"));
     }
