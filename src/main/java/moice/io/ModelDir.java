@@ -31,7 +31,7 @@ public record ModelDir(Path dir, Path configJson, Optional<Path> tokenizerJson, 
     public static ModelDir of(Path dir) {
         if (!Files.exists(dir)) throw new MoiceException(dir + ": no such file or directory");
         if (!Files.isDirectory(dir)) {
-            if (isGguf(dir)) throw new MoiceException(dir + ": a GGUF file, not a model directory (GGUF is not supported yet)");
+            if (isGguf(dir)) throw new MoiceException(dir + ": a GGUF file, not a model directory");
             throw new MoiceException(dir + ": not a model directory (expected a directory holding config.json and "
                     + "*.safetensors, or a .gguf file)");
         }
