@@ -66,8 +66,8 @@ public final class Parallel {
         if (grain <= 0) throw new IllegalArgumentException("grain " + grain);
         if (n <= 0) return;
         int chunks = (int) (((long) n + grain - 1) / grain);
-        if (chunks == 1 || THREADS == 1 || INSIDE.get() || CALL_LOCK.isHeldByCurrentThread()) {
-            runSerially(n, body);
+        if (chunks == 1 || THREADS == 1 || INSIDE.get()) {
+            body.run(0, n);
             return;
         }
         CALL_LOCK.lock();
@@ -90,16 +90,6 @@ public final class Parallel {
             if (error != null) throw new RuntimeException(error);
         } finally {
             CALL_LOCK.unlock();
-        }
-    }
-
-    private static void runSerially(int n, RangeBody body) {
-        Boolean was = INSIDE.get();
-        if (!was) INSIDE.set(Boolean.TRUE);
-        try {
-            body.run(0, n);
-        } finally {
-            if (!was) INSIDE.set(Boolean.FALSE);
         }
     }
 
