@@ -16,8 +16,9 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Two paths:
  * <ul>
  *   <li>Decode ({@code T ≤ 4}): bandwidth-bound GEMV. Rows are split across threads; each weight row is streamed once,
- *       {@value #DECODE_ROWS} rows at a time, dequantised {@value #DECODE_CHUNK} columns at a time into an L1 buffer
- *       and dotted with all T tokens while it is there.</li>
+ *       {@value #DECODE_ROWS} rows at a time, and dotted with all T tokens while it is in registers or L1: float32
+ *       rows straight from the segment, other formats dequantised {@value #DECODE_CHUNK} columns at a time into an
+ *       L1 buffer.</li>
  *   <li>Prefill: the tokens are transposed once into blocks of {@code 2·L} tokens ({@code L} = vector lanes), k-major,
  *       so a vector holds one column of 8 (AVX2) tokens. Each work item dequantises a panel of rows (about 256 KiB,
  *       L2-resident) and, for every token block, runs a {@value #MR}×2L register-blocked micro-kernel: per k it loads
