@@ -7,7 +7,9 @@ import java.util.Objects;
  * A frozen weight matrix {@code W[rows, cols]} (PyTorch {@code Linear} layout {@code [out, in]}), viewed in its stored
  * format over a (usually memory-mapped) segment. A 1-D tensor is a matrix with one row.
  *
- * <p>Contract: {@code data} holds exactly {@code rows * type.bytesFor(cols)} bytes, row-major, little-endian.
+ * <p>Contract: {@code data} holds exactly {@code rows * type.bytesFor(cols)} bytes, row-major, little-endian, at any
+ * alignment, and is readable from any thread (a shared, global or automatic arena, as for a mapped file): the
+ * {@link Parallel} workers read it.
  */
 public final class Matrix {
     private final String name;

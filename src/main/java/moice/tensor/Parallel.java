@@ -66,8 +66,8 @@ public final class Parallel {
         if (grain <= 0) throw new IllegalArgumentException("grain " + grain);
         if (n <= 0) return;
         int chunks = (int) (((long) n + grain - 1) / grain);
-        if (chunks == 1 || THREADS == 1 || INSIDE.get() || CALL_LOCK.isHeldByCurrentThread()) {
-            runSerially(n, body);
+        if (chunks == 1 || THREADS == 1 || INSIDE.get()) {
+            body.run(0, n);
             return;
         }
         CALL_LOCK.lock();
@@ -93,29 +93,38 @@ public final class Parallel {
         }
     }
 
-    private static void runSerially(int n, RangeBody body) {
-        Boolean was = INSIDE.get();
-        if (!was) INSIDE.set(Boolean.TRUE);
+    private static int configuredThreads() {
+        String property = System.getProperty("moice.threads");
+        String env = System.getenv("MOICE_THREADS");
+        int processors = Runtime.getRuntime().availableProcessors();
         try {
-            body.run(0, n);
-        } finally {
-            if (!was) INSIDE.set(Boolean.FALSE);
+            return threadCount(property, env, processors);
+        } catch (NumberFormatException e) {
+            System.err.println("moice: " + e.getMessage() + "; using " + processors + " threads");
+            return Math.max(1, processors);
         }
     }
 
-    private static int configuredThreads() {
-        String v = System.getProperty("moice.threads");
-        if (v == null || v.isBlank()) v = System.getenv("MOICE_THREADS");
-        if (v != null && !v.isBlank()) {
-            try {
-                int t = Integer.parseInt(v.trim());
-                if (t >= 1) return t;
-            } catch (NumberFormatException ignored) {
-                // fall through to the processor count
-            }
-            System.err.println("moice: ignoring moice.threads/MOICE_THREADS = '" + v + "' (expected an integer >= 1)");
+    /**
+     * The pool size: {@code property} if set, else {@code env} if set, else {@code processors}.
+     *
+     * @throws NumberFormatException if the chosen setting is not an integer ≥ 1 (message names the setting)
+     */
+    static int threadCount(String property, String env, int processors) {
+        String name = "moice.threads", v = property;
+        if (v == null || v.isBlank()) {
+            name = "MOICE_THREADS";
+            v = env;
         }
-        return Math.max(1, Runtime.getRuntime().availableProcessors());
+        if (v == null || v.isBlank()) return Math.max(1, processors);
+        int t;
+        try {
+            t = Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            t = 0;
+        }
+        if (t < 1) throw new NumberFormatException(name + " = '" + v + "' is not an integer >= 1");
+        return t;
     }
 
     /** One call's loop; a worker that wakes late finds all chunks claimed and leaves it alone. */

@@ -28,6 +28,19 @@ class ParallelTest {
     }
 
     @Test
+    void poolSizeComesFromPropertyThenEnvironmentThenProcessors() {
+        assertEquals(3, Parallel.threadCount("3", "5", 8));
+        assertEquals(5, Parallel.threadCount(null, " 5 ", 8));
+        assertEquals(5, Parallel.threadCount("", "5", 8));
+        assertEquals(8, Parallel.threadCount(null, null, 8));
+        assertEquals(1, Parallel.threadCount(null, null, 0));
+        NumberFormatException e = assertThrows(NumberFormatException.class, () -> Parallel.threadCount("0", null, 8));
+        assertTrue(e.getMessage().contains("moice.threads"), e.getMessage());
+        e = assertThrows(NumberFormatException.class, () -> Parallel.threadCount(null, "many", 8));
+        assertTrue(e.getMessage().contains("MOICE_THREADS"), e.getMessage());
+    }
+
+    @Test
     void grainSetsChunkSize() {
         ConcurrentHashMap<Integer, Integer> chunks = new ConcurrentHashMap<>();
         Parallel.forRange(103, 10, (lo, hi) -> chunks.put(lo, hi));
