@@ -1,0 +1,183 @@
+package moice.cli;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The commands as a user runs them (in-process through {@link Main#run}): text generation end to end, and bad input
+ * giving one line that names the file and field, exit code 1, and a stack trace only with --verbose.
+ */
+class CliTest {
+    @TempDir
+    static Path tmp;
+    static Path model;
+
+    record Run(int code, String out, String err) {}
+
+    @BeforeAll
+    static void writeModel() throws IOException {
+        model = TinyChatModel.write(tmp.resolve("tiny"));
+    }
+
+    static Run run(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            int code = Main.run(args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
+    void generatePrintsOnlyTheGeneratedText() {
+        Run r = run("generate", "--model", model.toString(), "--prompt", "Hello there", "--max-tokens", "8");
+        assertEquals(0, r.code(), r.err());
+        assertFalse(r.out().isBlank());
+        assertTrue(r.err().contains("prefill:") && r.err().contains("decode:"), r.err());
+        Run again = run("generate", "--model", model.toString(), "--prompt", "Hello there", "--max-tokens", "8");
+        assertEquals(r.out(), again.out(), "greedy generation is deterministic");
+    }
+
+    @Test
+    void chatGenerationUsesTheTemplate() {
+        Run r = run("generate", "--model", model.toString(), "--chat", "--system", "Be brief.", "--prompt", "Hi",
+                "--max-tokens", "4", "--temperature", "0.8", "--top-p", "0.9", "--seed", "3");
+        assertEquals(0, r.code(), r.err());
+    }
+
+    @Test
+    void tokenizeGivesIds() {
+        Run r = run("tokenize", "--model", model.toString(), "--text", "Hello there");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().strip().matches("\\[\\d+(,\\d+)*]"), r.out());
+    }
+
+    @Test
+    void promptLongerThanTheContext() {
+        Run r = run("generate", "--model", model.toString(), "--prompt", "word ".repeat(40), "--context", "16");
+        assertOneLineError(r, "context is 16 tokens");
+    }
+
+    @Test
+    void truncatedSafetensors() throws IOException {
+        Path dir = copyModel("truncated");
+        Path st = dir.resolve("model.safetensors");
+        byte[] bytes = Files.readAllBytes(st);
+        Files.write(st, java.util.Arrays.copyOf(bytes, bytes.length - 100));
+        assertOneLineError(forward(dir), "model.safetensors");
+    }
+
+    @Test
+    void headerOffsetsOutOfRange() throws IOException {
+        Path dir = copyModel("offsets");
+        rewriteHeader(dir.resolve("model.safetensors"), h -> {
+            var m = java.util.regex.Pattern.compile("\"data_offsets\":\\[(\\d+),(\\d+)]").matcher(h);
+            if (!m.find()) throw new IllegalStateException("no data_offsets");
+            return h.substring(0, m.start(2)) + "9".repeat(m.group(2).length()) + h.substring(m.end(2));
+        });
+        assertOneLineError(forward(dir), "data_offsets");
+    }
+
+    @Test
+    void unknownDtype() throws IOException {
+        Path dir = copyModel("dtype");
+        rewriteHeader(dir.resolve("model.safetensors"), h -> h.replaceFirst("\"F32\"", "\"Q9\""));
+        assertOneLineError(forward(dir), "Q9");
+    }
+
+    @Test
+    void shapeDisagreesWithConfig() throws IOException {
+        Path dir = copyModel("shape");
+        Path config = dir.resolve("config.json");
+        Files.writeString(config, Files.readString(config).replace("\"intermediate_size\": 40", "\"intermediate_size\": 48"));
+        assertOneLineError(forward(dir), "config.json implies");
+    }
+
+    @Test
+    void malformedConfigJson() throws IOException {
+        Path dir = copyModel("json");
+        Files.writeString(dir.resolve("config.json"), "{\"architectures\": [\"LlamaForCausalLM\"],");
+        assertOneLineError(forward(dir), "config.json");
+    }
+
+    @Test
+    void missingShard() throws IOException {
+        Path dir = copyModel("shard");
+        Files.writeString(dir.resolve("model.safetensors.index.json"), """
+                {"metadata": {}, "weight_map": {"model.embed_tokens.weight": "model-00001-of-00002.safetensors",
+                 "model.norm.weight": "model-00002-of-00002.safetensors"}}""");
+        Files.move(dir.resolve("model.safetensors"), dir.resolve("model-00001-of-00002.safetensors"));
+        assertOneLineError(forward(dir), "model-00002-of-00002.safetensors");
+    }
+
+    @Test
+    void verboseShowsTheStackTrace() throws IOException {
+        Path dir = copyModel("verbose");
+        Files.writeString(dir.resolve("config.json"), "{");
+        Run r = run("forward", "--verbose", "--model", dir.toString(), "--tokens", tokens().toString(), "--out",
+                tmp.resolve("v.safetensors").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("\tat moice."), r.err());
+    }
+
+    private static Run forward(Path dir) throws IOException {
+        Path out = tmp.resolve(dir.getFileName() + "-out.safetensors");
+        Run r = run("forward", "--model", dir.toString(), "--tokens", tokens().toString(), "--out", out.toString());
+        assertFalse(Files.exists(out), "no output file after an error");
+        return r;
+    }
+
+    private static Path tokens() throws IOException {
+        Path t = tmp.resolve("tokens.json");
+        if (!Files.exists(t)) Files.writeString(t, "[1, 5, 9, 200]");
+        return t;
+    }
+
+    private static void assertOneLineError(Run r, String mustContain) {
+        assertEquals(1, r.code(), r.err());
+        String err = r.err().strip();
+        assertFalse(err.contains("\n"), "one line: " + err);
+        assertTrue(err.startsWith("moice: ") && err.contains(mustContain), err);
+        assertFalse(err.contains("Exception"), err);
+    }
+
+    private static Path copyModel(String name) throws IOException {
+        Path dir = tmp.resolve(name);
+        Files.createDirectories(dir);
+        try (var files = Files.list(model)) {
+            for (Path f : files.toList()) Files.copy(f, dir.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+        }
+        return dir;
+    }
+
+    /** Rewrites the JSON header of a safetensors file, keeping its length (padding with spaces). */
+    private static void rewriteHeader(Path file, java.util.function.UnaryOperator<String> edit) throws IOException {
+        byte[] bytes = Files.readAllBytes(file);
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        int n = (int) bb.getLong(0);
+        String header = new String(bytes, 8, n, StandardCharsets.UTF_8);
+        String edited = edit.apply(header);
+        if (edited.length() > n) throw new IllegalStateException("edited header is longer");
+        byte[] h = (edited + " ".repeat(n - edited.length())).getBytes(StandardCharsets.UTF_8);
+        System.arraycopy(h, 0, bytes, 8, n);
+        Files.write(file, bytes);
+    }
+}
