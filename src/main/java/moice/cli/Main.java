@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
         description = "Pure-Java engine for RoPE LLMs with Mixture of In-Context Experts.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                DemoCommand.class,
                 GenerateCommand.class,
                 ChatCommand.class,
                 ForwardCommand.class,
