@@ -60,14 +60,15 @@ public final class Parallel {
     /**
      * Runs {@code body} over {@code [0, n)} in contiguous chunks of {@code grain} indices (the last may be shorter),
      * claimed dynamically by the pool threads and the caller; returns when all chunks are done. The first exception
-     * thrown by a chunk is rethrown here after the others finished (later ones are added as suppressed).
+     * thrown by a chunk is rethrown here after the others finished (later ones are added as suppressed). Run serially
+     * (nested, or one thread) the chunks are the same, one after another on the calling thread.
      */
     public static void forRange(int n, int grain, RangeBody body) {
         if (grain <= 0) throw new IllegalArgumentException("grain " + grain);
         if (n <= 0) return;
         int chunks = (int) (((long) n + grain - 1) / grain);
         if (chunks == 1 || THREADS == 1 || INSIDE.get()) {
-            body.run(0, n);
+            for (int lo = 0; lo < n; lo += grain) body.run(lo, (int) Math.min((long) lo + grain, n));
             return;
         }
         CALL_LOCK.lock();

@@ -74,6 +74,7 @@ class ParallelTest {
             Thread outer = Thread.currentThread();
             Parallel.forRange(100, 3, (a, b) -> {
                 assertSame(outer, Thread.currentThread());
+                assertEquals(Math.min(a + 3, 100), b);
                 for (int i = a; i < b; i++) sum.addAndGet(i);
             });
         });
