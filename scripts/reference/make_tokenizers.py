@@ -389,6 +389,30 @@ def component_cases(randoms):
     print(f"components: {len(pretoks)} pre-tokenizers, {len(norms)} normalizers, {len(texts)} texts")
 
 
+def spm_scores_case():
+    """A SentencePiece BPE model (tokens with scores, as a GGUF llama vocabulary holds them) and the merges that
+    transformers derives from it (tokenization_utils_base.generate_merges, used when it loads such a GGUF)."""
+    import tempfile
+    import sentencepiece as spm
+    from transformers.tokenization_utils_base import generate_merges
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = os.path.join(tmp, "corpus.txt")
+        with open(corpus, "w", encoding="utf-8") as f:
+            f.write("\n".join(training_lines()))
+        spm.SentencePieceTrainer.train(input=corpus, model_prefix=os.path.join(tmp, "m"), vocab_size=1200,
+                                       model_type="bpe", byte_fallback=True, character_coverage=0.98,
+                                       num_threads=1, minloglevel=2)
+        sp = spm.SentencePieceProcessor(model_file=os.path.join(tmp, "m.model"))
+    tokens = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
+    scores = [sp.get_score(i) for i in range(sp.get_piece_size())]
+    merges = generate_merges({t: i for i, t in enumerate(tokens)}, dict(zip(tokens, scores)))
+    out = {"sentencepiece_version": spm.__version__, "tokens": tokens, "scores": scores,
+           "merges": [list(m) for m in merges]}
+    with open(os.path.join(ROOT, "spm_scores.json"), "w", encoding="utf-8") as f:
+        json.dump(out, f, ensure_ascii=False, separators=(",", ":"))
+    print(f"spm_scores: {len(tokens)} tokens, {len(merges)} merges")
+
+
 def main():
     # Note: the BPE trainer breaks ties between equally frequent pairs in hash order, so a rerun may learn slightly
     # different vocabularies; every file is rewritten together and is self-consistent.
@@ -397,6 +421,7 @@ def main():
     write_gzip_json(os.path.join(ROOT, "random_strings.json.gz"),
                     {"seed": 20240517, "tokenizers_version": tokenizers.__version__, "strings": randoms})
     component_cases(randoms)
+    spm_scores_case()
     if "--components-only" in sys.argv:
         return
     for name, make in [("bytelevel_smollm", make_bytelevel_smollm), ("spm_llama2", make_spm_llama2),
