@@ -144,7 +144,9 @@ public final class BpeModel {
             local.sort(Comparator.comparingInt(Candidate::leftId).thenComparingInt(Candidate::rightId));
             all.addAll(local);
         }
-        all.sort(Comparator.comparingDouble((Candidate c) -> -c.score())
+        // "+ 0f" folds -0.0 into 0.0, which Python compares as equal.
+        Comparator<Candidate> byScoreDescending = (x, y) -> Float.compare(y.score() + 0f, x.score() + 0f);
+        all.sort(byScoreDescending
                 .thenComparingInt(c -> -c.left().codePointCount(0, c.left().length()))
                 .thenComparingInt(c -> -c.right().codePointCount(0, c.right().length())));
         List<Merge> merges = new ArrayList<>(all.size());

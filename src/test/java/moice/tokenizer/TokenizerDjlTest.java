@@ -99,9 +99,9 @@ class TokenizerDjlTest {
             "misc_bpe"})
     void longRunsMatchRustTokenizers(String name) throws Exception {
         Tokenizer tok = TokenizerFixtureTest.load(name);
-        String[] texts = {" ".repeat(20000) + "x", "\n".repeat(20000), "\r\n".repeat(10000) + " ", "1".repeat(20000),
-                "a".repeat(20000), "!".repeat(20000), "😀".repeat(5000), "ab ".repeat(7000), " \t\n".repeat(7000),
-                "<s>".repeat(5000), "x\u00a0".repeat(10000), "日本".repeat(8000)};
+        String[] texts = {" ".repeat(8000) + "x", "\n".repeat(8000), "\r\n".repeat(4000) + " ", "1".repeat(8000),
+                "a".repeat(8000), "!".repeat(8000), "😀".repeat(2000), "ab ".repeat(3000), " \t\n".repeat(3000),
+                "<s>".repeat(2000), "x\u00a0".repeat(4000), "日本".repeat(4000)};
         TokenizerFixtureTest.Mismatches bad = new TokenizerFixtureTest.Mismatches();
         try (HuggingFaceTokenizer ref = reference(name)) {
             for (String text : texts) {
