@@ -18,10 +18,14 @@ supports, and records what HF `Tokenizer.encode(text).ids` (add_special_tokens=T
   misc_bpe/          Other supported pieces: NFKC + Lowercase + Strip normalizer, Whitespace/Punctuation pre-tokenizers,
                      continuing_subword_prefix "##", end_of_word_suffix "</w>", BPEDecoder, BertProcessing.
 
-Each directory gets tokenizer.json and expected.json (probe strings -> ids and decodes); random.json.gz holds
-several thousand seeded random strings and, per tokenizer, their ids and decodes.
+Each directory gets tokenizer.json, expected.json (probe strings -> ids with and without special tokens, decodes;
+random id lists -> decodes) and random_expected.json.gz (ids of the 3012 seeded random strings in
+random_strings.json.gz). Besides:
+  components.json.gz  single pre-tokenizers / normalizers (regex translation, split behaviors) on ~280 texts
+  spm_scores.json     a SentencePiece BPE model's pieces and scores, and the merges transformers derives from them
 
-Usage: /work/refvenv/bin/python scripts/reference/make_tokenizers.py  (needs `pip install tokenizers`)
+Usage: /work/refvenv/bin/python scripts/reference/make_tokenizers.py [--components-only]
+(needs tokenizers, transformers, sentencepiece; --components-only rewrites just the last two files)
 """
 import gzip
 import json

@@ -91,7 +91,7 @@ public final class BpeModel {
                 throw new MoiceException(source + ": merges[" + rank + "] \"" + m.left() + " " + m.right()
                         + "\" uses a token that is not in the vocab");
             }
-            String right = m.right().length() >= prefixLen ? m.right().substring(prefixLen) : m.right();
+            String right = prefixLen == 0 || m.right().length() < prefixLen ? m.right() : m.right().substring(prefixLen);
             Integer merged = this.vocab.get(m.left() + right);
             if (merged == null) {
                 throw new MoiceException(source + ": merges[" + rank + "] \"" + m.left() + " " + m.right()
