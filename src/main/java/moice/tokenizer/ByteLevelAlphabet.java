@@ -37,8 +37,4 @@ final class ByteLevelAlphabet {
     static int byteOf(char c) {
         return c < CHAR_TO_BYTE.length ? CHAR_TO_BYTE[c] : -1;
     }
-
-    static char charOf(int b) {
-        return BYTE_TO_CHAR[b & 0xFF];
-    }
 }
