@@ -18,10 +18,14 @@ supports, and records what HF `Tokenizer.encode(text).ids` (add_special_tokens=T
   misc_bpe/          Other supported pieces: NFKC + Lowercase + Strip normalizer, Whitespace/Punctuation pre-tokenizers,
                      continuing_subword_prefix "##", end_of_word_suffix "</w>", BPEDecoder, BertProcessing.
 
-Each directory gets tokenizer.json and expected.json (probe strings -> ids and decodes); random.json.gz holds
-several thousand seeded random strings and, per tokenizer, their ids and decodes.
+Each directory gets tokenizer.json, expected.json (probe strings -> ids with and without special tokens, decodes;
+random id lists -> decodes) and random_expected.json.gz (ids of the 3012 seeded random strings in
+random_strings.json.gz). Besides:
+  components.json.gz  single pre-tokenizers / normalizers (regex translation, split behaviors) on ~280 texts
+  spm_scores.json     a SentencePiece BPE model's pieces and scores, and the merges transformers derives from them
 
-Usage: /work/refvenv/bin/python scripts/reference/make_tokenizers.py  (needs `pip install tokenizers`)
+Usage: /work/refvenv/bin/python scripts/reference/make_tokenizers.py [--components-only]
+(needs tokenizers, transformers, sentencepiece; --components-only rewrites just the last two files)
 """
 import gzip
 import json
@@ -389,6 +393,30 @@ def component_cases(randoms):
     print(f"components: {len(pretoks)} pre-tokenizers, {len(norms)} normalizers, {len(texts)} texts")
 
 
+def spm_scores_case():
+    """A SentencePiece BPE model (tokens with scores, as a GGUF llama vocabulary holds them) and the merges that
+    transformers derives from it (tokenization_utils_base.generate_merges, used when it loads such a GGUF)."""
+    import tempfile
+    import sentencepiece as spm
+    from transformers.tokenization_utils_base import generate_merges
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = os.path.join(tmp, "corpus.txt")
+        with open(corpus, "w", encoding="utf-8") as f:
+            f.write("\n".join(training_lines()))
+        spm.SentencePieceTrainer.train(input=corpus, model_prefix=os.path.join(tmp, "m"), vocab_size=1200,
+                                       model_type="bpe", byte_fallback=True, character_coverage=0.98,
+                                       num_threads=1, minloglevel=2)
+        sp = spm.SentencePieceProcessor(model_file=os.path.join(tmp, "m.model"))
+    tokens = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
+    scores = [sp.get_score(i) for i in range(sp.get_piece_size())]
+    merges = generate_merges({t: i for i, t in enumerate(tokens)}, dict(zip(tokens, scores)))
+    out = {"sentencepiece_version": spm.__version__, "tokens": tokens, "scores": scores,
+           "merges": [list(m) for m in merges]}
+    with open(os.path.join(ROOT, "spm_scores.json"), "w", encoding="utf-8") as f:
+        json.dump(out, f, ensure_ascii=False, separators=(",", ":"))
+    print(f"spm_scores: {len(tokens)} tokens, {len(merges)} merges")
+
+
 def main():
     # Note: the BPE trainer breaks ties between equally frequent pairs in hash order, so a rerun may learn slightly
     # different vocabularies; every file is rewritten together and is self-consistent.
@@ -397,6 +425,7 @@ def main():
     write_gzip_json(os.path.join(ROOT, "random_strings.json.gz"),
                     {"seed": 20240517, "tokenizers_version": tokenizers.__version__, "strings": randoms})
     component_cases(randoms)
+    spm_scores_case()
     if "--components-only" in sys.argv:
         return
     for name, make in [("bytelevel_smollm", make_bytelevel_smollm), ("spm_llama2", make_spm_llama2),

@@ -37,10 +37,6 @@ final class AddedVocabulary {
         }
     }
 
-    boolean isEmpty() {
-        return byId.isEmpty();
-    }
-
     /** Splits raw input on the verbatim (non-normalized) added tokens. */
     List<Segment> splitRaw(String text) {
         return split(text, rawTrie);

@@ -91,7 +91,7 @@ public final class BpeModel {
                 throw new MoiceException(source + ": merges[" + rank + "] \"" + m.left() + " " + m.right()
                         + "\" uses a token that is not in the vocab");
             }
-            String right = m.right().length() >= prefixLen ? m.right().substring(prefixLen) : m.right();
+            String right = prefixLen == 0 || m.right().length() < prefixLen ? m.right() : m.right().substring(prefixLen);
             Integer merged = this.vocab.get(m.left() + right);
             if (merged == null) {
                 throw new MoiceException(source + ": merges[" + rank + "] \"" + m.left() + " " + m.right()
@@ -114,37 +114,41 @@ public final class BpeModel {
 
     /**
      * Merge rules for a SentencePiece-style vocabulary that has scores instead of merges (GGUF {@code llama}
-     * tokenizers), derived as transformers' {@code generate_merges(vocab, scores)} does: every split of a token into
-     * two vocabulary tokens is a merge; merges are ordered by the score of the whole token (higher first), then by the
-     * length in code points of the left part and of the right part (longer first), then by the token's id and the ids
-     * of its parts.
+     * tokenizers), derived as transformers does when it loads such a GGUF ({@code generate_merges}): going through the
+     * tokens in id order, every split of a token into two vocabulary tokens is a merge (splits of one token ordered by
+     * the ids of the parts); then all merges are stably sorted by the score of the whole token, then the length of
+     * the left part, then of the right part, each descending.
      *
-     * @param scores score of each id (index = id); tokens without a score (or NaN) yield no merges
+     * @param scores score of each id (index = id); ids beyond the array, and NaN scores, yield no merges
      */
     public static List<Merge> mergesFromScores(Map<String, Integer> vocab, float[] scores) {
-        record Candidate(String left, String right, float score, int leftLen, int rightLen, int id, int leftId,
-                         int rightId) {
+        record Candidate(String left, String right, float score, int leftId, int rightId) {
         }
+        List<Map.Entry<String, Integer>> pieces = new ArrayList<>(vocab.entrySet());
+        pieces.sort(Map.Entry.comparingByValue());
         List<Candidate> all = new ArrayList<>();
-        for (Map.Entry<String, Integer> e : vocab.entrySet()) {
+        List<Candidate> local = new ArrayList<>();
+        for (Map.Entry<String, Integer> e : pieces) {
             String piece = e.getKey();
             int id = e.getValue();
-            if (id >= scores.length || Float.isNaN(scores[id])) continue;
+            if (piece.isEmpty() || id >= scores.length || Float.isNaN(scores[id])) continue;
+            local.clear();
             for (int cut = piece.offsetByCodePoints(0, 1); cut < piece.length();
                  cut = piece.offsetByCodePoints(cut, 1)) {
-                String left = piece.substring(0, cut), right = piece.substring(cut);
-                Integer l = vocab.get(left);
-                Integer r = vocab.get(right);
+                Integer l = vocab.get(piece.substring(0, cut));
+                Integer r = vocab.get(piece.substring(cut));
                 if (l != null && r != null) {
-                    all.add(new Candidate(left, right, scores[id], left.codePointCount(0, left.length()),
-                            right.codePointCount(0, right.length()), id, l, r));
+                    local.add(new Candidate(piece.substring(0, cut), piece.substring(cut), scores[id], l, r));
                 }
             }
+            local.sort(Comparator.comparingInt(Candidate::leftId).thenComparingInt(Candidate::rightId));
+            all.addAll(local);
         }
-        all.sort(Comparator.comparingDouble((Candidate c) -> -c.score())
-                .thenComparingInt(c -> -c.leftLen()).thenComparingInt(c -> -c.rightLen())
-                .thenComparingInt(Candidate::id).thenComparingInt(Candidate::leftId)
-                .thenComparingInt(Candidate::rightId));
+        // "+ 0f" folds -0.0 into 0.0, which Python compares as equal.
+        Comparator<Candidate> byScoreDescending = (x, y) -> Float.compare(y.score() + 0f, x.score() + 0f);
+        all.sort(byScoreDescending
+                .thenComparingInt(c -> -c.left().codePointCount(0, c.left().length()))
+                .thenComparingInt(c -> -c.right().codePointCount(0, c.right().length())));
         List<Merge> merges = new ArrayList<>(all.size());
         for (Candidate c : all) merges.add(new Merge(c.left(), c.right()));
         return merges;

@@ -43,8 +43,4 @@ final class ByteLevelAlphabet {
         for (int i = 0; i < token.length(); i++) if (byteOf(token.charAt(i)) < 0) return false;
         return true;
     }
-
-    static char charOf(int b) {
-        return BYTE_TO_CHAR[b & 0xFF];
-    }
 }

@@ -105,6 +105,11 @@ public sealed interface Decoder {
 
     /** Replaces every match of {@code pattern} in each token with {@code content} (e.g. "▁" → " "). */
     record Replace(Pattern pattern, String content) implements Decoder {
+        /** Replaces every occurrence of a literal string. */
+        public static Replace literal(String target, String content) {
+            return new Replace(OnigRegex.literal(target), content);
+        }
+
         @Override
         public List<String> decodeChain(List<String> tokens) {
             List<String> out = new ArrayList<>(tokens.size());

@@ -22,14 +22,6 @@ final class IntList {
         size += vs.length;
     }
 
-    int get(int i) {
-        return items[i];
-    }
-
-    int size() {
-        return size;
-    }
-
     int[] toArray() {
         return Arrays.copyOf(items, size);
     }

@@ -59,6 +59,11 @@ public sealed interface Normalizer {
 
     /** Replaces every match of {@code pattern} (a literal or a translated Oniguruma regex) with {@code content}. */
     record Replace(Pattern pattern, String content) implements Normalizer {
+        /** Replaces every occurrence of a literal string. */
+        public static Replace literal(String target, String content) {
+            return new Replace(OnigRegex.literal(target), content);
+        }
+
         @Override
         public String normalize(String text) {
             return OnigRegex.replaceAll(pattern, text, content);

@@ -170,6 +170,12 @@ final class OnigRegex {
                         out.append("\\x0B");
                         i += 2;
                     }
+                    case 'x' -> {
+                        int end = i + 2 < n && s.charAt(i + 2) == '{' ? s.indexOf('}', i + 3) + 1 : i + 2;
+                        if (end <= 0) throw unsupported(s, where, "an unterminated \\x{");
+                        out.append(s, i, end); // \xHH and \x{H...} mean the same in Java
+                        i = end;
+                    }
                     case 'b', 'B', 'K', 'y', 'Y', 'g', 'k', 'O', 'N', 'X' ->
                             throw unsupported(s, where, "\\" + d);
                     default -> {

@@ -35,6 +35,15 @@ public sealed interface PreTokenizer {
      * matches are the pieces and the text between them the delimiters.
      */
     record Split(Pattern pattern, SplitBehavior behavior, boolean invert) implements PreTokenizer {
+        /**
+         * A split on an Oniguruma regex as written in tokenizer.json or used by llama.cpp pre-tokenizers.
+         *
+         * @param source names the file and field in the error if the pattern cannot be translated
+         */
+        public static Split regex(String oniguruma, SplitBehavior behavior, boolean invert, String source) {
+            return new Split(OnigRegex.compile(oniguruma, source), behavior, invert);
+        }
+
         @Override
         public void split(PreToken piece, List<PreToken> out) {
             Spans spans = Spans.ofRegex(pattern, piece.text());

@@ -55,6 +55,9 @@ public final class Tokenizer {
         this.addedTokens = List.copyOf(addedTokens);
         int limit = model.idLimit();
         for (AddedToken t : this.addedTokens) {
+            if (t.id() < 0 || t.content().isEmpty()) {
+                throw new IllegalArgumentException("added token needs a non-negative id and content: " + t);
+            }
             addedById.put(t.id(), t);
             addedByContent.put(t.content(), t.id());
             if (t.special()) specialContents.add(t.content());

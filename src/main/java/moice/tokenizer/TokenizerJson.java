@@ -72,30 +72,33 @@ final class TokenizerJson {
         if (!m.containsKey("merges")) throw error(path + ".merges", "is missing");
         Map<String, Object> vocabJson = object(m.get("vocab"), path + ".vocab");
         Map<String, Integer> vocab = new LinkedHashMap<>(vocabJson.size() * 2);
+        long maxId = 16L * (vocabJson.size() + 1024); // a bigger id is a broken file, not a vocabulary to allocate
         for (Map.Entry<String, Object> e : vocabJson.entrySet()) {
-            long id = integer(e.getValue(), path + ".vocab[\"" + e.getKey() + "\"]");
-            if (id < 0 || id > Integer.MAX_VALUE - 1) {
-                throw error(path + ".vocab[\"" + e.getKey() + "\"]", "id " + id + " is out of range");
+            if (!(e.getValue() instanceof Long id) || id < 0 || id > maxId) {
+                String where = path + ".vocab[\"" + e.getKey() + "\"]";
+                long id = integer(e.getValue(), where);
+                throw error(where, "id " + id + (id < 0 ? " is negative" : " is out of range for a vocab of "
+                        + vocabJson.size() + " entries"));
             }
-            if (id > 16L * (vocabJson.size() + 1024)) {
-                throw error(path + ".vocab[\"" + e.getKey() + "\"]", "id " + id + " is far beyond the vocab size "
-                        + vocabJson.size());
-            }
-            vocab.put(e.getKey(), (int) id);
+            vocab.put(e.getKey(), (int) (long) id);
         }
         List<Object> mergesJson = array(m.get("merges"), path + ".merges");
         List<BpeModel.Merge> merges = new ArrayList<>(mergesJson.size());
         for (int i = 0; i < mergesJson.size(); i++) {
             Object item = mergesJson.get(i);
-            String where = path + ".merges[" + i + "]";
             if (item instanceof String s) {
-                String[] parts = s.split(" ", -1);
-                if (parts.length != 2) throw error(where, "expected two tokens separated by one space, found \"" + s + "\"");
-                merges.add(new BpeModel.Merge(parts[0], parts[1]));
+                int space = s.indexOf(' ');
+                if (space < 0 || s.indexOf(' ', space + 1) >= 0) {
+                    throw error(path + ".merges[" + i + "]", "expected two tokens separated by one space, found \""
+                            + s + "\"");
+                }
+                merges.add(new BpeModel.Merge(s.substring(0, space), s.substring(space + 1)));
+            } else if (item instanceof List<?> pair && pair.size() == 2 && pair.get(0) instanceof String left
+                    && pair.get(1) instanceof String right) {
+                merges.add(new BpeModel.Merge(left, right));
             } else {
-                List<Object> pair = array(item, where);
-                if (pair.size() != 2) throw error(where, "expected a pair of tokens, found " + pair.size() + " items");
-                merges.add(new BpeModel.Merge(string(pair.get(0), where + "[0]"), string(pair.get(1), where + "[1]")));
+                throw error(path + ".merges[" + i + "]", "expected \"left right\" or [left, right], found "
+                        + Json.write(item));
             }
         }
         BpeModel.Options options = new BpeModel.Options(

@@ -78,14 +78,35 @@ class BpeModelTest {
     }
 
     @Test
-    void mergesFromScoresRankByScoreOfTheResult() {
-        // As transformers' generate_merges(vocab, scores): higher score first; on a tie the longer left part first
-        // (so "ab"+"c" before "a"+"bc", both scored by "abc"), then the longer right part, then ids.
+    void mergesFromScoresByHand() {
+        // Score of the whole token first (higher first), then longer left part, then longer right part.
         Map<String, Integer> v = vocab("a", "b", "c", "ab", "bc", "abc");
         float[] scores = {0, 0, 0, -1f, -0.5f, -2f};
         List<BpeModel.Merge> merges = BpeModel.mergesFromScores(v, scores);
         assertEquals(List.of(m("b", "c"), m("a", "b"), m("ab", "c"), m("a", "bc")), merges);
         BpeModel bpe = new BpeModel("t", v, merges, BpeModel.Options.BYTE_LEVEL);
         assertArrayEquals(new int[]{5}, bpe.tokenize("abc"));
+    }
+
+    @Test
+    void mergesFromScoresMatchTransformers() {
+        // A SentencePiece BPE model's pieces and scores, and the merges transformers derives from them.
+        Map<String, Object> fixture = moice.io.Json.object(moice.io.Json.parseFile(
+                java.nio.file.Path.of("src/test/resources/tokenizers/spm_scores.json")), "spm_scores");
+        List<Object> tokens = moice.io.Json.array(fixture.get("tokens"), "tokens");
+        List<Object> scoreList = moice.io.Json.array(fixture.get("scores"), "scores");
+        Map<String, Integer> v = new LinkedHashMap<>();
+        float[] scores = new float[tokens.size()];
+        for (int i = 0; i < tokens.size(); i++) {
+            v.put((String) tokens.get(i), i);
+            scores[i] = (float) moice.io.Json.number(scoreList.get(i), "score");
+        }
+        List<BpeModel.Merge> expected = new java.util.ArrayList<>();
+        for (Object o : moice.io.Json.array(fixture.get("merges"), "merges")) {
+            List<Object> pair = moice.io.Json.array(o, "merge");
+            expected.add(m((String) pair.get(0), (String) pair.get(1)));
+        }
+        assertEquals(true, expected.size() > 500);
+        assertEquals(expected, BpeModel.mergesFromScores(v, scores));
     }
 }

@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * works offline) on strings generated here: a second, independent reference beside the Python-made fixtures.
  */
 class TokenizerDjlTest {
-    private static final int STRINGS = 4000;
+    private static final int STRINGS = 3000;
 
     private static HuggingFaceTokenizer reference(String name) {
         System.setProperty("DJL_CACHE_DIR", "target/djl-cache");
@@ -92,5 +92,25 @@ class TokenizerDjlTest {
         }
         bad.assertNone(name + " vs DJL");
         assertTrue(STRINGS >= 1000);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"bytelevel_smollm", "spm_llama2", "bytelevel_llama3", "bytelevel_qwen2", "spm_metaspace",
+            "misc_bpe"})
+    void longRunsMatchRustTokenizers(String name) throws Exception {
+        Tokenizer tok = TokenizerFixtureTest.load(name);
+        String[] texts = {" ".repeat(8000) + "x", "\n".repeat(8000), "\r\n".repeat(4000) + " ", "1".repeat(8000),
+                "a".repeat(8000), "!".repeat(8000), "😀".repeat(2000), "ab ".repeat(3000), " \t\n".repeat(3000),
+                "<s>".repeat(2000), "x\u00a0".repeat(4000), "日本".repeat(4000)};
+        TokenizerFixtureTest.Mismatches bad = new TokenizerFixtureTest.Mismatches();
+        try (HuggingFaceTokenizer ref = reference(name)) {
+            for (String text : texts) {
+                int[] expected = ints(ref.encode(text).getIds());
+                int[] got = tok.encode(text);
+                bad.check(java.util.Arrays.equals(expected, got), "encode " + TokenizerFixtureTest.show(text)
+                        + "\n  rust " + TokenizerFixtureTest.show(expected) + "\n  java " + TokenizerFixtureTest.show(got));
+            }
+        }
+        bad.assertNone(name + " long runs vs DJL");
     }
 }

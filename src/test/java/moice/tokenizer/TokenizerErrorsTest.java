@@ -76,7 +76,7 @@ class TokenizerErrorsTest {
         assertMentions(load("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [\"a b c\"]}}"),
                 "model.merges[0]", "two tokens");
         assertMentions(load("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": -3}, \"merges\": []}}"),
-                "model.vocab[\"a\"]", "out of range");
+                "model.vocab[\"a\"]", "negative");
         assertMentions(load("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 4000000000}, \"merges\": []}}"),
                 "model.vocab[\"a\"]");
         assertMentions(load("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": \"x\"}, \"merges\": []}}"),
