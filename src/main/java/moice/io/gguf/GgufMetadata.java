@@ -39,6 +39,11 @@ public final class GgufMetadata {
         return entries.containsKey(key);
     }
 
+    /** The stored entry (type and value) of {@code key}, for copying it into another file. */
+    Entry entry(String key) {
+        return require(key, "a value");
+    }
+
     /** The stored type of {@code key}, or empty if it is missing. */
     public Optional<GgufValueType> type(String key) {
         Entry e = entries.get(key);
