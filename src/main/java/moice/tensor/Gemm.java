@@ -57,6 +57,8 @@ final class Gemm {
         if (T == 0 || w.rows() == 0) return;
         if (w.cols() == 0) {
             for (int t = 0; t < T; t++) Arrays.fill(out, outOff + t * outStride, outOff + t * outStride + w.rows(), 0f);
+        } else if (T <= FUSED_MAX_TOKENS && w.type().format() instanceof RowDot rowDot) {
+            gemvFused(w, rowDot, x, xOff, T, out, outOff, outStride);
         } else if (T <= GEMV_MAX_TOKENS) {
             gemv(w, x, xOff, T, out, outOff, outStride);
         } else {
@@ -76,6 +78,28 @@ final class Gemm {
         if ((long) outOff + (long) (T - 1) * outStride + rows > out.length)
             throw new IllegalArgumentException(w.name() + ": out has " + out.length + " floats, need " + outOff + " + "
                     + (T - 1) + "×" + outStride + " + " + rows);
+    }
+
+    // ---------------------------------------------------------------- decode, fused (quantised formats)
+
+    /**
+     * Up to this many tokens a quantised format dots its stored rows directly ({@link RowDot}) instead of dequantising
+     * them to a buffer first: at T = 1 the buffer round trip (a store and a load per weight) costs more than the dot.
+     */
+    static final int FUSED_MAX_TOKENS = 1;
+
+    /** Rows split across threads; each row is dotted with every token while its bytes are in L1. */
+    private static void gemvFused(Matrix w, RowDot rowDot, float[] x, int xOff, int T, float[] out, int outOff, int outStride) {
+        int rows = w.rows(), cols = w.cols();
+        MemorySegment data = w.data();
+        long rowBytes = w.rowBytes();
+        // a few chunks per thread so a thread slowed by a neighbour on a shared core does not hold the others up
+        int grain = Math.max(1, (rows + 4 * Parallel.threads() - 1) / (4 * Parallel.threads()));
+        Parallel.forRange(rows, grain, (lo, hi) -> {
+            for (int r = lo; r < hi; r++)
+                for (int t = 0; t < T; t++)
+                    out[outOff + t * outStride + r] = rowDot.dotRow(data, r * rowBytes, cols, x, xOff + t * cols);
+        });
     }
 
     // ---------------------------------------------------------------- decode

@@ -11,6 +11,9 @@ final class TestWeights {
     static final ValueLayout.OfFloat LE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
+    /** The formats with one value per block, which {@link #random} builds (quantised ones: {@link QuantTestData}). */
+    static final DType[] PLAIN = {DType.F32, DType.F16, DType.BF16};
+
     private TestWeights() {}
 
     /** Random {@code [rows, cols]} matrix of {@code type}, placed at an odd byte offset inside a larger segment. */

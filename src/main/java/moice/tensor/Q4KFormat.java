@@ -1,0 +1,100 @@
+package moice.tensor;
+
+import static jdk.incubator.vector.VectorOperators.ADD;
+import static jdk.incubator.vector.VectorOperators.B2I;
+import static jdk.incubator.vector.VectorOperators.I2F;
+import static jdk.incubator.vector.VectorOperators.LSHR;
+import static moice.tensor.QuantBlocks.B8;
+import static moice.tensor.QuantBlocks.F8;
+import static moice.tensor.QuantBlocks.I8;
+import static moice.tensor.QuantBlocks.LE;
+import static moice.tensor.QuantBlocks.half;
+import static moice.tensor.QuantBlocks.kMin;
+import static moice.tensor.QuantBlocks.kScale;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+
+/**
+ * ggml's Q4_K: super-blocks of 256 values in 144 bytes: f16 {@code d}, f16 {@code dmin}, 12 bytes of eight packed
+ * 6-bit (scale, min) pairs ({@link QuantBlocks#kScale}), then 128 bytes of nibbles. Sub-block {@code j} (32 values)
+ * reads nibble {@code j % 2} of bytes {@code 32·(j/2) ..}; value {@code (d·sc_j)·q − (dmin·m_j)}, each step a
+ * float32 operation in that order.
+ */
+final class Q4KFormat implements WeightFormat, RowDot {
+    static final Q4KFormat INSTANCE = new Q4KFormat();
+    private static final int BLOCK = 256, BYTES = 144, SCALES = 4, QS = 16;
+
+    private Q4KFormat() {}
+
+    @Override
+    public DType type() { return DType.Q4_K; }
+
+    @Override
+    public void dequantizeRow(MemorySegment data, long offset, int cols, float[] dst, int dstOff) {
+        QuantBlocks.checkCols(DType.Q4_K, cols);
+        if (!QuantBlocks.VECTOR) {
+            dequantizeRowScalar(data, offset, cols, dst, dstOff);
+            return;
+        }
+        for (int b = 0; b < cols / BLOCK; b++) {
+            long block = offset + (long) BYTES * b;
+            float d = half(data, block), dmin = half(data, block + 2);
+            for (int j = 0; j < 8; j++) {
+                float scale = d * kScale(data, block + SCALES, j), min = dmin * kMin(data, block + SCALES, j);
+                long bytes = block + QS + 32L * (j / 2);
+                int shift = 4 * (j % 2), out = dstOff + BLOCK * b + 32 * j;
+                for (int l = 0; l < 32; l += 8) {
+                    var q = (IntVector) ByteVector.fromMemorySegment(B8, data, bytes + l, LE).convertShape(B2I, I8, 0);
+                    ((FloatVector) q.lanewise(LSHR, shift).and(0xF).convertShape(I2F, F8, 0)).mul(scale).sub(min)
+                            .intoArray(dst, out + l);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void dequantizeRowScalar(MemorySegment data, long offset, int cols, float[] dst, int dstOff) {
+        QuantBlocks.checkCols(DType.Q4_K, cols);
+        for (int b = 0; b < cols / BLOCK; b++) {
+            long block = offset + (long) BYTES * b;
+            float d = QuantBlocks.halfScalar(data, block), dmin = QuantBlocks.halfScalar(data, block + 2);
+            for (int j = 0; j < 8; j++) {
+                float scale = d * kScale(data, block + SCALES, j), min = dmin * kMin(data, block + SCALES, j);
+                long bytes = block + QS + 32L * (j / 2);
+                int shift = 4 * (j % 2);
+                for (int l = 0; l < 32; l++) {
+                    int q = (QuantBlocks.u8(data, bytes + l) >>> shift) & 0xF;
+                    dst[dstOff + BLOCK * b + 32 * j + l] = scale * q - min;
+                }
+            }
+        }
+    }
+
+    @Override
+    public float dotRow(MemorySegment data, long offset, int cols, float[] x, int xOff) {
+        QuantBlocks.checkCols(DType.Q4_K, cols);
+        if (!QuantBlocks.VECTOR) return QuantBlocks.dotByBlocks(this, data, offset, cols, x, xOff);
+        FloatVector a0 = FloatVector.zero(F8), a1 = a0;
+        for (int b = 0; b < cols / BLOCK; b++) {
+            long block = offset + (long) BYTES * b;
+            float d = half(data, block), dmin = half(data, block + 2);
+            for (int j = 0; j < 8; j++) {
+                float scale = d * kScale(data, block + SCALES, j), min = dmin * kMin(data, block + SCALES, j);
+                long bytes = block + QS + 32L * (j / 2);
+                int shift = 4 * (j % 2), xb = xOff + BLOCK * b + 32 * j;
+                for (int l = 0; l < 32; l += 16) {
+                    var q0 = (IntVector) ByteVector.fromMemorySegment(B8, data, bytes + l, LE).convertShape(B2I, I8, 0);
+                    var q1 = (IntVector) ByteVector.fromMemorySegment(B8, data, bytes + l + 8, LE).convertShape(B2I, I8, 0);
+                    var w0 = ((FloatVector) q0.lanewise(LSHR, shift).and(0xF).convertShape(I2F, F8, 0)).mul(scale).sub(min);
+                    var w1 = ((FloatVector) q1.lanewise(LSHR, shift).and(0xF).convertShape(I2F, F8, 0)).mul(scale).sub(min);
+                    a0 = w0.fma(FloatVector.fromArray(F8, x, xb + l), a0);
+                    a1 = w1.fma(FloatVector.fromArray(F8, x, xb + l + 8), a1);
+                }
+            }
+        }
+        return a0.add(a1).reduceLanes(ADD);
+    }
+}

@@ -1,0 +1,88 @@
+package moice.tensor;
+
+import static jdk.incubator.vector.VectorOperators.ADD;
+import static jdk.incubator.vector.VectorOperators.B2I;
+import static jdk.incubator.vector.VectorOperators.I2F;
+import static jdk.incubator.vector.VectorOperators.LSHR;
+import static moice.tensor.QuantBlocks.B8;
+import static moice.tensor.QuantBlocks.F8;
+import static moice.tensor.QuantBlocks.I8;
+import static moice.tensor.QuantBlocks.LE;
+import static moice.tensor.QuantBlocks.half;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+
+/**
+ * ggml's Q4_1: blocks of 32 values in 20 bytes, f16 scale {@code d}, f16 offset {@code m}, then 16 bytes of nibbles
+ * laid out as in {@link Q4_0Format}; value {@code d·q + m} in float32, a product then a sum as ggml computes it (the
+ * product of an f16 and a nibble is exact in float32, so only the sum rounds).
+ */
+final class Q4_1Format implements WeightFormat, RowDot {
+    static final Q4_1Format INSTANCE = new Q4_1Format();
+    private static final int BLOCK = 32, BYTES = 20;
+
+    private Q4_1Format() {}
+
+    @Override
+    public DType type() { return DType.Q4_1; }
+
+    @Override
+    public void dequantizeRow(MemorySegment data, long offset, int cols, float[] dst, int dstOff) {
+        QuantBlocks.checkCols(DType.Q4_1, cols);
+        if (!QuantBlocks.VECTOR) {
+            dequantizeRowScalar(data, offset, cols, dst, dstOff);
+            return;
+        }
+        for (int b = 0; b < cols / BLOCK; b++) {
+            long block = offset + (long) BYTES * b;
+            float d = half(data, block), m = half(data, block + 2);
+            int out = dstOff + BLOCK * b;
+            for (int j = 0; j < 16; j += 8) {
+                var q = (IntVector) ByteVector.fromMemorySegment(B8, data, block + 4 + j, LE).convertShape(B2I, I8, 0);
+                ((FloatVector) q.and(0xF).convertShape(I2F, F8, 0)).mul(d).add(m).intoArray(dst, out + j);
+                ((FloatVector) q.lanewise(LSHR, 4).and(0xF).convertShape(I2F, F8, 0)).mul(d).add(m).intoArray(dst, out + 16 + j);
+            }
+        }
+    }
+
+    @Override
+    public void dequantizeRowScalar(MemorySegment data, long offset, int cols, float[] dst, int dstOff) {
+        QuantBlocks.checkCols(DType.Q4_1, cols);
+        for (int b = 0; b < cols / BLOCK; b++) {
+            long block = offset + (long) BYTES * b;
+            float d = QuantBlocks.halfScalar(data, block), m = QuantBlocks.halfScalar(data, block + 2);
+            int out = dstOff + BLOCK * b;
+            for (int j = 0; j < 16; j++) {
+                int q = QuantBlocks.u8(data, block + 4 + j);
+                dst[out + j] = d * (q & 0xF) + m;
+                dst[out + j + 16] = d * (q >>> 4) + m;
+            }
+        }
+    }
+
+    @Override
+    public float dotRow(MemorySegment data, long offset, int cols, float[] x, int xOff) {
+        QuantBlocks.checkCols(DType.Q4_1, cols);
+        if (!QuantBlocks.VECTOR) return QuantBlocks.dotByBlocks(this, data, offset, cols, x, xOff);
+        FloatVector a0 = FloatVector.zero(F8), a1 = a0, a2 = a0, a3 = a0;
+        for (int b = 0; b < cols / BLOCK; b++) {
+            long block = offset + (long) BYTES * b;
+            float d = half(data, block), m = half(data, block + 2);
+            int xb = xOff + BLOCK * b;
+            var q0 = (IntVector) ByteVector.fromMemorySegment(B8, data, block + 4, LE).convertShape(B2I, I8, 0);
+            var q1 = (IntVector) ByteVector.fromMemorySegment(B8, data, block + 12, LE).convertShape(B2I, I8, 0);
+            var w0 = ((FloatVector) q0.and(0xF).convertShape(I2F, F8, 0)).mul(d).add(m);
+            var w1 = ((FloatVector) q1.and(0xF).convertShape(I2F, F8, 0)).mul(d).add(m);
+            var w2 = ((FloatVector) q0.lanewise(LSHR, 4).and(0xF).convertShape(I2F, F8, 0)).mul(d).add(m);
+            var w3 = ((FloatVector) q1.lanewise(LSHR, 4).and(0xF).convertShape(I2F, F8, 0)).mul(d).add(m);
+            a0 = w0.fma(FloatVector.fromArray(F8, x, xb), a0);
+            a1 = w1.fma(FloatVector.fromArray(F8, x, xb + 8), a1);
+            a2 = w2.fma(FloatVector.fromArray(F8, x, xb + 16), a2);
+            a3 = w3.fma(FloatVector.fromArray(F8, x, xb + 24), a3);
+        }
+        return a0.add(a1).add(a2.add(a3)).reduceLanes(ADD);
+    }
+}

@@ -1,0 +1,103 @@
+package moice.tensor;
+
+import static jdk.incubator.vector.VectorOperators.ADD;
+import static jdk.incubator.vector.VectorOperators.B2I;
+import static jdk.incubator.vector.VectorOperators.I2F;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.LSHR;
+import static moice.tensor.QuantBlocks.B8;
+import static moice.tensor.QuantBlocks.F8;
+import static moice.tensor.QuantBlocks.I8;
+import static moice.tensor.QuantBlocks.LE;
+import static moice.tensor.QuantBlocks.half;
+import static moice.tensor.QuantBlocks.s8;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+
+/**
+ * ggml's Q6_K: super-blocks of 256 values in 210 bytes: 128 bytes {@code ql}, 64 bytes {@code qh}, 16 int8 scales,
+ * then f16 {@code d} (last). Each half of 128 values uses 64 {@code ql} bytes and 32 {@code qh} bytes: value
+ * {@code i} of a half takes its low four bits from nibble {@code i/64} of {@code ql[i % 64]} and its top two from
+ * bit pair {@code i/32} of {@code qh[i % 32]}; value {@code e} of the block is {@code (d·scale_{e/16})·(q − 32)} in
+ * float32.
+ */
+final class Q6KFormat implements WeightFormat, RowDot {
+    static final Q6KFormat INSTANCE = new Q6KFormat();
+    private static final int BLOCK = 256, BYTES = 210, QH = 128, SCALES = 192, D = 208;
+
+    private Q6KFormat() {}
+
+    @Override
+    public DType type() { return DType.Q6_K; }
+
+    @Override
+    public void dequantizeRow(MemorySegment data, long offset, int cols, float[] dst, int dstOff) {
+        QuantBlocks.checkCols(DType.Q6_K, cols);
+        if (!QuantBlocks.VECTOR) {
+            dequantizeRowScalar(data, offset, cols, dst, dstOff);
+            return;
+        }
+        for (int b = 0; b < cols / BLOCK; b++) {
+            long block = offset + (long) BYTES * b;
+            float d = half(data, block + D);
+            for (int e = 0; e < BLOCK; e += 16) {
+                // 16 values of one quarter of a half share a scale, a ql nibble plane and a qh bit pair
+                int half = e / 128, i = e % 128;
+                long ql = block + 64L * half + i % 64, qh = block + QH + 32L * half + i % 32;
+                int lowShift = 4 * (i / 64), highShift = 2 * (i / 32), out = dstOff + BLOCK * b + e;
+                float scale = d * s8(data, block + SCALES + e / 16);
+                for (int l = 0; l < 16; l += 8) {
+                    var low = (IntVector) ByteVector.fromMemorySegment(B8, data, ql + l, LE).convertShape(B2I, I8, 0);
+                    var high = (IntVector) ByteVector.fromMemorySegment(B8, data, qh + l, LE).convertShape(B2I, I8, 0);
+                    var q = low.lanewise(LSHR, lowShift).and(0xF).or(high.lanewise(LSHR, highShift).and(3).lanewise(LSHL, 4));
+                    ((FloatVector) q.sub(32).convertShape(I2F, F8, 0)).mul(scale).intoArray(dst, out + l);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void dequantizeRowScalar(MemorySegment data, long offset, int cols, float[] dst, int dstOff) {
+        QuantBlocks.checkCols(DType.Q6_K, cols);
+        for (int b = 0; b < cols / BLOCK; b++) {
+            long block = offset + (long) BYTES * b;
+            float d = QuantBlocks.halfScalar(data, block + D);
+            for (int e = 0; e < BLOCK; e++) {
+                int half = e / 128, i = e % 128;
+                int low = (QuantBlocks.u8(data, block + 64 * half + i % 64) >>> 4 * (i / 64)) & 0xF;
+                int high = (QuantBlocks.u8(data, block + QH + 32 * half + i % 32) >>> 2 * (i / 32)) & 3;
+                float scale = d * s8(data, block + SCALES + e / 16);
+                dst[dstOff + BLOCK * b + e] = scale * ((low | high << 4) - 32);
+            }
+        }
+    }
+
+    @Override
+    public float dotRow(MemorySegment data, long offset, int cols, float[] x, int xOff) {
+        QuantBlocks.checkCols(DType.Q6_K, cols);
+        if (!QuantBlocks.VECTOR) return QuantBlocks.dotByBlocks(this, data, offset, cols, x, xOff);
+        FloatVector a0 = FloatVector.zero(F8), a1 = a0;
+        for (int b = 0; b < cols / BLOCK; b++) {
+            long block = offset + (long) BYTES * b;
+            float d = half(data, block + D);
+            for (int e = 0; e < BLOCK; e += 16) {
+                int half = e / 128, i = e % 128;
+                long ql = block + 64L * half + i % 64, qh = block + QH + 32L * half + i % 32;
+                int lowShift = 4 * (i / 64), highShift = 2 * (i / 32), xb = xOff + BLOCK * b + e;
+                float scale = d * s8(data, block + SCALES + e / 16);
+                var low0 = (IntVector) ByteVector.fromMemorySegment(B8, data, ql, LE).convertShape(B2I, I8, 0);
+                var low1 = (IntVector) ByteVector.fromMemorySegment(B8, data, ql + 8, LE).convertShape(B2I, I8, 0);
+                var high0 = (IntVector) ByteVector.fromMemorySegment(B8, data, qh, LE).convertShape(B2I, I8, 0);
+                var high1 = (IntVector) ByteVector.fromMemorySegment(B8, data, qh + 8, LE).convertShape(B2I, I8, 0);
+                var q0 = low0.lanewise(LSHR, lowShift).and(0xF).or(high0.lanewise(LSHR, highShift).and(3).lanewise(LSHL, 4));
+                var q1 = low1.lanewise(LSHR, lowShift).and(0xF).or(high1.lanewise(LSHR, highShift).and(3).lanewise(LSHL, 4));
+                a0 = ((FloatVector) q0.sub(32).convertShape(I2F, F8, 0)).mul(scale).fma(FloatVector.fromArray(F8, x, xb), a0);
+                a1 = ((FloatVector) q1.sub(32).convertShape(I2F, F8, 0)).mul(scale).fma(FloatVector.fromArray(F8, x, xb + 8), a1);
+            }
+        }
+        return a0.add(a1).reduceLanes(ADD);
+    }
+}

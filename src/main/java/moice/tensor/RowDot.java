@@ -1,0 +1,20 @@
+package moice.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A {@link WeightFormat} that can dot a stored row with a float32 vector directly, dequantising each group of values
+ * in registers instead of writing the row to a buffer first. {@link Gemm} uses it for single-token decode, where the
+ * cost per weight, not the arithmetic per token, decides the speed.
+ *
+ * <p>Contract: the weights are exactly the values {@link WeightFormat#dequantizeRow} gives (same float32 operations in
+ * the same order); only the order in which the products are summed differs from a dequantise-then-dot, so the result
+ * is within the usual bound of a reordered float dot product.
+ */
+interface RowDot {
+    /**
+     * {@code Σ_k W[k]·x[xOff + k]} for {@code k < cols}, where {@code W} is the row of {@code cols} values stored at
+     * {@code offset} of {@code data} ({@code cols} a multiple of the block size).
+     */
+    float dotRow(MemorySegment data, long offset, int cols, float[] x, int xOff);
+}
