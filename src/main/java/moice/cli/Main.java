@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
                 InspectCommand.class,
                 BenchCommand.class,
                 PullCommand.class,
+                ConvertCommand.class,
                 TokenizeCommand.class,
         })
 public final class Main implements Runnable {
