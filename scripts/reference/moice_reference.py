@@ -387,7 +387,7 @@ def moice_invariants(model_dir):
     """MoICE reduced to vanilla, two ways; returns notes. Also for AB with all bases equal."""
     tokens = read_tokens(model_dir)
     vanilla = logits_of(load_model(model_dir), tokens)
-    theta = rope_theta(load_model(model_dir).config)
+    theta = rope_theta(AutoConfig.from_pretrained(model_dir))
     notes = []
 
     model = install_moice(load_model(model_dir), [theta], 1)
@@ -489,8 +489,8 @@ def build_moice(name, spec, out_dir):
     model_dir = os.path.join(MODELS_DIR, spec["model"])
     tokens = read_tokens(model_dir)
     vanilla = logits_of(load_model(model_dir), tokens)
-    model = install_moice(load_model(model_dir), moice_bases(rope_theta(load_model(model_dir).config)),
-                          spec["top_k"])
+    bases = moice_bases(rope_theta(AutoConfig.from_pretrained(model_dir)))
+    model = install_moice(load_model(model_dir), bases, spec["top_k"])
     randomise_routers(model, spec["seed"], spec["router_std"])
     state = model.model.layers[0].self_attn.moice
     routers_path = os.path.join(out_dir, "routers.safetensors")
