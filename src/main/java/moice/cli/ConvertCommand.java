@@ -39,7 +39,9 @@ public final class ConvertCommand implements Callable<Integer> {
             throw new MoiceException(in + ": convert reads GGUF files");
         long t0 = System.nanoTime();
         GgufConverter.convert(in, out, target, (src, cols, dst, off) -> Q8_0Format.quantizeRow(src, 0, cols, dst, off),
-                s -> { });
+                s -> {
+                    if (s.startsWith("warning")) System.err.println(s);
+                });
         System.err.printf(Locale.ROOT, "converted %s to %s in %.1f s%n", in.getFileName(), type, (System.nanoTime() - t0) / 1e9);
         System.out.println(out);
         return 0;

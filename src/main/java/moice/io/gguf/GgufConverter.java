@@ -48,7 +48,10 @@ public final class GgufConverter {
                 boolean matrix = t.nDims() == 2;
                 GgufType type = matrix ? target.type : t.type();
                 if (type == GgufType.Q8_0 && t.rowLength() % GgufType.Q8_0.blockSize != 0) type = GgufType.F16;
-                if (matrix && type != t.type()) t.requireDequantSupported();
+                if (type != t.type() && !t.type().dequantSupported()) {
+                    progress.accept("warning: " + t.name() + " has type " + t.type() + ", which moice cannot decode; copied unchanged");
+                    type = t.type();
+                }
                 GgufType outType = type;
                 w.tensor(t.name(), outType, t.dims(), ch -> {
                     if (outType == t.type()) copy(t, ch);
