@@ -51,7 +51,9 @@ class GgufConverterTest {
                     float amax = 0;
                     for (int i = blk; i < blk + 32; i++) amax = Math.max(amax, Math.abs(a[i]));
                     if (amax / 127f > 65504f) continue; // the block scale overflows f16: Q8_0 cannot hold it (as in ggml)
-                    float bound = amax / 127f * 0.5f * 1.01f + 1e-30f + amax * 1e-3f; // d/2 plus the f16 rounding of d
+                    // |x - q·d16| ≤ d/2 + 127·|d16 - d|, where d16 is the scale as stored (f16)
+                    float d = amax / 127f, d16 = Float.float16ToFloat(Float.floatToFloat16(d));
+                    float bound = (d / 2 + 127 * Math.abs(d16 - d)) * 1.001f + 1e-30f;
                     for (int i = blk; i < blk + 32; i++)
                         assertTrue(Math.abs(a[i] - b[i]) <= bound, t.name() + "[" + i + "]: " + a[i] + " vs " + b[i]);
                 }
