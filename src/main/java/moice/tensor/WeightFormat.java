@@ -8,8 +8,8 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>{@link Gemm} never converts a whole matrix: prefill dequantises a panel of rows (a few hundred KiB, cache
  * resident) with {@link #dequantizeRow} and runs a float micro-kernel over all tokens of the block; decode dequantises
- * short chunks of a few rows into an L1-sized buffer and streams each weight row exactly once. A format with a cheaper
- * fused path (e.g. integer dot products on quantised blocks) may later add its own tile kernel behind this seam.
+ * short chunks of a few rows into an L1-sized buffer and streams each weight row exactly once. A format that also
+ * implements {@link RowDot} (the block-quantised ones) is dotted directly, without the buffer, for single-token decode.
  *
  * <p>Contract for both methods: {@code cols} is a multiple of {@link DType#blockSize}; the bytes
  * {@code [offset, offset + type().bytesFor(cols))} of {@code data} hold the values (little-endian, any alignment);

@@ -8,8 +8,11 @@ import java.util.SplittableRandom;
 /**
  * Timing harness (not a test): single-token GEMV in GB/s of weight bytes and 512-token GEMM in GFLOP/s, per format, on
  * the SmolLM2-135M shapes. Run by hand, e.g.
- * {@code java --add-modules jdk.incubator.vector -cp target/classes:target/test-classes moice.tensor.QuantTiming [types] [seconds]}.
- * Each figure is the best of several timed runs (the machine may be shared).
+ * {@code java -Dmoice.threads=1 --add-modules jdk.incubator.vector -cp target/classes:target/test-classes
+ * moice.tensor.QuantTiming [TYPES,..] [seconds] [T,..]}, or {@code ... QuantTiming kernel [rows] [reps]} for the
+ * per-weight cost of the fused dot against dequantise-then-dot on one thread. Each figure is the best of several
+ * timed runs; with one thread the CPU time of the calling thread is reported too, the steadier figure on a shared
+ * machine.
  */
 public final class QuantTiming {
     private QuantTiming() {}
@@ -38,16 +41,42 @@ public final class QuantTiming {
                         if (T > 64 && s[0] > 4096) continue;
                         float[] x = new float[T * s[1]], out = new float[T * s[0]];
                         for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
-                        double best = time(w, x, T, out, seconds);
+                        double[] best = time(w, x, T, out, seconds);
+                        String cpu = Parallel.threads() == 1 ? "" : " (CPU time n/a: several threads)";
                         if (T <= 4)
-                            System.out.printf(Locale.ROOT, "%-5s [%5d x %4d] T=%-3d %8.1f us  %6.2f GB/s  %6.2f Gweights/s%n",
-                                    type, s[0], s[1], T, best * 1e6, bytes / best / 1e9, (double) s[0] * s[1] / best / 1e9);
+                            System.out.printf(Locale.ROOT, "%-5s [%5d x %4d] T=%-3d wall %8.1f us %6.2f GB/s | CPU %8.1f us %6.2f GB/s %6.2f Gweights/s%s%n",
+                                    type, s[0], s[1], T, best[0] * 1e6, bytes / best[0] / 1e9, best[1] * 1e6,
+                                    bytes / best[1] / 1e9, (double) s[0] * s[1] / best[1] / 1e9, cpu);
                         else
-                            System.out.printf(Locale.ROOT, "%-5s [%5d x %4d] T=%-3d %8.1f us  %6.2f GFLOP/s%n",
-                                    type, s[0], s[1], T, best * 1e6, 2.0 * s[0] * s[1] * T / best / 1e9);
+                            System.out.printf(Locale.ROOT, "%-5s [%5d x %4d] T=%-3d wall %8.1f us %6.2f GFLOP/s | CPU %8.1f us %6.2f GFLOP/s%s%n",
+                                    type, s[0], s[1], T, best[0] * 1e6, 2.0 * s[0] * s[1] * T / best[0] / 1e9,
+                                    best[1] * 1e6, 2.0 * s[0] * s[1] * T / best[1] / 1e9, cpu);
                     }
                 }
         }
+    }
+
+    /**
+     * Best per-call wall time and best per-call CPU time of the calling thread (all the work when
+     * {@code -Dmoice.threads=1}; on a shared machine the steadier figure) over 10 rounds, after a warm-up.
+     */
+    private static double[] time(Matrix w, float[] x, int T, float[] out, double seconds) {
+        var bean = java.lang.management.ManagementFactory.getThreadMXBean();
+        long t0 = System.nanoTime();
+        int calls = 0;
+        while (System.nanoTime() - t0 < seconds * 1e9) {
+            w.matmul(x, T, out);
+            calls++;
+        }
+        int per = Math.max(1, calls / 10);
+        double bestWall = Double.MAX_VALUE, bestCpu = Double.MAX_VALUE;
+        for (int round = 0; round < 10; round++) {
+            long start = System.nanoTime(), cpu = bean.getCurrentThreadCpuTime();
+            for (int i = 0; i < per; i++) w.matmul(x, T, out);
+            bestWall = Math.min(bestWall, (System.nanoTime() - start) / 1e9 / per);
+            bestCpu = Math.min(bestCpu, (bean.getCurrentThreadCpuTime() - cpu) / 1e9 / per);
+        }
+        return new double[] {bestWall, bestCpu};
     }
 
     /**
@@ -91,21 +120,4 @@ public final class QuantTiming {
         }
     }
 
-    /** Best per-call time over ~10 rounds of repeated calls, after a warm-up of the same length. */
-    private static double time(Matrix w, float[] x, int T, float[] out, double seconds) {
-        long t0 = System.nanoTime();
-        int calls = 0;
-        while (System.nanoTime() - t0 < seconds * 1e9) {
-            w.matmul(x, T, out);
-            calls++;
-        }
-        int per = Math.max(1, calls / 10);
-        double best = Double.MAX_VALUE;
-        for (int round = 0; round < 10; round++) {
-            long start = System.nanoTime();
-            for (int i = 0; i < per; i++) w.matmul(x, T, out);
-            best = Math.min(best, (System.nanoTime() - start) / 1e9 / per);
-        }
-        return best;
-    }
 }
