@@ -64,6 +64,20 @@ class CliTest {
     }
 
     @Test
+    void chatHoldsAMultiTurnConversation() {
+        var oldIn = System.in;
+        System.setIn(new java.io.ByteArrayInputStream("Hi there\n/reset\nHello\nAnd again?\n/exit\n".getBytes(StandardCharsets.UTF_8)));
+        try {
+            Run r = run("chat", "--model", model.toString(), "--max-tokens", "3");
+            assertEquals(0, r.code(), r.err());
+            assertTrue(r.err().contains("(conversation reset)"), r.err());
+            assertEquals(3, r.err().split("prefill:", -1).length - 1, "three model turns: " + r.err());
+        } finally {
+            System.setIn(oldIn);
+        }
+    }
+
+    @Test
     void tokenizeGivesIds() {
         Run r = run("tokenize", "--model", model.toString(), "--text", "Hello there");
         assertEquals(0, r.code(), r.err());
