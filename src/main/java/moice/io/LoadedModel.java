@@ -80,9 +80,9 @@ public final class LoadedModel implements AutoCloseable {
             ModelConfig config = GgufConfig.read(file);
             Weights weights = Weights.load(config, TensorNames.GGUF, tensors);
             Model model = new Model(config, weights, GgufConfig.ropeLayout(file));
-            GgufTokenizerData data = GgufTokenizerData.read(file);
-            Supplier<Tokenizer> tokenizer = () -> GgufTokenizer.build(data, path.toString());
-            Supplier<ChatTemplate> template = () -> GgufTokenizer.chatTemplate(data, path.toString());
+            // read on first use: forward and bench need no tokenizer, and a file may lack one
+            Supplier<Tokenizer> tokenizer = () -> GgufTokenizer.build(GgufTokenizerData.read(file), path.toString());
+            Supplier<ChatTemplate> template = () -> GgufTokenizer.chatTemplate(GgufTokenizerData.read(file), path.toString());
             return new LoadedModel(path, config, model, tensors, tokenizer, template);
         } catch (RuntimeException e) {
             tensors.close();
