@@ -1,6 +1,11 @@
 package moice.cli;
 
 import moice.MoiceException;
+import moice.io.ModelDir;
+import moice.io.download.ModelCache;
+import moice.io.gguf.GgufFile;
+import moice.io.gguf.GgufTokenizerData;
+import moice.tokenizer.GgufTokenizer;
 import moice.io.Json;
 import moice.tokenizer.Tokenizer;
 import picocli.CommandLine.ArgGroup;
@@ -21,8 +26,8 @@ import java.util.concurrent.Callable;
         description = "Print the token ids of a text (as HF tokenizer.encode, special tokens added) as a JSON array.")
 public final class TokenizeCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "Model directory containing tokenizer.json (or the tokenizer.json file itself).")
-    Path model;
+            description = "Model directory containing tokenizer.json, the tokenizer.json file itself, a .gguf file, or a pulled model's name.")
+    String model;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Input input;
@@ -40,11 +45,19 @@ public final class TokenizeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Path json = Files.isDirectory(model) ? model.resolve("tokenizer.json") : model;
-        if (!Files.isRegularFile(json)) {
-            throw new MoiceException(json + ": not found (--model must be a directory with tokenizer.json)");
+        Path path = ModelCache.resolve(model);
+        Tokenizer tokenizer;
+        if (ModelDir.isGguf(path) && Files.isRegularFile(path)) {
+            try (GgufFile gguf = GgufFile.open(path)) {
+                tokenizer = GgufTokenizer.build(GgufTokenizerData.read(gguf), path.toString());
+            }
+        } else {
+            Path json = Files.isDirectory(path) ? path.resolve("tokenizer.json") : path;
+            if (!Files.isRegularFile(json))
+                throw new MoiceException(json + ": not found (--model must be a directory with tokenizer.json, a "
+                        + "tokenizer.json file or a .gguf file)");
+            tokenizer = Tokenizer.load(json);
         }
-        Tokenizer tokenizer = Tokenizer.load(json);
         String text = input.text != null ? input.text : readText(input.textFile);
         System.out.println(Json.write(tokenizer.encode(text, !noSpecial)));
         System.out.flush();
