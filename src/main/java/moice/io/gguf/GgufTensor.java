@@ -1,6 +1,7 @@
 package moice.io.gguf;
 
 import moice.MoiceException;
+import moice.tensor.DType;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
@@ -74,7 +75,7 @@ public final class GgufTensor {
     /** The tensor's bytes in stored format (little-endian); valid until the file is closed. */
     public MemorySegment data() { return data; }
 
-    /** Fails with a {@link MoiceException} naming this tensor unless {@link GgufDequant} can decode its type. */
+    /** Fails with a {@link MoiceException} naming this tensor unless moice can decode its type. */
     public GgufTensor requireDequantSupported() {
         if (!type.dequantSupported())
             throw new MoiceException(file + ": tensor " + GgufReader.quote(name) + ": type " + type
@@ -86,7 +87,8 @@ public final class GgufTensor {
     public void dequantizeRow(long row, float[] dst, int dstOffset) {
         requireDequantSupported();
         if (row < 0 || row >= rowCount) throw new IndexOutOfBoundsException(name + ": row " + row + " of " + rowCount);
-        GgufDequant.dequantize(type, data, row * rowBytes, dst, dstOffset, Math.toIntExact(rowLength()));
+        // the weight formats' plain-loop decoders; checked bit for bit against the gguf package in the tests
+        DType.valueOf(type.name()).format().dequantizeRowScalar(data, row * rowBytes, Math.toIntExact(rowLength()), dst, dstOffset);
     }
 
     /** All values as float32, row after row (for tests and small tensors such as norms). */

@@ -8,7 +8,7 @@ import java.util.Optional;
  *
  * <p>Ids follow {@code GGMLQuantizationType} of the {@code gguf} Python package (0.19). Ids 4, 5, 31–33 and 36–38
  * belonged to formats that ggml has removed and are treated as unknown. Every listed type can be parsed and sized;
- * only types with {@link #dequantSupported()} can be turned into numbers by {@link GgufDequant}.
+ * only types with {@link #dequantSupported()} can be turned into numbers (by moice.tensor's weight formats).
  */
 public enum GgufType {
     F32(0, 1, 4, true),
@@ -74,7 +74,7 @@ public enum GgufType {
         return Optional.ofNullable(BY_ID[(int) id]);
     }
 
-    /** Whether {@link GgufDequant} can decode this type (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K). */
+    /** Whether moice can decode this type (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K). */
     public boolean dequantSupported() {
         return dequantSupported;
     }

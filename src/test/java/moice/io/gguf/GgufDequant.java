@@ -25,6 +25,8 @@ import java.lang.foreign.ValueLayout;
  *       (two nibble planes) and 32 qh bytes (four 2-bit planes); {@code y = (d·scale_{i/16})·(q-32)}.</li>
  * </ul>
  */
+/* Test-scope reference: an independent scalar decoder of every supported GGUF type, checked bit for bit against
+   the gguf Python package (GgufFixtureTest); the product decodes with moice.tensor's weight formats. */
 public final class GgufDequant {
     private static final ValueLayout.OfByte I8 = ValueLayout.JAVA_BYTE;
 
