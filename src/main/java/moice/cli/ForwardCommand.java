@@ -5,7 +5,9 @@ import moice.io.download.ModelCache;
 import moice.io.TokenIds;
 import moice.io.SafeTensorsWriter;
 import moice.model.KVCache;
+import moice.attention.AttentionVariant;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -14,7 +16,7 @@ import java.util.concurrent.Callable;
 /** {@code bin/moice forward}: logits of every position of a token sequence, as float32 safetensors. */
 @Command(name = "forward", mixinStandardHelpOptions = true,
         description = {"Writes tensor 'logits' (float32 [T, vocab]) for the token ids in a JSON array, all positions.",
-                "Example: bin/moice forward --model DIR --tokens ids.json --out logits.safetensors"})
+                "Example: bin/moice forward --model DIR --tokens ids.json --out logits.safetensors [--moice routers.safetensors]"})
 public final class ForwardCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Model directory, .gguf file, or the name of a pulled model.")
     String model;
@@ -25,13 +27,18 @@ public final class ForwardCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "Output .safetensors file (written atomically).")
     Path out;
 
+    @Mixin
+    AttentionOptions attention;
+
     @Override
     public Integer call() {
         int[] ids = TokenIds.read(tokens);
+        attention.method(); // flag errors before loading the model
         try (LoadedModel m = LoadedModel.open(ModelCache.resolve(model))) {
+            AttentionVariant variant = attention.attention(m);
             KVCache cache = m.model().newCache(Math.max(ids.length, 1));
             long t0 = System.nanoTime();
-            float[] logits = m.model().forward(ids, cache, m.model().vanilla(), ids.length);
+            float[] logits = m.model().forward(ids, cache, variant, ids.length);
             System.err.printf("forward: %d tokens in %.2f s%n", ids.length, (System.nanoTime() - t0) / 1e9);
             new SafeTensorsWriter().addF32("logits", logits, ids.length, m.config().vocabSize()).write(out);
         }

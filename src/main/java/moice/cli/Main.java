@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
                 PullCommand.class,
                 ConvertCommand.class,
                 TokenizeCommand.class,
+                RoutersCommand.class,
         })
 public final class Main implements Runnable {
     @CommandLine.Spec

@@ -1,0 +1,178 @@
+package moice.attention;
+
+import moice.tensor.Parallel;
+
+import java.util.Arrays;
+
+/**
+ * Mixture of In-Context Experts attention (Lin et al. 2024; see MOICE.md). Each RoPE base is an expert. For every
+ * token and query head a per-layer router, shared by the layer's heads, reads the query rotated with the first base
+ * and scores the experts: {@code z = W2·(silu(W1·x) ⊙ (W3·x))}; the K largest logits are kept (ties: the lower
+ * expert index first) and their softmax weights renormalised to sum 1. The head's output is
+ * {@code Σ_j p_j · attention(query and every cached key rotated with base B_j)}.
+ *
+ * <p>Only the selected experts are computed: per expert, the queries that chose it are rotated with its base and the
+ * tiled kernel runs with per-query weights (0 = skip). The KV cache holds un-rotated keys, as for vanilla attention,
+ * so one cache serves all bases. The model's rope scaling applies to every base (one {@link RopeProvider} each).
+ */
+public final class MoiceAttention implements AttentionVariant {
+    private final AttentionShape shape;
+    private final Routers routers;
+    private final RopeProvider[] ropes;
+    private final ThreadLocal<TaskScratch> scratch;
+    private RoutingLog log;
+
+    /** Per-thread working memory of one (kv head, query tile) task. */
+    private static final class TaskScratch {
+        final CausalAttention.Scratch attention;
+        float[] queries = new float[0];
+
+        TaskScratch(int headDim) {
+            attention = new CausalAttention.Scratch(headDim);
+        }
+    }
+
+    /**
+     * @param ropes one provider per base, in the order of {@code routers.bases()}, each with the model's rope scaling
+     */
+    public MoiceAttention(AttentionShape shape, Routers routers, RopeProvider[] ropes) {
+        if (routers.headDim() != shape.headDim())
+            throw new IllegalArgumentException("routers for head dim " + routers.headDim() + ", model has " + shape.headDim());
+        if (ropes.length != routers.numExperts())
+            throw new IllegalArgumentException(ropes.length + " ropes for " + routers.numExperts() + " bases");
+        this.shape = shape;
+        this.routers = routers;
+        this.ropes = ropes.clone();
+        this.scratch = ThreadLocal.withInitial(() -> new TaskScratch(shape.headDim()));
+    }
+
+    /** MoICE with one {@link RopeProvider} per base of {@code routers}, each with the model's {@code scaling}. */
+    public static MoiceAttention create(AttentionShape shape, Routers routers, RopeScaling scaling, int maxPositions) {
+        RopeProvider[] ropes = new RopeProvider[routers.numExperts()];
+        for (int j = 0; j < ropes.length; j++)
+            ropes[j] = new RopeProvider(routers.bases()[j], shape.headDim(), scaling, maxPositions);
+        return new MoiceAttention(shape, routers, ropes);
+    }
+
+    /** Records every routing decision from now on into {@code log} ({@code null} stops recording); returns this. */
+    public MoiceAttention recordInto(RoutingLog log) {
+        this.log = log;
+        return this;
+    }
+
+    public Routers routers() { return routers; }
+
+    @Override
+    public void attend(int layer, float[] q, int T, int start, float[] keys, float[] values, float[] out) {
+        if (layer < 0 || layer >= routers.numLayers())
+            throw new IllegalArgumentException("layer " + layer + ": routers cover " + routers.numLayers() + " layers");
+        int n = routers.numExperts(), k = routers.topK(), heads = shape.numHeads();
+        Rope[] rope = new Rope[n];
+        for (int j = 0; j < n; j++) rope[j] = ropes[j].forLength(start + T);
+
+        int[] experts = new int[T * heads * k];
+        float[] weights = new float[T * heads * k];
+        float[] logits = new float[T * heads * n];
+        route(layer, q, T, start, rope[0], experts, weights, logits);
+
+        // expertWeights[j][t * heads + h]: weight of expert j for that query, 0 when not selected
+        float[][] expertWeights = new float[n][T * heads];
+        for (int e = 0; e < T * heads; e++)
+            for (int r = 0; r < k; r++) expertWeights[experts[e * k + r]][e] = weights[e * k + r];
+
+        Arrays.fill(out, 0, T * shape.qDim(), 0f);
+        float scale = (float) (1.0 / Math.sqrt(shape.headDim()));
+        int tiles = (T + VanillaAttention.QUERY_TILE - 1) / VanillaAttention.QUERY_TILE;
+        int kvHeads = shape.numKvHeads();
+        Parallel.forRange(kvHeads * tiles, (lo, hi) -> {
+            TaskScratch sc = scratch.get();
+            if (sc.queries.length < T * shape.qDim()) sc.queries = new float[T * shape.qDim()];
+            for (int task = lo; task < hi; task++) {
+                int g = task % kvHeads, tile = task / kvHeads;
+                int t0 = tile * VanillaAttention.QUERY_TILE, t1 = Math.min(T, t0 + VanillaAttention.QUERY_TILE);
+                for (int j = 0; j < n; j++) {
+                    if (!rotateSelected(q, sc.queries, expertWeights[j], t0, t1, g, start, rope[j])) continue;
+                    CausalAttention.run(shape, sc.queries, start, t0, t1, g, keys, values, rope[j], scale, out,
+                            expertWeights[j], sc.attention);
+                }
+            }
+        });
+        if (log != null) log.record(layer, start, T, experts, weights, logits);
+    }
+
+    /**
+     * Copies the queries of tokens [t0, t1) and kv head g's query heads that selected the expert into {@code dst}
+     * (same [T, qDim] layout), rotated with its base; false when none did.
+     */
+    private boolean rotateSelected(float[] q, float[] dst, float[] weightOf, int t0, int t1, int g, int start, Rope rope) {
+        int d = shape.headDim(), qDim = shape.qDim(), heads = shape.numHeads(), group = shape.groupSize();
+        boolean any = false;
+        for (int t = t0; t < t1; t++)
+            for (int h = g * group; h < (g + 1) * group; h++) {
+                if (weightOf[t * heads + h] == 0f) continue;
+                int o = t * qDim + h * d;
+                System.arraycopy(q, o, dst, o, d);
+                RopeKernels.rotate(dst, o, start + t, rope, shape.layout());
+                any = true;
+            }
+        return any;
+    }
+
+    /** Router of {@code layer} for every (token, head) of the block: top-K experts, renormalised weights, logits. */
+    private void route(int layer, float[] q, int T, int start, Rope first, int[] experts, float[] weights,
+                       float[] logits) {
+        int heads = shape.numHeads();
+        Parallel.forRange(T * heads, 64, (lo, hi) -> {
+            int d = shape.headDim(), n = routers.numExperts();
+            float[] x = new float[d], hidden = new float[n], z = new float[n];
+            for (int e = lo; e < hi; e++) {
+                int t = e / heads, h = e % heads;
+                System.arraycopy(q, t * shape.qDim() + h * d, x, 0, d);
+                RopeKernels.rotate(x, 0, start + t, first, shape.layout());
+                routerLogits(layer, x, hidden, z);
+                System.arraycopy(z, 0, logits, e * n, n);
+                selectTopK(z, routers.topK(), experts, weights, e * routers.topK());
+            }
+        });
+    }
+
+    /** {@code z = W2·(silu(W1·x) ⊙ (W3·x))}, float32 values with double accumulation. */
+    void routerLogits(int layer, float[] x, float[] hidden, float[] z) {
+        int d = shape.headDim(), n = routers.numExperts();
+        float[] w1 = routers.gate1()[layer], w2 = routers.gate2()[layer], w3 = routers.gate3()[layer];
+        for (int i = 0; i < n; i++) {
+            double a = 0, b = 0;
+            for (int c = 0; c < d; c++) {
+                a += (double) w1[i * d + c] * x[c];
+                b += (double) w3[i * d + c] * x[c];
+            }
+            float gate = (float) a;
+            float silu = (float) (gate / (1 + Math.exp(-gate)));
+            hidden[i] = silu * (float) b;
+        }
+        for (int i = 0; i < n; i++) {
+            double s = 0;
+            for (int c = 0; c < n; c++) s += (double) w2[i * n + c] * hidden[c];
+            z[i] = (float) s;
+        }
+    }
+
+    /**
+     * Writes the K largest logits' experts (descending; on equal logits the lower index first) and their softmax
+     * weights renormalised over the kept K, i.e. {@code exp(z_j - max) / Σ_kept exp(z_i - max)}.
+     */
+    static void selectTopK(float[] z, int k, int[] experts, float[] weights, int off) {
+        boolean[] used = new boolean[z.length];
+        for (int r = 0; r < k; r++) {
+            int best = -1;
+            for (int i = 0; i < z.length; i++)
+                if (!used[i] && (best < 0 || z[i] > z[best])) best = i;
+            used[best] = true;
+            experts[off + r] = best;
+        }
+        double max = z[experts[off]], total = 0;
+        double[] e = new double[k];
+        for (int r = 0; r < k; r++) total += (e[r] = Math.exp(z[experts[off + r]] - max));
+        for (int r = 0; r < k; r++) weights[off + r] = (float) (e[r] / total);
+    }
+}

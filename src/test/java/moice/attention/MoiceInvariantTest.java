@@ -1,0 +1,112 @@
+package moice.attention;
+
+import moice.io.LoadedModel;
+import moice.io.RouterFile;
+import moice.io.TokenIds;
+import moice.model.KVCache;
+import moice.model.Model;
+import moice.model.ModelConfig;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Properties MoICE must have whatever the routers: reductions to vanilla, and decode equal to prefill. */
+class MoiceInvariantTest {
+    static final Path MODELS = Path.of("src/test/resources/models");
+
+    /**
+     * One base equal to rope_theta, K = 1: every weight is exactly 1 and the only expert is vanilla attention. Not
+     * asserted bit for bit: Math.exp and the vector EXP may round differently before and after JIT compilation.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"llama-gqa", "mistral-mqa", "qwen2-bias-tied", "llama3-rope", "llama-yarn-rope"})
+    void singleBaseEqualsVanilla(String name) {
+        try (LoadedModel m = LoadedModel.open(MODELS.resolve(name))) {
+            ModelConfig c = m.config();
+            Routers routers = Routers.random(new double[]{c.ropeTheta()}, 1, c.headDim(), c.numLayers(), 0.5, 7);
+            float[][] both = vanillaAndMoice(m, routers);
+            double rel = MoiceFixtureTest.relativeMaxError(both[0], both[1]);
+            assertTrue(rel <= 1e-5, name + ": relative max error " + rel);
+        }
+    }
+
+    /** K = N = 7 with all bases equal to rope_theta: the renormalised weights sum to 1 over identical experts. */
+    @ParameterizedTest
+    @ValueSource(strings = {"llama-gqa", "mistral-mqa", "qwen2-bias-tied", "llama-yarn-rope"})
+    void equalBasesEqualVanilla(String name) {
+        try (LoadedModel m = LoadedModel.open(MODELS.resolve(name))) {
+            ModelConfig c = m.config();
+            double[] bases = new double[7];
+            Arrays.fill(bases, c.ropeTheta());
+            Routers routers = Routers.random(bases, 7, c.headDim(), c.numLayers(), 0.5, 11);
+            float[][] both = vanillaAndMoice(m, routers);
+            double rel = MoiceFixtureTest.relativeMaxError(both[0], both[1]);
+            assertTrue(rel <= 1e-5, name + ": relative max error " + rel);
+        }
+    }
+
+    /**
+     * Prefill in uneven chunks then one token at a time gives the logits and routing of one prefill of the whole
+     * sequence (the fixture routers, so experts really differ).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"llama-gqa", "mistral-mqa", "qwen2-bias-tied", "llama3-rope", "llama-yarn-rope"})
+    void stepByStepEqualsPrefill(String name) {
+        Path fixture = MoiceFixtureTest.RESOURCES.resolve("moice").resolve(name);
+        int[] ids = TokenIds.read(fixture.resolve("tokens.json"));
+        try (LoadedModel m = LoadedModel.open(MoiceFixtureTest.modelDir(fixture))) {
+            Model model = m.model();
+            ModelConfig c = m.config();
+            int vocab = c.vocabSize();
+            Routers routers = RouterFile.read(fixture.resolve("routers.safetensors"), c.numLayers(), c.headDim());
+            RoutingLog fullLog = new RoutingLog(c.numLayers(), c.numHeads(), routers.numExperts(), routers.topK());
+            RoutingLog stepLog = new RoutingLog(c.numLayers(), c.numHeads(), routers.numExperts(), routers.topK());
+            float[] full = model.forward(ids, model.newCache(ids.length), moice(m, routers).recordInto(fullLog),
+                    ids.length);
+
+            KVCache cache = model.newCache(ids.length);
+            MoiceAttention attention = moice(m, routers).recordInto(stepLog);
+            int split = ids.length / 3;
+            float[] first = model.forward(Arrays.copyOf(ids, split), cache, attention, split);
+            assertClose(full, 0, first, 0, split * vocab, name + " chunk");
+            for (int t = split; t < ids.length; t++) {
+                float[] step = model.forward(new int[]{ids[t]}, cache, attention, 1);
+                assertClose(full, t * vocab, step, 0, vocab, name + " step " + t);
+            }
+            for (int l = 0; l < c.numLayers(); l++) {
+                assertEquals(ids.length, stepLog.positions(l));
+                for (int t = 0; t < ids.length; t++)
+                    for (int h = 0; h < c.numHeads(); h++)
+                        assertArrayEquals(fullLog.experts(l, t, h), stepLog.experts(l, t, h));
+            }
+        }
+    }
+
+    private static MoiceAttention moice(LoadedModel m, Routers routers) {
+        return MoiceAttention.create(m.model().attentionShape(), routers, m.config().ropeScaling(),
+                m.config().maxPositions());
+    }
+
+    private static float[][] vanillaAndMoice(LoadedModel m, Routers routers) {
+        int[] ids = TokenIds.read(MODELS.resolve(m.path().getFileName()).resolve("tokens.json"));
+        Model model = m.model();
+        float[] vanilla = model.forward(ids, model.newCache(ids.length), model.vanilla(), ids.length);
+        float[] moice = model.forward(ids, model.newCache(ids.length), moice(m, routers), ids.length);
+        return new float[][]{vanilla, moice};
+    }
+
+    static void assertClose(float[] a, int ao, float[] b, int bo, int n, String what) {
+        double maxDiff = 0, maxRef = 0;
+        for (int i = 0; i < n; i++) {
+            maxDiff = Math.max(maxDiff, Math.abs(a[ao + i] - b[bo + i]));
+            maxRef = Math.max(maxRef, Math.abs(a[ao + i]));
+        }
+        assertTrue(maxDiff <= 1e-5 * maxRef, what + ": max|Δ| " + maxDiff + " of " + maxRef);
+    }
+}
