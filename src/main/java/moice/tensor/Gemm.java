@@ -84,8 +84,8 @@ final class Gemm {
 
     /**
      * Up to this many tokens a quantised format dots its stored rows directly ({@link RowDot}) instead of dequantising
-     * them to a buffer first. At T = 1 the buffer round trip (a store and a load per weight) costs about half as much
-     * again as the dot (Q8_0/Q4_1 on one AVX2 core: 0.14–0.16 ns per weight fused, 0.21–0.24 buffered); from T = 2
+     * them to a buffer first. At T = 1 the buffer round trip (a store and a load per weight) makes decode about 1.7×
+     * slower (Q8_0/Q4_1 on one AVX2 core: 0.13–0.14 ns per weight fused, 0.23–0.26 buffered); from T = 2
      * re-dequantising each row for every token costs as much as the buffered path, which dequantises once.
      */
     static final int FUSED_MAX_TOKENS = 1;

@@ -21,7 +21,8 @@ import jdk.incubator.vector.IntVector;
  * ggml's Q4_K: super-blocks of 256 values in 144 bytes: f16 {@code d}, f16 {@code dmin}, 12 bytes of eight packed
  * 6-bit (scale, min) pairs ({@link QuantBlocks#kScale}), then 128 bytes of nibbles. Sub-block {@code j} (32 values)
  * reads nibble {@code j % 2} of bytes {@code 32·(j/2) ..}; value {@code (d·sc_j)·q − (dmin·m_j)}, each step a
- * float32 operation in that order.
+ * float32 operation in that order. {@code d·sc_j} (11 + 6 significant bits) and its product with {@code q} are exact
+ * in float32, so only the subtraction rounds, and the vector path computes the same value with one fused multiply-add.
  */
 final class Q4KFormat implements WeightFormat, RowDot {
     static final Q4KFormat INSTANCE = new Q4KFormat();
@@ -39,16 +40,18 @@ final class Q4KFormat implements WeightFormat, RowDot {
             dequantizeRowScalar(data, offset, cols, dst, dstOff);
             return;
         }
+        // addressed from 0 so that C2 hoists the bounds checks (see QuantBlocks)
+        MemorySegment row = data.asSlice(offset, (long) BYTES * (cols / BLOCK));
         for (int b = 0; b < cols / BLOCK; b++) {
-            long block = offset + (long) BYTES * b;
-            float d = half(data, block), dmin = half(data, block + 2);
+            long block = (long) BYTES * b;
+            float d = half(row, block), dmin = half(row, block + 2);
             for (int j = 0; j < 8; j++) {
-                float scale = d * kScale(data, block + SCALES, j), min = dmin * kMin(data, block + SCALES, j);
+                float scale = d * kScale(row, block + SCALES, j), min = dmin * kMin(row, block + SCALES, j);
                 long bytes = block + QS + 32L * (j / 2);
                 int shift = 4 * (j % 2), out = dstOff + BLOCK * b + 32 * j;
                 for (int l = 0; l < 32; l += 8) {
-                    var q = (IntVector) ByteVector.fromMemorySegment(B8, data, bytes + l, LE).convertShape(B2I, I8, 0);
-                    ((FloatVector) q.lanewise(LSHR, shift).and(0xF).convertShape(I2F, F8, 0)).mul(scale).sub(min)
+                    var q = (IntVector) ByteVector.fromMemorySegment(B8, row, bytes + l, LE).convertShape(B2I, I8, 0);
+                    ((FloatVector) q.lanewise(LSHR, shift).and(0xF).convertShape(I2F, F8, 0)).fma(scale, -min)
                             .intoArray(dst, out + l);
                 }
             }
@@ -78,18 +81,20 @@ final class Q4KFormat implements WeightFormat, RowDot {
         QuantBlocks.checkCols(DType.Q4_K, cols);
         if (!QuantBlocks.VECTOR) return QuantBlocks.dotByBlocks(this, data, offset, cols, x, xOff);
         FloatVector a0 = FloatVector.zero(F8), a1 = a0;
+        // addressed from 0 so that C2 hoists the bounds checks (see QuantBlocks)
+        MemorySegment row = data.asSlice(offset, (long) BYTES * (cols / BLOCK));
         for (int b = 0; b < cols / BLOCK; b++) {
-            long block = offset + (long) BYTES * b;
-            float d = half(data, block), dmin = half(data, block + 2);
+            long block = (long) BYTES * b;
+            float d = half(row, block), dmin = half(row, block + 2);
             for (int j = 0; j < 8; j++) {
-                float scale = d * kScale(data, block + SCALES, j), min = dmin * kMin(data, block + SCALES, j);
+                float scale = d * kScale(row, block + SCALES, j), min = dmin * kMin(row, block + SCALES, j);
                 long bytes = block + QS + 32L * (j / 2);
                 int shift = 4 * (j % 2), xb = xOff + BLOCK * b + 32 * j;
                 for (int l = 0; l < 32; l += 16) {
-                    var q0 = (IntVector) ByteVector.fromMemorySegment(B8, data, bytes + l, LE).convertShape(B2I, I8, 0);
-                    var q1 = (IntVector) ByteVector.fromMemorySegment(B8, data, bytes + l + 8, LE).convertShape(B2I, I8, 0);
-                    var w0 = ((FloatVector) q0.lanewise(LSHR, shift).and(0xF).convertShape(I2F, F8, 0)).mul(scale).sub(min);
-                    var w1 = ((FloatVector) q1.lanewise(LSHR, shift).and(0xF).convertShape(I2F, F8, 0)).mul(scale).sub(min);
+                    var q0 = (IntVector) ByteVector.fromMemorySegment(B8, row, bytes + l, LE).convertShape(B2I, I8, 0);
+                    var q1 = (IntVector) ByteVector.fromMemorySegment(B8, row, bytes + l + 8, LE).convertShape(B2I, I8, 0);
+                    var w0 = ((FloatVector) q0.lanewise(LSHR, shift).and(0xF).convertShape(I2F, F8, 0)).fma(scale, -min);
+                    var w1 = ((FloatVector) q1.lanewise(LSHR, shift).and(0xF).convertShape(I2F, F8, 0)).fma(scale, -min);
                     a0 = w0.fma(FloatVector.fromArray(F8, x, xb + l), a0);
                     a1 = w1.fma(FloatVector.fromArray(F8, x, xb + l + 8), a1);
                 }

@@ -36,12 +36,14 @@ final class Q4_0Format implements WeightFormat, RowDot {
             dequantizeRowScalar(data, offset, cols, dst, dstOff);
             return;
         }
+        // addressed from 0 so that C2 hoists the bounds checks (see QuantBlocks)
+        MemorySegment row = data.asSlice(offset, (long) BYTES * (cols / BLOCK));
         for (int b = 0; b < cols / BLOCK; b++) {
-            long block = offset + (long) BYTES * b;
-            float d = half(data, block);
+            long block = (long) BYTES * b;
+            float d = half(row, block);
             int out = dstOff + BLOCK * b;
             for (int j = 0; j < 16; j += 8) {
-                var q = (IntVector) ByteVector.fromMemorySegment(B8, data, block + 2 + j, LE).convertShape(B2I, I8, 0);
+                var q = (IntVector) ByteVector.fromMemorySegment(B8, row, block + 2 + j, LE).convertShape(B2I, I8, 0);
                 ((FloatVector) q.and(0xF).sub(8).convertShape(I2F, F8, 0)).mul(d).intoArray(dst, out + j);
                 ((FloatVector) q.lanewise(LSHR, 4).and(0xF).sub(8).convertShape(I2F, F8, 0)).mul(d).intoArray(dst, out + 16 + j);
             }
@@ -68,12 +70,14 @@ final class Q4_0Format implements WeightFormat, RowDot {
         QuantBlocks.checkCols(DType.Q4_0, cols);
         if (!QuantBlocks.VECTOR) return QuantBlocks.dotByBlocks(this, data, offset, cols, x, xOff);
         FloatVector a0 = FloatVector.zero(F8), a1 = a0, a2 = a0, a3 = a0;
+        // addressed from 0 so that C2 hoists the bounds checks (see QuantBlocks)
+        MemorySegment row = data.asSlice(offset, (long) BYTES * (cols / BLOCK));
         for (int b = 0; b < cols / BLOCK; b++) {
-            long block = offset + (long) BYTES * b;
-            float d = half(data, block);
+            long block = (long) BYTES * b;
+            float d = half(row, block);
             int xb = xOff + BLOCK * b;
-            var q0 = (IntVector) ByteVector.fromMemorySegment(B8, data, block + 2, LE).convertShape(B2I, I8, 0);
-            var q1 = (IntVector) ByteVector.fromMemorySegment(B8, data, block + 10, LE).convertShape(B2I, I8, 0);
+            var q0 = (IntVector) ByteVector.fromMemorySegment(B8, row, block + 2, LE).convertShape(B2I, I8, 0);
+            var q1 = (IntVector) ByteVector.fromMemorySegment(B8, row, block + 10, LE).convertShape(B2I, I8, 0);
             var w0 = ((FloatVector) q0.and(0xF).sub(8).convertShape(I2F, F8, 0)).mul(d);
             var w1 = ((FloatVector) q1.and(0xF).sub(8).convertShape(I2F, F8, 0)).mul(d);
             var w2 = ((FloatVector) q0.lanewise(LSHR, 4).and(0xF).sub(8).convertShape(I2F, F8, 0)).mul(d);

@@ -17,8 +17,9 @@ import jdk.incubator.vector.IntVector;
 
 /**
  * ggml's Q4_1: blocks of 32 values in 20 bytes, f16 scale {@code d}, f16 offset {@code m}, then 16 bytes of nibbles
- * laid out as in {@link Q4_0Format}; value {@code d·q + m} in float32, a product then a sum as ggml computes it (the
- * product of an f16 and a nibble is exact in float32, so only the sum rounds).
+ * laid out as in {@link Q4_0Format}; value {@code d·q + m} in float32, a product then a sum as ggml computes it. The
+ * product of an f16 (11 significant bits) and a nibble is exact in float32, so only the sum rounds, and the vector
+ * path computes the same value with one fused multiply-add.
  */
 final class Q4_1Format implements WeightFormat, RowDot {
     static final Q4_1Format INSTANCE = new Q4_1Format();
@@ -36,14 +37,16 @@ final class Q4_1Format implements WeightFormat, RowDot {
             dequantizeRowScalar(data, offset, cols, dst, dstOff);
             return;
         }
+        // addressed from 0 so that C2 hoists the bounds checks (see QuantBlocks)
+        MemorySegment row = data.asSlice(offset, (long) BYTES * (cols / BLOCK));
         for (int b = 0; b < cols / BLOCK; b++) {
-            long block = offset + (long) BYTES * b;
-            float d = half(data, block), m = half(data, block + 2);
+            long block = (long) BYTES * b;
+            float d = half(row, block), m = half(row, block + 2);
             int out = dstOff + BLOCK * b;
             for (int j = 0; j < 16; j += 8) {
-                var q = (IntVector) ByteVector.fromMemorySegment(B8, data, block + 4 + j, LE).convertShape(B2I, I8, 0);
-                ((FloatVector) q.and(0xF).convertShape(I2F, F8, 0)).mul(d).add(m).intoArray(dst, out + j);
-                ((FloatVector) q.lanewise(LSHR, 4).and(0xF).convertShape(I2F, F8, 0)).mul(d).add(m).intoArray(dst, out + 16 + j);
+                var q = (IntVector) ByteVector.fromMemorySegment(B8, row, block + 4 + j, LE).convertShape(B2I, I8, 0);
+                ((FloatVector) q.and(0xF).convertShape(I2F, F8, 0)).fma(d, m).intoArray(dst, out + j);
+                ((FloatVector) q.lanewise(LSHR, 4).and(0xF).convertShape(I2F, F8, 0)).fma(d, m).intoArray(dst, out + 16 + j);
             }
         }
     }
@@ -68,16 +71,18 @@ final class Q4_1Format implements WeightFormat, RowDot {
         QuantBlocks.checkCols(DType.Q4_1, cols);
         if (!QuantBlocks.VECTOR) return QuantBlocks.dotByBlocks(this, data, offset, cols, x, xOff);
         FloatVector a0 = FloatVector.zero(F8), a1 = a0, a2 = a0, a3 = a0;
+        // addressed from 0 so that C2 hoists the bounds checks (see QuantBlocks)
+        MemorySegment row = data.asSlice(offset, (long) BYTES * (cols / BLOCK));
         for (int b = 0; b < cols / BLOCK; b++) {
-            long block = offset + (long) BYTES * b;
-            float d = half(data, block), m = half(data, block + 2);
+            long block = (long) BYTES * b;
+            float d = half(row, block), m = half(row, block + 2);
             int xb = xOff + BLOCK * b;
-            var q0 = (IntVector) ByteVector.fromMemorySegment(B8, data, block + 4, LE).convertShape(B2I, I8, 0);
-            var q1 = (IntVector) ByteVector.fromMemorySegment(B8, data, block + 12, LE).convertShape(B2I, I8, 0);
-            var w0 = ((FloatVector) q0.and(0xF).convertShape(I2F, F8, 0)).mul(d).add(m);
-            var w1 = ((FloatVector) q1.and(0xF).convertShape(I2F, F8, 0)).mul(d).add(m);
-            var w2 = ((FloatVector) q0.lanewise(LSHR, 4).and(0xF).convertShape(I2F, F8, 0)).mul(d).add(m);
-            var w3 = ((FloatVector) q1.lanewise(LSHR, 4).and(0xF).convertShape(I2F, F8, 0)).mul(d).add(m);
+            var q0 = (IntVector) ByteVector.fromMemorySegment(B8, row, block + 4, LE).convertShape(B2I, I8, 0);
+            var q1 = (IntVector) ByteVector.fromMemorySegment(B8, row, block + 12, LE).convertShape(B2I, I8, 0);
+            var w0 = ((FloatVector) q0.and(0xF).convertShape(I2F, F8, 0)).fma(d, m);
+            var w1 = ((FloatVector) q1.and(0xF).convertShape(I2F, F8, 0)).fma(d, m);
+            var w2 = ((FloatVector) q0.lanewise(LSHR, 4).and(0xF).convertShape(I2F, F8, 0)).fma(d, m);
+            var w3 = ((FloatVector) q1.lanewise(LSHR, 4).and(0xF).convertShape(I2F, F8, 0)).fma(d, m);
             a0 = w0.fma(FloatVector.fromArray(F8, x, xb), a0);
             a1 = w1.fma(FloatVector.fromArray(F8, x, xb + 8), a1);
             a2 = w2.fma(FloatVector.fromArray(F8, x, xb + 16), a2);

@@ -40,18 +40,20 @@ final class Q6KFormat implements WeightFormat, RowDot {
             dequantizeRowScalar(data, offset, cols, dst, dstOff);
             return;
         }
+        // addressed from 0 so that C2 hoists the bounds checks (see QuantBlocks)
+        MemorySegment row = data.asSlice(offset, (long) BYTES * (cols / BLOCK));
         for (int b = 0; b < cols / BLOCK; b++) {
-            long block = offset + (long) BYTES * b;
-            float d = half(data, block + D);
+            long block = (long) BYTES * b;
+            float d = half(row, block + D);
             for (int e = 0; e < BLOCK; e += 16) {
                 // 16 values of one quarter of a half share a scale, a ql nibble plane and a qh bit pair
                 int half = e / 128, i = e % 128;
                 long ql = block + 64L * half + i % 64, qh = block + QH + 32L * half + i % 32;
                 int lowShift = 4 * (i / 64), highShift = 2 * (i / 32), out = dstOff + BLOCK * b + e;
-                float scale = d * s8(data, block + SCALES + e / 16);
+                float scale = d * s8(row, block + SCALES + e / 16);
                 for (int l = 0; l < 16; l += 8) {
-                    var low = (IntVector) ByteVector.fromMemorySegment(B8, data, ql + l, LE).convertShape(B2I, I8, 0);
-                    var high = (IntVector) ByteVector.fromMemorySegment(B8, data, qh + l, LE).convertShape(B2I, I8, 0);
+                    var low = (IntVector) ByteVector.fromMemorySegment(B8, row, ql + l, LE).convertShape(B2I, I8, 0);
+                    var high = (IntVector) ByteVector.fromMemorySegment(B8, row, qh + l, LE).convertShape(B2I, I8, 0);
                     var q = low.lanewise(LSHR, lowShift).and(0xF).or(high.lanewise(LSHR, highShift).and(3).lanewise(LSHL, 4));
                     ((FloatVector) q.sub(32).convertShape(I2F, F8, 0)).mul(scale).intoArray(dst, out + l);
                 }
@@ -80,18 +82,20 @@ final class Q6KFormat implements WeightFormat, RowDot {
         QuantBlocks.checkCols(DType.Q6_K, cols);
         if (!QuantBlocks.VECTOR) return QuantBlocks.dotByBlocks(this, data, offset, cols, x, xOff);
         FloatVector a0 = FloatVector.zero(F8), a1 = a0;
+        // addressed from 0 so that C2 hoists the bounds checks (see QuantBlocks)
+        MemorySegment row = data.asSlice(offset, (long) BYTES * (cols / BLOCK));
         for (int b = 0; b < cols / BLOCK; b++) {
-            long block = offset + (long) BYTES * b;
-            float d = half(data, block + D);
+            long block = (long) BYTES * b;
+            float d = half(row, block + D);
             for (int e = 0; e < BLOCK; e += 16) {
                 int half = e / 128, i = e % 128;
                 long ql = block + 64L * half + i % 64, qh = block + QH + 32L * half + i % 32;
                 int lowShift = 4 * (i / 64), highShift = 2 * (i / 32), xb = xOff + BLOCK * b + e;
-                float scale = d * s8(data, block + SCALES + e / 16);
-                var low0 = (IntVector) ByteVector.fromMemorySegment(B8, data, ql, LE).convertShape(B2I, I8, 0);
-                var low1 = (IntVector) ByteVector.fromMemorySegment(B8, data, ql + 8, LE).convertShape(B2I, I8, 0);
-                var high0 = (IntVector) ByteVector.fromMemorySegment(B8, data, qh, LE).convertShape(B2I, I8, 0);
-                var high1 = (IntVector) ByteVector.fromMemorySegment(B8, data, qh + 8, LE).convertShape(B2I, I8, 0);
+                float scale = d * s8(row, block + SCALES + e / 16);
+                var low0 = (IntVector) ByteVector.fromMemorySegment(B8, row, ql, LE).convertShape(B2I, I8, 0);
+                var low1 = (IntVector) ByteVector.fromMemorySegment(B8, row, ql + 8, LE).convertShape(B2I, I8, 0);
+                var high0 = (IntVector) ByteVector.fromMemorySegment(B8, row, qh, LE).convertShape(B2I, I8, 0);
+                var high1 = (IntVector) ByteVector.fromMemorySegment(B8, row, qh + 8, LE).convertShape(B2I, I8, 0);
                 var q0 = low0.lanewise(LSHR, lowShift).and(0xF).or(high0.lanewise(LSHR, highShift).and(3).lanewise(LSHL, 4));
                 var q1 = low1.lanewise(LSHR, lowShift).and(0xF).or(high1.lanewise(LSHR, highShift).and(3).lanewise(LSHL, 4));
                 a0 = ((FloatVector) q0.sub(32).convertShape(I2F, F8, 0)).mul(scale).fma(FloatVector.fromArray(F8, x, xb), a0);

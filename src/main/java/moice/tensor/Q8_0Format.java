@@ -31,12 +31,14 @@ public final class Q8_0Format implements WeightFormat, RowDot {
             dequantizeRowScalar(data, offset, cols, dst, dstOff);
             return;
         }
+        // addressed from 0 so that C2 hoists the bounds checks (see QuantBlocks)
+        MemorySegment row = data.asSlice(offset, (long) BYTES * (cols / BLOCK));
         for (int b = 0; b < cols / BLOCK; b++) {
-            long block = offset + (long) BYTES * b;
-            float d = half(data, block);
+            long block = (long) BYTES * b;
+            float d = half(row, block);
             int out = dstOff + BLOCK * b;
             for (int j = 0; j < BLOCK; j += 8) {
-                var q = (FloatVector) ByteVector.fromMemorySegment(B8, data, block + 2 + j, LE).convertShape(B2F, F8, 0);
+                var q = (FloatVector) ByteVector.fromMemorySegment(B8, row, block + 2 + j, LE).convertShape(B2F, F8, 0);
                 q.mul(d).intoArray(dst, out + j);
             }
         }
@@ -57,14 +59,16 @@ public final class Q8_0Format implements WeightFormat, RowDot {
         QuantBlocks.checkCols(DType.Q8_0, cols);
         if (!QuantBlocks.VECTOR) return QuantBlocks.dotByBlocks(this, data, offset, cols, x, xOff);
         FloatVector a0 = FloatVector.zero(F8), a1 = a0, a2 = a0, a3 = a0;
+        // addressed from 0 so that C2 hoists the bounds checks (see QuantBlocks)
+        MemorySegment row = data.asSlice(offset, (long) BYTES * (cols / BLOCK));
         for (int b = 0; b < cols / BLOCK; b++) {
-            long block = offset + (long) BYTES * b;
-            float d = half(data, block);
+            long block = (long) BYTES * b;
+            float d = half(row, block);
             int xb = xOff + BLOCK * b;
-            var q0 = (FloatVector) ByteVector.fromMemorySegment(B8, data, block + 2, LE).convertShape(B2F, F8, 0);
-            var q1 = (FloatVector) ByteVector.fromMemorySegment(B8, data, block + 10, LE).convertShape(B2F, F8, 0);
-            var q2 = (FloatVector) ByteVector.fromMemorySegment(B8, data, block + 18, LE).convertShape(B2F, F8, 0);
-            var q3 = (FloatVector) ByteVector.fromMemorySegment(B8, data, block + 26, LE).convertShape(B2F, F8, 0);
+            var q0 = (FloatVector) ByteVector.fromMemorySegment(B8, row, block + 2, LE).convertShape(B2F, F8, 0);
+            var q1 = (FloatVector) ByteVector.fromMemorySegment(B8, row, block + 10, LE).convertShape(B2F, F8, 0);
+            var q2 = (FloatVector) ByteVector.fromMemorySegment(B8, row, block + 18, LE).convertShape(B2F, F8, 0);
+            var q3 = (FloatVector) ByteVector.fromMemorySegment(B8, row, block + 26, LE).convertShape(B2F, F8, 0);
             a0 = q0.mul(d).fma(FloatVector.fromArray(F8, x, xb), a0);
             a1 = q1.mul(d).fma(FloatVector.fromArray(F8, x, xb + 8), a1);
             a2 = q2.mul(d).fma(FloatVector.fromArray(F8, x, xb + 16), a2);

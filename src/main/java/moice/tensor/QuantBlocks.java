@@ -20,6 +20,13 @@ import jdk.incubator.vector.VectorSpecies;
  * user-level helper that is then left as a call boxes its vectors, which costs about 10× (seen intermittently in
  * measurements). The Vector API's own methods are force-inlined past that budget, so a kernel made only of them stays
  * fast whether it is compiled alone or inlined into a caller.
+ *
+ * <p>The vector loops read a slice of the row addressed from 0 rather than the whole tensor at {@code offset + …}: with
+ * offsets that are a plain function of the loop index C2 hoists the segment bounds checks out of the loop (measured
+ * about 8 % on Q4_1 decode; using a fused multiply-add where the product is exact gained about 10 % more).
+ *
+ * <p>Bit-identity of the vector and scalar paths holds for finite f16 scales (every quantiser writes those); with a
+ * NaN or infinite scale both give NaN or infinity where the definition does, but NaN payloads may differ.
  */
 final class QuantBlocks {
     static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
