@@ -94,7 +94,7 @@ class MsPoeFixtureTest {
         for (int l = 0; l < MsPoeAttention.FIRST_LAYER; l++) assertNull(attention.outlierCounts(l));
     }
 
-    /** Ratios all 1 make every Ms-PoE layer vanilla: bit-identical logits, and the fixture's vanilla logits. */
+    /** Ratios all 1 make every Ms-PoE layer vanilla: the vanilla logits, and the fixture's vanilla logits. */
     @Test
     void unitRatiosEqualVanilla() {
         int[] ids = TokenIds.read(FIXTURE.resolve("tokens.json"));
@@ -102,7 +102,8 @@ class MsPoeFixtureTest {
             Model model = m.model();
             float[] vanilla = model.forward(ids, model.newCache(ids.length), model.vanilla(), ids.length);
             float[] unit = model.forward(ids, model.newCache(ids.length), mspoe(model, 1, 1), ids.length);
-            assertArrayEquals(vanilla, unit);
+            // not asserted bit for bit: Math.exp and the vector EXP may round differently before and after JIT
+            assertTrue(MoiceFixtureTest.relativeMaxError(vanilla, unit) <= 1e-6);
             double rel = MoiceFixtureTest.relativeMaxError(
                     MoiceFixtureTest.logits(FIXTURE.resolve("vanilla_logits.safetensors")), unit);
             assertTrue(rel <= 1e-4, "vs vanilla fixture: relative max error " + rel);
@@ -120,7 +121,7 @@ class MsPoeFixtureTest {
             Model model = m.model();
             float[] vanilla = model.forward(ids, model.newCache(ids.length), model.vanilla(), ids.length);
             float[] mspoe = model.forward(ids, model.newCache(ids.length), mspoe(model), ids.length);
-            assertArrayEquals(vanilla, mspoe);
+            assertTrue(MoiceFixtureTest.relativeMaxError(vanilla, mspoe) <= 1e-6);
         }
     }
 
