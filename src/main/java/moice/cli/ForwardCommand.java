@@ -4,8 +4,7 @@ import moice.io.LoadedModel;
 import moice.io.download.ModelCache;
 import moice.io.TokenIds;
 import moice.io.SafeTensorsWriter;
-import moice.model.KVCache;
-import moice.attention.AttentionVariant;
+import moice.model.InferenceSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -16,7 +15,7 @@ import java.util.concurrent.Callable;
 /** {@code bin/moice forward}: logits of every position of a token sequence, as float32 safetensors. */
 @Command(name = "forward", mixinStandardHelpOptions = true,
         description = {"Writes tensor 'logits' (float32 [T, vocab]) for the token ids in a JSON array, all positions.",
-                "Example: bin/moice forward --model DIR --tokens ids.json --out logits.safetensors [--moice routers.safetensors]"})
+                "Example: bin/moice forward --model DIR --tokens ids.json --out logits.safetensors [--moice routers.safetensors | --method ab|mspoe]"})
 public final class ForwardCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Model directory, .gguf file, or the name of a pulled model.")
     String model;
@@ -35,10 +34,9 @@ public final class ForwardCommand implements Callable<Integer> {
         int[] ids = TokenIds.read(tokens);
         attention.method(); // flag errors before loading the model
         try (LoadedModel m = LoadedModel.open(ModelCache.resolve(model))) {
-            AttentionVariant variant = attention.attention(m);
-            KVCache cache = m.model().newCache(Math.max(ids.length, 1));
+            InferenceSession session = attention.sessions(m).open(Math.max(ids.length, 1));
             long t0 = System.nanoTime();
-            float[] logits = m.model().forward(ids, cache, variant, ids.length);
+            float[] logits = session.forward(ids, ids.length);
             System.err.printf("forward: %d tokens in %.2f s%n", ids.length, (System.nanoTime() - t0) / 1e9);
             new SafeTensorsWriter().addF32("logits", logits, ids.length, m.config().vocabSize()).write(out);
         }
