@@ -10,4 +10,13 @@ package moice.attention;
  */
 public interface AttentionVariant {
     void attend(int layer, float[] q, int T, int start, float[] keys, float[] values, float[] out);
+
+    /**
+     * True when a forward call of tokens starting at position {@code start} must reach {@link #attend} as one block
+     * (no splitting of long inputs), because the variant derives per-prompt state from the whole block, as Ms-PoE does
+     * at prefill. Default: false, the model may split long inputs into smaller blocks.
+     */
+    default boolean needsWholeBlock(int start) {
+        return false;
+    }
 }

@@ -10,14 +10,26 @@ public final class Rope {
     private final int headDim;
     private final float[] invFreq;
     private final float attentionFactor;
+    private final double positionRatio;
     private float[] cos = new float[0];
     private float[] sin = new float[0];
     private int positions;
 
-    private Rope(int headDim, float[] invFreq, float attentionFactor) {
+    private Rope(int headDim, float[] invFreq, float attentionFactor, double positionRatio) {
         this.headDim = headDim;
         this.invFreq = invFreq;
         this.attentionFactor = attentionFactor;
+        this.positionRatio = positionRatio;
+    }
+
+    /**
+     * The same rotation with every position {@code p} read as the fractional position {@code p / ratio} (Ms-PoE
+     * position interpolation): the table entry of {@code p} holds the angles {@code (p / ratio) · invFreq}, computed in
+     * double and rounded to float32 like the reference. Ratio 1 gives exactly this rope's table.
+     */
+    public Rope withPositionRatio(double ratio) {
+        if (!(ratio > 0)) throw new IllegalArgumentException("position ratio " + ratio);
+        return new Rope(headDim, invFreq, attentionFactor, ratio);
     }
 
     /**
@@ -48,7 +60,7 @@ public final class Rope {
             case "yarn" -> attention = yarn(inv, theta, headDim, scaling, maxPositions);
             default -> throw new IllegalArgumentException("rope type " + type);
         }
-        return new Rope(headDim, inv, attention);
+        return new Rope(headDim, inv, attention, 1.0);
     }
 
     /** HF: {@code 1 / base ** (arange(0, d, 2).float() / d)}, evaluated in float32 like torch does. */
@@ -110,7 +122,10 @@ public final class Rope {
         float[] s = java.util.Arrays.copyOf(sin, cap * half);
         for (int p = positions; p < cap; p++) {
             for (int i = 0; i < half; i++) {
-                float angle = (float) p * invFreq[i]; // float32 product, as torch computes freqs
+                // float32 product, as torch computes freqs; with ratio 1 the double quotient and product are exact,
+                // so both branches give the same float
+                float angle = positionRatio == 1.0 ? (float) p * invFreq[i]
+                        : (float) ((double) p / positionRatio * (double) invFreq[i]);
                 c[p * half + i] = (float) Math.cos(angle) * attentionFactor;
                 s[p * half + i] = (float) Math.sin(angle) * attentionFactor;
             }
@@ -131,4 +146,7 @@ public final class Rope {
     public float[] invFreq() { return invFreq.clone(); }
 
     public float attentionFactor() { return attentionFactor; }
+
+    /** Positions are divided by this before rotating (1 for ordinary RoPE). */
+    public double positionRatio() { return positionRatio; }
 }

@@ -2,7 +2,9 @@ package moice.cli;
 
 import moice.io.LoadedModel;
 import moice.io.download.ModelCache;
+import moice.model.AttentionBuckets;
 import moice.model.Benchmark;
+import moice.model.InferenceSession;
 import moice.model.KVCache;
 import moice.model.Model;
 import moice.model.RandomWeights;
@@ -12,6 +14,7 @@ import moice.attention.RopeLayout;
 import moice.tensor.DType;
 import moice.tensor.Parallel;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.util.List;
@@ -21,7 +24,8 @@ import java.util.concurrent.Callable;
 /** {@code bin/moice bench}: prefill and decode speed of a model, one table. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Measures prefill tokens/s at given prompt lengths and decode tokens/s (medians), and peak memory.",
-                "Example: bin/moice bench --random-shape smollm2-135m --dtype f32 --prefill 512,2048 --decode 128"})
+                "Example: bin/moice bench --random-shape smollm2-135m --dtype f32 --prefill 512,2048 --decode 128",
+                "Compare methods in one run: --method vanilla,ab,mspoe[,moice --moice ROUTERS]."})
 public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--model", description = "Model directory or .gguf file (or a pulled model's name).")
     String model;
@@ -41,8 +45,12 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--repeats", defaultValue = "3", description = "Measured runs per test after a warm-up (default ${DEFAULT-VALUE}).")
     int repeats;
 
+    @Mixin
+    AttentionOptions attention;
+
     @Override
     public Integer call() {
+        List<String> methods = attention.methods(); // flag errors before loading the model
         Model m;
         String what;
         LoadedModel loaded = null;
@@ -61,16 +69,26 @@ public final class BenchCommand implements Callable<Integer> {
         }
         var config = m.config();
         int[] lengths = prefill.stream().mapToInt(Integer::intValue).toArray();
-        List<Benchmark.Row> rows = Benchmark.run(m, m.vanilla(), lengths, decode, repeats,
-                s -> System.err.println("  " + s));
+        List<String> lines = new java.util.ArrayList<>();
+        int passes = 1;
+        for (String method : methods) {
+            InferenceSession.Factory sessions = attention.sessions(m, method);
+            if (sessions instanceof AttentionBuckets ab) passes = Math.max(passes, ab.bases().length);
+            System.err.println("method " + method + ":");
+            for (Benchmark.Row r : Benchmark.run(config, sessions, lengths, decode, repeats,
+                    s -> System.err.println("  " + s)))
+                lines.add(String.format(Locale.ROOT, "| %-7s | %-14s | %12.1f | %6.1f – %6.1f |", method, r.test(),
+                        r.medianTokensPerSecond(), r.minTps(), r.maxTps()));
+        }
         System.out.printf(Locale.ROOT, "model: %s, %,d parameters, %d threads%n", what, config.parameterCount(), Parallel.threads());
-        System.out.printf(Locale.ROOT, "| %-14s | %12s | %15s |%n", "test", "tokens/s", "range");
-        System.out.printf(Locale.ROOT, "|%s|%s|%s|%n", "-".repeat(16), "-".repeat(14), "-".repeat(17));
-        for (Benchmark.Row r : rows)
-            System.out.printf(Locale.ROOT, "| %-14s | %12.1f | %6.1f – %6.1f |%n", r.test(), r.medianTokensPerSecond(), r.minTps(), r.maxTps());
+        System.out.printf(Locale.ROOT, "| %-7s | %-14s | %12s | %15s |%n", "method", "test", "tokens/s", "range");
+        System.out.printf(Locale.ROOT, "|%s|%s|%s|%s|%n", "-".repeat(9), "-".repeat(16), "-".repeat(14), "-".repeat(17));
+        lines.forEach(System.out::println);
         int maxLen = Math.max(decode, lengths.length == 0 ? 0 : java.util.Arrays.stream(lengths).max().getAsInt());
-        System.out.printf(Locale.ROOT, "KV cache at %d positions: %.1f MiB; peak RSS: %.1f MiB%n", maxLen,
-                KVCache.bytesFor(config, maxLen) / 1048576.0, Benchmark.peakRssBytes() / 1048576.0);
+        System.out.printf(Locale.ROOT, "KV cache at %d positions: %.1f MiB per model pass%s; peak RSS: %.1f MiB%n", maxLen,
+                KVCache.bytesFor(config, maxLen) / 1048576.0,
+                passes > 1 ? " (ab: " + passes + " passes, " + passes + "× that)" : "",
+                Benchmark.peakRssBytes() / 1048576.0);
         if (loaded != null) loaded.close();
         return 0;
     }

@@ -1,22 +1,29 @@
 package moice.cli;
 
+import moice.MoiceException;
+import moice.attention.MoiceAttention;
+import moice.attention.Routers;
+import moice.attention.RoutingLog;
+import moice.attention.RoutingStats;
+import moice.io.AtomicFile;
 import moice.io.LoadedModel;
 import moice.io.download.ModelCache;
 import moice.io.TokenIds;
 import moice.io.SafeTensorsWriter;
-import moice.model.KVCache;
-import moice.attention.AttentionVariant;
+import moice.model.InferenceSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /** {@code bin/moice forward}: logits of every position of a token sequence, as float32 safetensors. */
 @Command(name = "forward", mixinStandardHelpOptions = true,
         description = {"Writes tensor 'logits' (float32 [T, vocab]) for the token ids in a JSON array, all positions.",
-                "Example: bin/moice forward --model DIR --tokens ids.json --out logits.safetensors [--moice routers.safetensors]"})
+                "Example: bin/moice forward --model DIR --tokens ids.json --out logits.safetensors [--moice routers.safetensors | --method ab|mspoe]"})
 public final class ForwardCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Model directory, .gguf file, or the name of a pulled model.")
     String model;
@@ -30,17 +37,40 @@ public final class ForwardCommand implements Callable<Integer> {
     @Mixin
     AttentionOptions attention;
 
+    @Option(names = "--routing-stats", paramLabel = "FILE.csv",
+            description = "With --moice: per layer, head and expert, how often it was selected and its mean weight (CSV, written atomically).")
+    Path routingStats;
+
     @Override
     public Integer call() {
         int[] ids = TokenIds.read(tokens);
-        attention.method(); // flag errors before loading the model
+        String method = attention.method(); // flag errors before loading the model
+        if (routingStats != null && !method.equals("moice"))
+            throw new MoiceException("--routing-stats needs --moice ROUTERS");
         try (LoadedModel m = LoadedModel.open(ModelCache.resolve(model))) {
-            AttentionVariant variant = attention.attention(m);
-            KVCache cache = m.model().newCache(Math.max(ids.length, 1));
+            RoutingLog log = null;
+            InferenceSession session;
+            Routers routers = null;
+            if (routingStats != null) {
+                routers = attention.loadRouters(m.config());
+                log = new RoutingLog(m.config().numLayers(), m.config().numHeads(), routers.numExperts(), routers.topK());
+                var variant = MoiceAttention.create(m.model().attentionShape(), routers, m.config().ropeScaling(),
+                        m.config().maxPositions()).recordInto(log);
+                session = InferenceSession.of(m.model(), variant, Math.max(ids.length, 1));
+            } else {
+                session = attention.sessions(m).open(Math.max(ids.length, 1));
+            }
             long t0 = System.nanoTime();
-            float[] logits = m.model().forward(ids, cache, variant, ids.length);
+            float[] logits = session.forward(ids, ids.length);
             System.err.printf("forward: %d tokens in %.2f s%n", ids.length, (System.nanoTime() - t0) / 1e9);
             new SafeTensorsWriter().addF32("logits", logits, ids.length, m.config().vocabSize()).write(out);
+            if (log != null) {
+                byte[] csv = RoutingStats.of(log).toCsv(routers.bases()).getBytes(StandardCharsets.UTF_8);
+                AtomicFile.write(routingStats, ch -> {
+                    ByteBuffer b = ByteBuffer.wrap(csv);
+                    while (b.hasRemaining()) ch.write(b);
+                });
+            }
         }
         return 0;
     }

@@ -58,7 +58,7 @@ public final class GenerateCommand implements Callable<Integer> {
         String text = prompt.text != null ? prompt.text : readPrompt(prompt.file);
         attention.method(); // flag errors before loading the model
         try (LoadedModel m = LoadedModel.open(ModelCache.resolve(model))) {
-            var variant = attention.attention(m);
+            var sessions = attention.sessions(m);
             Tokenizer tokenizer = m.tokenizer();
             int[] ids;
             if (chat) {
@@ -72,7 +72,7 @@ public final class GenerateCommand implements Callable<Integer> {
             }
             PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
             StreamDecoder decoder = tokenizer.newStreamDecoder(true);
-            Generator.Result r = Generator.generate(m.model(), variant, ids, options.sampler(),
+            Generator.Result r = Generator.generate(m.config(), sessions, ids, options.sampler(),
                     options.settings(m.stopTokenIds()), streamOf(decoder), s -> {
                         out.print(s);
                         out.flush();

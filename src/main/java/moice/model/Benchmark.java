@@ -21,17 +21,24 @@ public final class Benchmark {
 
     public static List<Row> run(Model model, AttentionVariant attention, int[] prefillLengths, int decodeTokens,
                                 int repeats, Consumer<String> progress) {
+        return run(model.config(), InferenceSession.factory(model, attention), prefillLengths, decodeTokens, repeats,
+                progress);
+    }
+
+    /** As above, for any method that opens {@link InferenceSession}s (e.g. {@link AttentionBuckets}). */
+    public static List<Row> run(ModelConfig config, InferenceSession.Factory sessions, int[] prefillLengths,
+                                int decodeTokens, int repeats, Consumer<String> progress) {
         List<Row> rows = new ArrayList<>();
         Random random = new Random(42);
-        int vocab = model.config().vocabSize();
+        int vocab = config.vocabSize();
         for (int n : prefillLengths) {
             int[] tokens = random.ints(n, 0, vocab).toArray();
             double[] tps = new double[repeats];
             for (int r = -1; r < repeats; r++) {
                 progress.accept("prefill " + n + (r < 0 ? " (warm-up)" : " run " + (r + 1) + "/" + repeats));
-                KVCache cache = model.newCache(n);
+                InferenceSession session = sessions.open(n);
                 long t0 = System.nanoTime();
-                model.forward(tokens, cache, attention, 1);
+                session.forward(tokens, 1);
                 double s = (System.nanoTime() - t0) / 1e9;
                 if (r >= 0) tps[r] = n / s;
             }
@@ -41,11 +48,11 @@ public final class Benchmark {
             double[] tps = new double[repeats];
             for (int r = -1; r < repeats; r++) {
                 progress.accept("decode " + decodeTokens + (r < 0 ? " (warm-up)" : " run " + (r + 1) + "/" + repeats));
-                KVCache cache = model.newCache(decodeTokens);
+                InferenceSession session = sessions.open(decodeTokens);
                 int token = 1;
                 long t0 = System.nanoTime();
                 for (int i = 0; i < decodeTokens; i++) {
-                    float[] logits = model.forward(new int[]{token}, cache, attention, 1);
+                    float[] logits = session.forward(new int[]{token}, 1);
                     token = Sampler.argmax(logits, 0, vocab);
                 }
                 double s = (System.nanoTime() - t0) / 1e9;

@@ -54,15 +54,22 @@ public final class Generator {
 
     public static Result generate(Model model, AttentionVariant attention, int[] prompt, Sampler sampler,
                                   Settings settings, TextStream stream, Consumer<String> onText) {
+        return generate(model.config(), InferenceSession.factory(model, attention), prompt, sampler, settings, stream,
+                onText);
+    }
+
+    /** As above, for any method that opens {@link InferenceSession}s (e.g. {@link AttentionBuckets}). */
+    public static Result generate(ModelConfig config, InferenceSession.Factory sessions, int[] prompt, Sampler sampler,
+                                  Settings settings, TextStream stream, Consumer<String> onText) {
         if (prompt.length == 0) throw new moice.MoiceException("the prompt is empty (no tokens)");
-        int vocab = model.config().vocabSize();
-        int context = settings.context() > 0 ? settings.context() : model.config().maxPositions();
+        int vocab = config.vocabSize();
+        int context = settings.context() > 0 ? settings.context() : config.maxPositions();
         if (prompt.length >= context)
             throw new moice.MoiceException("the prompt has " + prompt.length + " tokens but the context is " + context
                     + " tokens (max_position_embeddings of the model, or --context)");
-        KVCache cache = model.newCache(Math.min(context, prompt.length + settings.maxTokens()));
+        InferenceSession session = sessions.open(Math.min(context, prompt.length + settings.maxTokens()));
         long t0 = System.nanoTime();
-        float[] logits = model.forward(prompt, cache, attention, 1);
+        float[] logits = session.forward(prompt, 1);
         long prefill = System.nanoTime() - t0;
         long t1 = System.nanoTime();
         List<Integer> out = new ArrayList<>();
@@ -79,11 +86,11 @@ public final class Generator {
                 reason = "stop";
                 break;
             }
-            if (cache.size() == cache.capacity()) {
+            if (session.size() == session.capacity()) {
                 if (i + 1 < settings.maxTokens()) reason = "context";
                 break;
             }
-            if (i + 1 < settings.maxTokens()) logits = model.forward(new int[]{next}, cache, attention, 1);
+            if (i + 1 < settings.maxTokens()) logits = session.forward(new int[]{next}, 1);
         }
         if (!reason.equals("stop") && !stop.accept(stream.finish())) stop.flush();
         long decode = System.nanoTime() - t1;

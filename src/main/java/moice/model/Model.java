@@ -71,8 +71,9 @@ public final class Model {
         int vocab = config.vocabSize();
         float[] logits = new float[logitsCount * vocab];
         int firstWithLogits = n - logitsCount;
-        for (int b = 0; b < n; b += MAX_BLOCK) {
-            int T = Math.min(MAX_BLOCK, n - b);
+        int maxBlock = attention.needsWholeBlock(cache.size()) ? Math.max(n, 1) : MAX_BLOCK;
+        for (int b = 0; b < n; b += maxBlock) {
+            int T = Math.min(maxBlock, n - b);
             int[] block = java.util.Arrays.copyOfRange(tokens, b, b + T);
             int from = Math.max(firstWithLogits - b, 0);
             int want = from < T ? T - from : 0;
@@ -82,7 +83,7 @@ public final class Model {
         return logits;
     }
 
-    /** One block of at most {@link #MAX_BLOCK} tokens. */
+    /** One block of at most {@link #MAX_BLOCK} tokens (or all of them, when the attention variant asks so). */
     private float[] forwardBlock(int[] tokens, KVCache cache, AttentionVariant attention, int logitsCount) {
         int T = tokens.length, H = config.hiddenSize();
         int start = cache.size();

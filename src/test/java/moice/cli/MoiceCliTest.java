@@ -35,7 +35,7 @@ class MoiceCliTest {
         String routers = FIXTURE.resolve("routers.safetensors").toString();
         fails("--method moice needs --moice ROUTERS", "--method", "moice");
         fails("conflicts with --method vanilla", "--method", "vanilla", "--moice", routers);
-        fails("unknown attention method 'ab'", "--method", "ab");
+        fails("unknown attention method 'foo'", "--method", "foo");
         fails("absent.safetensors", "--moice", tmp.resolve("absent.safetensors").toString());
     }
 

@@ -19,6 +19,11 @@ final class TinyChatModel {
     private TinyChatModel() {}
 
     static Path write(Path dir) throws IOException {
+        return write(dir, LAYERS);
+    }
+
+    /** The same with {@code layers} decoder layers (Ms-PoE leaves layers 0 and 1 alone, so it needs more). */
+    static Path write(Path dir, int layers) throws IOException {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("config.json"), """
                 {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": %d, "hidden_size": %d,
@@ -26,12 +31,12 @@ final class TinyChatModel {
                  "num_key_value_heads": %d, "max_position_embeddings": 256, "rms_norm_eps": 1e-5,
                  "rope_theta": 10000.0, "tie_word_embeddings": true, "bos_token_id": 1, "eos_token_id": 2,
                  "hidden_act": "silu"}
-                """.formatted(VOCAB, HIDDEN, INTER, LAYERS, HEADS, KV));
+                """.formatted(VOCAB, HIDDEN, INTER, layers, HEADS, KV));
         Random rnd = new Random(7);
         SafeTensorsWriter w = new SafeTensorsWriter();
         w.addF32("model.embed_tokens.weight", random(rnd, VOCAB * HIDDEN, 1f), VOCAB, HIDDEN);
         w.addF32("model.norm.weight", ones(HIDDEN), HIDDEN);
-        for (int l = 0; l < LAYERS; l++) {
+        for (int l = 0; l < layers; l++) {
             String p = "model.layers." + l + ".";
             w.addF32(p + "input_layernorm.weight", ones(HIDDEN), HIDDEN);
             w.addF32(p + "post_attention_layernorm.weight", ones(HIDDEN), HIDDEN);
