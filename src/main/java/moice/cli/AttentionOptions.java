@@ -17,18 +17,20 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 
 /** The {@code --method} / {@code --moice} flags (and the baselines' parameters) shared by commands that run the model. */
 final class AttentionOptions {
     static final List<String> METHODS = List.of("vanilla", "moice", "ab", "mspoe");
 
     @Option(names = "--moice", paramLabel = "ROUTERS",
-            description = "MoICE router checkpoint (.safetensors); implies --method moice.")
+            description = "MoICE router checkpoint (.safetensors); implies --method moice and overrides a MoICE "
+                    + "checkpoint's built-in routers.")
     Path routers;
 
     @Option(names = "--method", paramLabel = "METHOD",
-            description = "Attention: vanilla, moice (needs --moice), ab (Attention Buckets) or mspoe (Ms-PoE); "
-                    + "default: moice with --moice, else vanilla.")
+            description = "Attention: vanilla, moice (needs --moice or a MoICE checkpoint), ab (Attention Buckets) or "
+                    + "mspoe (Ms-PoE); default: moice with --moice or a MoICE checkpoint, else vanilla.")
     String method;
 
     @Option(names = "--ab-bases", split = ",", paramLabel = "B1,B2,..",
@@ -42,21 +44,27 @@ final class AttentionOptions {
             description = "Ms-PoE: ratios are min + (max - min)·i/H for head rank i (default 1.8).")
     Double mspoeMax;
 
-    /** The chosen method, checked against the other flags. */
-    String method() {
+    /** Flag errors that need no model, reported before it is loaded (its built-in routers are not known yet). */
+    void checkFlags() {
+        methods(true);
+    }
+
+    /** The single method chosen for {@code m}, checked against the other flags and the model's built-in routers. */
+    String method(LoadedModel m) {
         if (method != null && method.contains(","))
             throw new MoiceException("--method: one method expected here, got '" + method + "'");
-        List<String> ms = methods();
-        return ms.get(0);
+        return methods(m.builtInRouters().isPresent()).get(0);
     }
 
     /**
      * The methods of a comma-separated {@code --method} (bench compares several), each checked against the other
-     * flags; without {@code --method}: moice with --moice, else vanilla.
+     * flags; without {@code --method}: moice with --moice or with a model that has built-in routers
+     * ({@code builtInRouters}), else vanilla.
      */
-    List<String> methods() {
+    List<String> methods(boolean builtInRouters) {
+        boolean moiceAvailable = routers != null || builtInRouters;
         List<String> ms = new ArrayList<>();
-        if (method == null) ms.add(routers != null ? "moice" : "vanilla");
+        if (method == null) ms.add(moiceAvailable ? "moice" : "vanilla");
         else for (String part : method.split(",", -1)) {
             String m = part.strip().toLowerCase(Locale.ROOT);
             if (!METHODS.contains(m))
@@ -64,7 +72,8 @@ final class AttentionOptions {
                         + "'; expected vanilla, moice, ab or mspoe");
             if (!ms.contains(m)) ms.add(m);
         }
-        if (ms.contains("moice") && routers == null) throw new MoiceException("--method moice needs --moice ROUTERS");
+        if (ms.contains("moice") && !moiceAvailable)
+            throw new MoiceException("--method moice needs --moice ROUTERS (the model has no built-in MoICE routers)");
         if (routers != null && !ms.contains("moice"))
             throw new MoiceException("--moice " + routers + " conflicts with --method " + String.join(",", ms));
         if (abBases != null) {
@@ -90,18 +99,21 @@ final class AttentionOptions {
         return mspoeMax != null ? mspoeMax : MsPoeAttention.DEFAULT_MAX_RATIO;
     }
 
-    /** The routers of {@code --moice}, validated against the model; null for other methods. */
-    Routers loadRouters(ModelConfig config) {
-        if (!methods().contains("moice")) return null;
-        return RouterFile.read(routers, config.numLayers(), config.headDim());
+    /**
+     * The routers MoICE runs with: those of {@code --moice}, validated against the model, else the model's built-in
+     * ones; an error when there are neither.
+     */
+    Routers routers(ModelConfig config, Optional<Routers> builtIn) {
+        if (routers != null) return RouterFile.read(routers, config.numLayers(), config.headDim());
+        return builtIn.orElseThrow(() -> new MoiceException("--method moice needs --moice ROUTERS"));
     }
 
     /** The attention variant of a single-pass method; Attention Buckets has none. */
-    private AttentionVariant attention(Model model, String m) {
+    private AttentionVariant attention(Model model, Optional<Routers> builtIn, String m) {
         ModelConfig c = model.config();
         return switch (m) {
             case "vanilla" -> model.vanilla();
-            case "moice" -> MoiceAttention.create(model.attentionShape(), loadRouters(c), c.ropeScaling(),
+            case "moice" -> MoiceAttention.create(model.attentionShape(), routers(c, builtIn), c.ropeScaling(),
                     c.maxPositions());
             case "mspoe" -> new MsPoeAttention(model.attentionShape(), c.numLayers(), c.ropeTheta(), c.ropeScaling(),
                     c.maxPositions(), mspoeMin(), mspoeMax());
@@ -109,18 +121,21 @@ final class AttentionOptions {
         };
     }
 
-    /** Sessions running {@code method()} on the model. */
+    /** Sessions running {@link #method(LoadedModel)} on the model. */
     InferenceSession.Factory sessions(LoadedModel m) {
-        return sessions(m.model(), method());
+        return sessions(m.model(), m.builtInRouters(), method(m));
     }
 
-    /** Sessions running method {@code m} (one of {@link #methods()}) on {@code model}. */
-    InferenceSession.Factory sessions(Model model, String m) {
+    /**
+     * Sessions running method {@code m} (one of {@link #methods}) on {@code model}, whose built-in MoICE routers, if
+     * any, are {@code builtIn}.
+     */
+    InferenceSession.Factory sessions(Model model, Optional<Routers> builtIn, String m) {
         if (m.equals("ab")) {
             double[] bases = abBases != null ? abBases.stream().mapToDouble(Double::doubleValue).toArray()
                     : AttentionBuckets.retrievalQaBases(model.config().ropeTheta());
             return new AttentionBuckets(model, bases);
         }
-        return InferenceSession.factory(model, attention(model, m));
+        return InferenceSession.factory(model, attention(model, builtIn, m));
     }
 }

@@ -1,5 +1,6 @@
 package moice.cli;
 
+import moice.attention.Routers;
 import moice.io.LoadedModel;
 import moice.io.download.ModelCache;
 import moice.model.AttentionBuckets;
@@ -19,6 +20,7 @@ import picocli.CommandLine.Option;
 
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
 /** {@code bin/moice bench}: prefill and decode speed of a model, one table. */
@@ -50,7 +52,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        List<String> methods = attention.methods(); // flag errors before loading the model
+        attention.checkFlags(); // flag errors before loading the model
         Model m;
         String what;
         LoadedModel loaded = null;
@@ -68,11 +70,13 @@ public final class BenchCommand implements Callable<Integer> {
             throw new moice.MoiceException("give --model or --random-shape");
         }
         var config = m.config();
+        Optional<Routers> builtIn = loaded != null ? loaded.builtInRouters() : Optional.empty();
+        List<String> methods = attention.methods(builtIn.isPresent());
         int[] lengths = prefill.stream().mapToInt(Integer::intValue).toArray();
         List<String> lines = new java.util.ArrayList<>();
         int passes = 1;
         for (String method : methods) {
-            InferenceSession.Factory sessions = attention.sessions(m, method);
+            InferenceSession.Factory sessions = attention.sessions(m, builtIn, method);
             if (sessions instanceof AttentionBuckets ab) passes = Math.max(passes, ab.bases().length);
             System.err.println("method " + method + ":");
             for (Benchmark.Row r : Benchmark.run(config, sessions, lengths, decode, repeats,

@@ -22,7 +22,7 @@ import java.util.concurrent.Callable;
 /** {@code bin/moice chat}: an interactive multi-turn conversation with the model's chat template. */
 @Command(name = "chat", mixinStandardHelpOptions = true,
         description = {"Interactive multi-turn chat. Type a message and press Enter; /reset starts over, /exit (or end of input) quits.",
-                "Example: bin/moice chat --model DIR --system 'You are concise.'"})
+                "Example: bin/moice chat --model DIR --system 'You are concise.' [--moice routers.safetensors | --method ab|mspoe]"})
 public final class ChatCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Model directory, .gguf file, or the name of a pulled model.")
     String model;
@@ -33,9 +33,14 @@ public final class ChatCommand implements Callable<Integer> {
     @Mixin
     GenerationOptions options;
 
+    @Mixin
+    AttentionOptions attention;
+
     @Override
     public Integer call() throws IOException {
+        attention.checkFlags(); // flag errors before loading the model
         try (LoadedModel m = LoadedModel.open(ModelCache.resolve(model))) {
+            var sessions = attention.sessions(m);
             Tokenizer tokenizer = m.tokenizer();
             ChatTemplate template = m.chatTemplate();
             PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
@@ -56,7 +61,7 @@ public final class ChatCommand implements Callable<Integer> {
                 if (line.isBlank()) continue;
                 history.add(ChatTemplate.Message.user(line));
                 int[] ids = tokenizer.encode(template.render(history, true), false);
-                Generator.Result r = Generator.generate(m.model(), m.model().vanilla(), ids, options.sampler(),
+                Generator.Result r = Generator.generate(m.config(), sessions, ids, options.sampler(),
                         options.settings(m.stopTokenIds()), GenerateCommand.streamOf(tokenizer.newStreamDecoder(true)),
                         s -> {
                             out.print(s);

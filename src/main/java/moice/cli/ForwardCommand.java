@@ -38,21 +38,22 @@ public final class ForwardCommand implements Callable<Integer> {
     AttentionOptions attention;
 
     @Option(names = "--routing-stats", paramLabel = "FILE.csv",
-            description = "With --moice: per layer, head and expert, how often it was selected and its mean weight (CSV, written atomically).")
+            description = "With MoICE: per layer, head and expert, how often it was selected and its mean weight (CSV, written atomically).")
     Path routingStats;
 
     @Override
     public Integer call() {
         int[] ids = TokenIds.read(tokens);
-        String method = attention.method(); // flag errors before loading the model
-        if (routingStats != null && !method.equals("moice"))
-            throw new MoiceException("--routing-stats needs --moice ROUTERS");
+        attention.checkFlags(); // flag errors before loading the model
         try (LoadedModel m = LoadedModel.open(ModelCache.resolve(model))) {
+            String method = attention.method(m);
+            if (routingStats != null && !method.equals("moice"))
+                throw new MoiceException("--routing-stats needs --moice ROUTERS (or a MoICE checkpoint)");
             RoutingLog log = null;
             InferenceSession session;
             Routers routers = null;
             if (routingStats != null) {
-                routers = attention.loadRouters(m.config());
+                routers = attention.routers(m.config(), m.builtInRouters());
                 log = new RoutingLog(m.config().numLayers(), m.config().numHeads(), routers.numExperts(), routers.topK());
                 var variant = MoiceAttention.create(m.model().attentionShape(), routers, m.config().ropeScaling(),
                         m.config().maxPositions()).recordInto(log);

@@ -2,6 +2,7 @@ package moice.io;
 
 import moice.MoiceException;
 import moice.attention.RopeLayout;
+import moice.attention.Routers;
 import moice.io.gguf.GgufConfig;
 import moice.io.gguf.GgufFile;
 import moice.io.gguf.GgufTensorSource;
@@ -34,17 +35,20 @@ public final class LoadedModel implements AutoCloseable {
     private final TensorSource tensors;
     private final Supplier<Tokenizer> tokenizerLoader;
     private final Supplier<ChatTemplate> chatTemplateLoader;
+    private final Optional<Routers> builtInRouters;
     private Tokenizer tokenizer;
     private ChatTemplate chatTemplate;
 
     private LoadedModel(Path path, ModelConfig config, Model model, TensorSource tensors,
-                        Supplier<Tokenizer> tokenizerLoader, Supplier<ChatTemplate> chatTemplateLoader) {
+                        Supplier<Tokenizer> tokenizerLoader, Supplier<ChatTemplate> chatTemplateLoader,
+                        Optional<Routers> builtInRouters) {
         this.path = path;
         this.config = config;
         this.model = model;
         this.tensors = tensors;
         this.tokenizerLoader = tokenizerLoader;
         this.chatTemplateLoader = chatTemplateLoader;
+        this.builtInRouters = builtInRouters;
     }
 
     /**
@@ -62,11 +66,13 @@ public final class LoadedModel implements AutoCloseable {
         try {
             Weights weights = Weights.load(config, TensorNames.HF, tensors);
             Model model = new Model(config, weights, RopeLayout.HALF_SPLIT);
+            // validated at open, so that a broken MoICE checkpoint fails whatever the method
+            Optional<Routers> routers = MoiceCheckpoint.read(path, dir.configJson(), tensors, config);
             Supplier<Tokenizer> tokenizer = () -> Tokenizer.load(dir.tokenizerJson().orElseThrow(() ->
                     new MoiceException(path + ": no tokenizer.json (needed to turn text into tokens)")));
             Supplier<ChatTemplate> template = () -> ChatTemplate.fromTokenizerConfig(dir.tokenizerConfigJson()
                     .orElseThrow(() -> new MoiceException(path + ": no tokenizer_config.json, so no chat template")));
-            return new LoadedModel(path, config, model, tensors, tokenizer, template);
+            return new LoadedModel(path, config, model, tensors, tokenizer, template, routers);
         } catch (RuntimeException e) {
             tensors.close();
             throw e;
@@ -83,7 +89,7 @@ public final class LoadedModel implements AutoCloseable {
             // read on first use: forward and bench need no tokenizer, and a file may lack one
             Supplier<Tokenizer> tokenizer = () -> GgufTokenizer.build(GgufTokenizerData.read(file), path.toString());
             Supplier<ChatTemplate> template = () -> GgufTokenizer.chatTemplate(GgufTokenizerData.read(file), path.toString());
-            return new LoadedModel(path, config, model, tensors, tokenizer, template);
+            return new LoadedModel(path, config, model, tensors, tokenizer, template, Optional.empty());
         } catch (RuntimeException e) {
             tensors.close();
             throw e;
@@ -97,6 +103,13 @@ public final class LoadedModel implements AutoCloseable {
     public Model model() { return model; }
 
     public TensorSource tensors() { return tensors; }
+
+    /**
+     * The MoICE routers of an official MoICE checkpoint (config.json with {@code base_set}, {@code expert_nums},
+     * {@code topk} and gate tensors in the weights), validated against the model when it was opened; empty for other
+     * models and for GGUF files.
+     */
+    public Optional<Routers> builtInRouters() { return builtInRouters; }
 
     /** The tokenizer; an error naming the model when it has none. */
     public synchronized Tokenizer tokenizer() {

@@ -49,19 +49,29 @@ public final class RouterFile {
             int topK = readTopK(file, meta.get(TOP_K_KEY), n);
             int layers = layerCount(file, st.names());
             if (layers == 0) throw new MoiceException(file + ": no router tensors (" + Routers.tensorName(0, 1) + ", ...)");
-            long[] shape1 = shape(st, file, Routers.tensorName(0, 1));
+            long[] shape1 = shape(st, file.toString(), Routers.tensorName(0, 1));
             if (shape1.length != 2 || shape1[0] != n || shape1[1] < 2 || shape1[1] % 2 != 0 || shape1[1] > 1 << 16)
                 throw new MoiceException(file + ": tensor '" + Routers.tensorName(0, 1) + "' has shape "
                         + java.util.Arrays.toString(shape1) + "; expected [" + n + " (number of bases), head_dim (even)]");
-            int d = (int) shape1[1];
-            float[][] g1 = new float[layers][], g2 = new float[layers][], g3 = new float[layers][];
-            for (int l = 0; l < layers; l++) {
-                g1[l] = weights(st, file, Routers.tensorName(l, 1), n, d);
-                g2[l] = weights(st, file, Routers.tensorName(l, 2), n, n);
-                g3[l] = weights(st, file, Routers.tensorName(l, 3), n, d);
-            }
-            return new Routers(bases, topK, d, g1, g2, g3);
+            return gates(st, file.toString(), bases, topK, layers, (int) shape1[1]);
         }
+    }
+
+    /**
+     * The routers held by {@code tensors} for layers {@code 0..layers-1}: every gate present, float32/F16/BF16 of
+     * shape {@code [N, headDim]}, {@code [N, N]}, {@code [N, headDim]} with N the number of bases, and finite. Errors
+     * name the file holding the tensor (or {@code where} when it is missing) and the tensor. {@code bases} and
+     * {@code topK} must have passed {@link #bases} and {@link #topK}.
+     */
+    static Routers gates(TensorSource tensors, String where, double[] bases, int topK, int layers, int headDim) {
+        int n = bases.length;
+        float[][] g1 = new float[layers][], g2 = new float[layers][], g3 = new float[layers][];
+        for (int l = 0; l < layers; l++) {
+            g1[l] = weights(tensors, where, Routers.tensorName(l, 1), n, headDim);
+            g2[l] = weights(tensors, where, Routers.tensorName(l, 2), n, n);
+            g3[l] = weights(tensors, where, Routers.tensorName(l, 3), n, headDim);
+        }
+        return new Routers(bases, topK, headDim, g1, g2, g3);
     }
 
     /** Writes {@code routers} atomically (float32 tensors, metadata as above). */
@@ -83,7 +93,15 @@ public final class RouterFile {
     private static double[] readBases(Path file, String text) {
         String what = file + ": metadata '" + BASES_KEY + "'";
         if (text == null) throw new MoiceException(what + " is missing (expected a JSON array of RoPE bases)");
-        List<Object> list = Json.array(Json.parse(text, what), what);
+        return bases(Json.parse(text, what), what);
+    }
+
+    /**
+     * The RoPE bases in a parsed JSON value: a non-empty array of distinct, finite, positive numbers. {@code what}
+     * names the field in errors.
+     */
+    static double[] bases(Object json, String what) {
+        List<Object> list = Json.array(json, what);
         if (list.isEmpty()) throw new MoiceException(what + " is empty; expected at least one RoPE base");
         double[] bases = new double[list.size()];
         Set<Double> seen = new HashSet<>();
@@ -100,7 +118,12 @@ public final class RouterFile {
     private static int readTopK(Path file, String text, int n) {
         String what = file + ": metadata '" + TOP_K_KEY + "'";
         if (text == null) throw new MoiceException(what + " is missing (expected an integer in [1, " + n + "])");
-        long k = Json.integer(Json.parse(text.trim(), what), what);
+        return topK(Json.parse(text.trim(), what), n, what);
+    }
+
+    /** The top-k in a parsed JSON value: an integer in {@code [1, n]}; {@code what} names the field in errors. */
+    static int topK(Object json, int n, String what) {
+        long k = Json.integer(json, what);
         if (k < 1 || k > n)
             throw new MoiceException(what + " is " + k + "; expected an integer in [1, " + n + "] (number of bases)");
         return (int) k;
@@ -125,13 +148,14 @@ public final class RouterFile {
         return count;
     }
 
-    private static long[] shape(SafeTensors st, Path file, String name) {
-        if (!st.has(name)) throw new MoiceException(file + ": tensor '" + name + "' is missing");
+    private static long[] shape(TensorSource st, String where, String name) {
+        if (!st.has(name)) throw new MoiceException(where + ": tensor '" + name + "' is missing");
         return st.shape(name);
     }
 
-    private static float[] weights(SafeTensors st, Path file, String name, int rows, int cols) {
-        long[] s = shape(st, file, name);
+    private static float[] weights(TensorSource st, String where, String name, int rows, int cols) {
+        long[] s = shape(st, where, name);
+        String file = st.describe(name);
         if (s.length != 2 || s[0] != rows || s[1] != cols)
             throw new MoiceException(file + ": tensor '" + name + "' has shape " + java.util.Arrays.toString(s)
                     + "; expected [" + rows + ", " + cols + "]");
