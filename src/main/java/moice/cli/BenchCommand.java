@@ -53,24 +53,23 @@ public final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         attention.checkFlags(); // flag errors before loading the model
-        Model m;
-        String what;
-        LoadedModel loaded = null;
         if (randomShape != null) {
             var config = RandomWeights.shape(randomShape);
             DType type = DType.valueOf(dtype.toUpperCase(Locale.ROOT));
             System.err.println("generating random " + type + " weights of shape " + randomShape + " ...");
-            m = new Model(config, Weights.load(config, TensorNames.HF, new RandomWeights(type, 1)), RopeLayout.HALF_SPLIT);
-            what = randomShape + " (random weights, " + type + ")";
-        } else if (model != null) {
-            loaded = LoadedModel.open(ModelCache.resolve(model));
-            m = loaded.model();
-            what = model;
-        } else {
-            throw new moice.MoiceException("give --model or --random-shape");
+            Model m = new Model(config, Weights.load(config, TensorNames.HF, new RandomWeights(type, 1)),
+                    RopeLayout.HALF_SPLIT);
+            return run(m, randomShape + " (random weights, " + type + ")", Optional.empty());
         }
+        if (model == null) throw new moice.MoiceException("give --model or --random-shape");
+        try (LoadedModel loaded = LoadedModel.open(ModelCache.resolve(model))) {
+            return run(loaded.model(), model, loaded.builtInRouters());
+        }
+    }
+
+    /** Benchmarks every method on {@code m} and prints the table; {@code builtIn}: the model's own MoICE routers. */
+    private int run(Model m, String what, Optional<Routers> builtIn) {
         var config = m.config();
-        Optional<Routers> builtIn = loaded != null ? loaded.builtInRouters() : Optional.empty();
         List<String> methods = attention.methods(builtIn.isPresent());
         int[] lengths = prefill.stream().mapToInt(Integer::intValue).toArray();
         List<String> lines = new java.util.ArrayList<>();
@@ -93,7 +92,6 @@ public final class BenchCommand implements Callable<Integer> {
                 KVCache.bytesFor(config, maxLen) / 1048576.0,
                 passes > 1 ? " (ab: " + passes + " passes, " + passes + "× that)" : "",
                 Benchmark.peakRssBytes() / 1048576.0);
-        if (loaded != null) loaded.close();
         return 0;
     }
 }

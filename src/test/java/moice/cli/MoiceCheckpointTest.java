@@ -63,6 +63,19 @@ class MoiceCheckpointTest {
     }
 
     @Test
+    void benchRunsTheBuiltInRoutersByDefault() throws IOException {
+        Path dir = checkpoint("official", BASE_SET, 7, 3, Set.of());
+        CliTest.Run r = CliTest.run("bench", "--model", dir.toString(), "--prefill", "8", "--decode", "2",
+                "--repeats", "1");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("| moice ") && !r.out().contains("| vanilla "), r.out());
+        r = CliTest.run("bench", "--model", dir.toString(), "--prefill", "8", "--decode", "2", "--repeats", "1",
+                "--method", "vanilla,moice");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("| moice ") && r.out().contains("| vanilla "), r.out());
+    }
+
+    @Test
     void hfConfigIgnoresTheMoiceKeys() throws IOException {
         Path dir = checkpoint("official", BASE_SET, 7, 3, Set.of());
         assertEquals(HfConfig.load(MODEL.resolve("config.json")), HfConfig.load(dir.resolve("config.json")));
