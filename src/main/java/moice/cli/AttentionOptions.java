@@ -44,16 +44,24 @@ final class AttentionOptions {
             description = "Ms-PoE: ratios are min + (max - min)·i/H for head rank i (default 1.8).")
     Double mspoeMax;
 
-    /** Flag errors that need no model, reported before it is loaded (its built-in routers are not known yet). */
-    void checkFlags() {
+    /**
+     * Flag errors that need no model, reported before it is loaded (its built-in routers are not known yet);
+     * {@code oneMethod}: the command runs a single method, so a comma list is an error.
+     */
+    void checkFlags(boolean oneMethod) {
+        if (oneMethod) checkOneMethod();
         methods(true);
     }
 
     /** The single method chosen for {@code m}, checked against the other flags and the model's built-in routers. */
     String method(LoadedModel m) {
+        checkOneMethod();
+        return methods(m.builtInRouters().isPresent()).get(0);
+    }
+
+    private void checkOneMethod() {
         if (method != null && method.contains(","))
             throw new MoiceException("--method: one method expected here, got '" + method + "'");
-        return methods(m.builtInRouters().isPresent()).get(0);
     }
 
     /**

@@ -52,7 +52,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        attention.checkFlags(); // flag errors before loading the model
+        attention.checkFlags(false); // flag errors before loading the model
         if (randomShape != null) {
             var config = RandomWeights.shape(randomShape);
             DType type = DType.valueOf(dtype.toUpperCase(Locale.ROOT));

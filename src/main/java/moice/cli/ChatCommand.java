@@ -38,7 +38,7 @@ public final class ChatCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        attention.checkFlags(); // flag errors before loading the model
+        attention.checkFlags(true); // flag errors before loading the model
         try (LoadedModel m = LoadedModel.open(ModelCache.resolve(model))) {
             var sessions = attention.sessions(m);
             Tokenizer tokenizer = m.tokenizer();

@@ -44,7 +44,7 @@ public final class ForwardCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         int[] ids = TokenIds.read(tokens);
-        attention.checkFlags(); // flag errors before loading the model
+        attention.checkFlags(true); // flag errors before loading the model
         try (LoadedModel m = LoadedModel.open(ModelCache.resolve(model))) {
             String method = attention.method(m);
             if (routingStats != null && !method.equals("moice"))

@@ -56,7 +56,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         String text = prompt.text != null ? prompt.text : readPrompt(prompt.file);
-        attention.checkFlags(); // flag errors before loading the model
+        attention.checkFlags(true); // flag errors before loading the model
         try (LoadedModel m = LoadedModel.open(ModelCache.resolve(model))) {
             var sessions = attention.sessions(m);
             Tokenizer tokenizer = m.tokenizer();

@@ -76,6 +76,16 @@ class MoiceCheckpointTest {
     }
 
     @Test
+    void routingStatsUseTheBuiltInRouters() throws IOException {
+        Path dir = checkpoint("official", BASE_SET, 7, 3, Set.of());
+        Path builtIn = tmp.resolve("builtin.csv"), fromFile = tmp.resolve("file.csv");
+        forward(dir, "a", "--routing-stats", builtIn.toString());
+        forward(MODEL, "b", "--moice", FIXTURE.resolve("routers.safetensors").toString(), "--routing-stats",
+                fromFile.toString());
+        assertEquals(Files.readString(fromFile), Files.readString(builtIn));
+    }
+
+    @Test
     void hfConfigIgnoresTheMoiceKeys() throws IOException {
         Path dir = checkpoint("official", BASE_SET, 7, 3, Set.of());
         assertEquals(HfConfig.load(MODEL.resolve("config.json")), HfConfig.load(dir.resolve("config.json")));
