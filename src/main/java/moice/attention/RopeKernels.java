@@ -1,27 +1,24 @@
 package moice.attention;
 
+import moice.tensor.ScalarKernels;
+import moice.tensor.VectorKernels;
+
 /** Rotations of head vectors by a {@link Rope} table (float32, as HF applies them). */
 final class RopeKernels {
     private RopeKernels() {}
 
-    /** Rotates {@code x[xo .. xo+d)} in place for position {@code pos}. */
+    /** Rotates {@code x[xo .. xo+d)} in place for position {@code pos} (SIMD kernel). */
     static void rotate(float[] x, int xo, int pos, Rope rope, RopeLayout layout) {
-        int half = rope.headDim() / 2;
-        float[] cos = rope.cos(), sin = rope.sin();
-        int co = pos * half;
-        if (layout == RopeLayout.HALF_SPLIT) {
-            for (int i = 0; i < half; i++) {
-                float x1 = x[xo + i], x2 = x[xo + half + i], c = cos[co + i], s = sin[co + i];
-                x[xo + i] = x1 * c - x2 * s;
-                x[xo + half + i] = x2 * c + x1 * s;
-            }
-        } else {
-            for (int i = 0; i < half; i++) {
-                float x1 = x[xo + 2 * i], x2 = x[xo + 2 * i + 1], c = cos[co + i], s = sin[co + i];
-                x[xo + 2 * i] = x1 * c - x2 * s;
-                x[xo + 2 * i + 1] = x2 * c + x1 * s;
-            }
-        }
+        int co = pos * (rope.headDim() / 2);
+        if (layout == RopeLayout.HALF_SPLIT) VectorKernels.rotateHalf(x, xo, rope.cos(), rope.sin(), co, rope.headDim());
+        else VectorKernels.rotateInterleaved(x, xo, rope.cos(), rope.sin(), co, rope.headDim());
+    }
+
+    /** Plain-loop twin of {@link #rotate}, for the reference attention. */
+    static void rotateScalar(float[] x, int xo, int pos, Rope rope, RopeLayout layout) {
+        int co = pos * (rope.headDim() / 2);
+        if (layout == RopeLayout.HALF_SPLIT) ScalarKernels.rotateHalf(x, xo, rope.cos(), rope.sin(), co, rope.headDim());
+        else ScalarKernels.rotateInterleaved(x, xo, rope.cos(), rope.sin(), co, rope.headDim());
     }
 
     /**

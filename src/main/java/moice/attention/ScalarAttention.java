@@ -34,7 +34,7 @@ public final class ScalarAttention {
                 double max = Double.NEGATIVE_INFINITY;
                 for (int j = first; j <= pos; j++) {
                     System.arraycopy(keys, j * kvDim + kvHead * d, k, 0, d);
-                    RopeKernels.rotate(k, 0, j, rope, shape.layout());
+                    RopeKernels.rotateScalar(k, 0, j, rope, shape.layout());
                     float dot = 0;
                     for (int c = 0; c < d; c++) dot += qRot[t * qDim + h * d + c] * k[c];
                     s[j] = dot * scale;

@@ -55,13 +55,7 @@ public final class GgufTokenizer {
         switch (data.model()) {
             case "gpt2" -> {
                 String[] merges = data.merges().orElseThrow(() -> new MoiceException(where + ".merges: missing (a gpt2 tokenizer needs its merges)"));
-                List<BpeModel.Merge> rules = new ArrayList<>(merges.length);
-                for (int i = 0; i < merges.length; i++) {
-                    int space = merges[i].indexOf(' ');
-                    if (space <= 0 || space == merges[i].length() - 1)
-                        throw new MoiceException(where + ".merges[" + i + "]: expected 'LEFT RIGHT', found '" + merges[i] + "'");
-                    rules.add(new BpeModel.Merge(merges[i].substring(0, space), merges[i].substring(space + 1)));
-                }
+                List<BpeModel.Merge> rules = splitMerges(merges, where);
                 model = new BpeModel(where + ".merges", vocab, rules, BpeModel.Options.BYTE_LEVEL);
                 String split = SPLITS.get(data.pre().orElse(""));
                 pre = split == null ? new PreTokenizer.ByteLevel(false, true)
@@ -112,7 +106,8 @@ public final class GgufTokenizer {
         List<BpeModel.Merge> rules = new ArrayList<>(merges.length);
         for (int i = 0; i < merges.length; i++) {
             int space = merges[i].indexOf(' ');
-            if (space <= 0) throw new MoiceException(where + ".merges[" + i + "]: expected 'LEFT RIGHT'");
+            if (space <= 0 || space == merges[i].length() - 1)
+                throw new MoiceException(where + ".merges[" + i + "]: expected 'LEFT RIGHT', found '" + merges[i] + "'");
             rules.add(new BpeModel.Merge(merges[i].substring(0, space), merges[i].substring(space + 1)));
         }
         return rules;
