@@ -22,6 +22,7 @@ public record Routers(double[] bases, int topK, int headDim, float[][] gate1, fl
     public Routers {
         int n = bases.length;
         if (n < 1) throw new IllegalArgumentException("no bases");
+        if (n > 64) throw new IllegalArgumentException(n + " bases; at most 64 are supported");
         for (double b : bases)
             if (!(b > 0) || Double.isInfinite(b)) throw new IllegalArgumentException("base " + b + " is not positive");
         if (topK < 1 || topK > n) throw new IllegalArgumentException("top_k " + topK + " outside [1, " + n + "]");
@@ -57,6 +58,55 @@ public record Routers(double[] bases, int topK, int headDim, float[][] gate1, fl
     /** The checkpoint tensor name of gate {@code which} (1, 2 or 3) of {@code layer}. */
     public static String tensorName(int layer, int which) {
         return "model.layers." + layer + ".self_attn.gate_" + which + ".weight";
+    }
+
+    /**
+     * The router of {@code layer} on one input {@code x} ({@code d} values): {@code a = W1·x}, {@code b = W3·x}
+     * (written to {@code a}, {@code b}, {@code N} values each, float32 from double sums), then
+     * {@code z = W2·(silu(a) ⊙ b)} into {@code z}. The one definition of the router's arithmetic, shared by
+     * inference and training so both route identically.
+     */
+    public void logits(int layer, float[] x, int xo, float[] a, float[] b, float[] z) {
+        int d = headDim, n = numExperts();
+        float[] w1 = gate1[layer], w2 = gate2[layer], w3 = gate3[layer];
+        for (int i = 0; i < n; i++) {
+            double sa = 0, sb = 0;
+            for (int c = 0; c < d; c++) {
+                sa += (double) w1[i * d + c] * x[xo + c];
+                sb += (double) w3[i * d + c] * x[xo + c];
+            }
+            a[i] = (float) sa;
+            b[i] = (float) sb;
+        }
+        for (int i = 0; i < n; i++) {
+            double s = 0;
+            for (int c = 0; c < n; c++) s += (double) w2[i * n + c] * hidden(a[c], b[c]);
+            z[i] = (float) s;
+        }
+    }
+
+    /** {@code silu(a)·b}, the router's hidden activation, in float32. */
+    public static float hidden(float a, float b) {
+        return (float) (a / (1 + Math.exp(-a))) * b;
+    }
+
+    /**
+     * Writes the K largest of {@code z[zo .. zo+N)} (descending; among equal logits the lower expert index first)
+     * to {@code experts[off ..]} and their softmax weights renormalised over the kept K,
+     * {@code exp(z_j - max) / Σ_kept exp(z_i - max)}, to {@code weights[off ..]}.
+     */
+    public static void selectTopK(float[] z, int zo, int n, int k, int[] experts, float[] weights, int off) {
+        long used = 0;
+        for (int r = 0; r < k; r++) {
+            int best = -1;
+            for (int i = 0; i < n; i++)
+                if ((used & (1L << i)) == 0 && (best < 0 || z[zo + i] > z[zo + best])) best = i;
+            used |= 1L << best;
+            experts[off + r] = best;
+        }
+        double max = z[zo + experts[off]], total = 0;
+        for (int r = 0; r < k; r++) total += Math.exp(z[zo + experts[off + r]] - max);
+        for (int r = 0; r < k; r++) weights[off + r] = (float) (Math.exp(z[zo + experts[off + r]] - max) / total);
     }
 
     /**

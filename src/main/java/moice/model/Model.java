@@ -102,24 +102,42 @@ public final class Model {
         return logits;
     }
 
-    /** Scratch activations of one block, reused across layers. */
-    static final class LayerBuffers {
-        final float[] normed, q, k, v, attn, proj, gate, up;
+    /**
+     * The activations of one layer over a block of {@code T} tokens, reused across layers. After
+     * {@link #layer} they hold that layer's intermediates, which is what the backward pass of router training
+     * (moice.train) reads instead of keeping a second copy of the layer code.
+     */
+    public static final class LayerBuffers {
+        /** {@code [T, hidden]}: attention-norm output, residual stream after attention, FFN-norm output, o_proj / down_proj output. */
+        public final float[] normed, mid, normed2, proj;
+        /** {@code [T, qDim]} queries (un-rotated, bias added) and {@code [T, kvDim]} keys and values. */
+        public final float[] q, k, v;
+        /** {@code [T, qDim]} attention output before o_proj. */
+        public final float[] attn;
+        /** {@code [T, intermediate]} gate and up projections, and {@code silu(gate) * up}. */
+        public final float[] gate, up, act;
 
-        LayerBuffers(ModelConfig c, int T) {
+        public LayerBuffers(ModelConfig c, int T) {
             normed = new float[T * c.hiddenSize()];
+            mid = new float[T * c.hiddenSize()];
+            normed2 = new float[T * c.hiddenSize()];
+            proj = new float[T * c.hiddenSize()];
             q = new float[T * c.qDim()];
             k = new float[T * c.kvDim()];
             v = new float[T * c.kvDim()];
             attn = new float[T * c.qDim()];
-            proj = new float[T * c.hiddenSize()];
             gate = new float[T * c.intermediateSize()];
             up = new float[T * c.intermediateSize()];
+            act = new float[T * c.intermediateSize()];
         }
     }
 
-    /** One decoder layer on the residual stream {@code x} ({@code [T, hidden]}, updated in place). */
-    void layer(int l, float[] x, int T, int start, KVCache cache, AttentionVariant attention, LayerBuffers b) {
+    /**
+     * Decoder layer {@code l} on the residual stream {@code x} ({@code [T, hidden]} at positions
+     * {@code [start, start + T)}, updated in place), storing the block's keys and values in {@code cache} and every
+     * intermediate in {@code b} (sized for at least {@code T} tokens).
+     */
+    public void layer(int l, float[] x, int T, int start, KVCache cache, AttentionVariant attention, LayerBuffers b) {
         Weights.Layer w = weights.layers().get(l);
         int H = config.hiddenSize(), F = config.intermediateSize();
         float eps = config.rmsNormEps();
@@ -133,13 +151,14 @@ public final class Model {
         attention.attend(l, b.q, T, start, cache.keys(l), cache.values(l), b.attn);
         project(w.o(), w.oBias(), b.attn, T, b.proj);
         VectorKernels.add(x, 0, b.proj, 0, T * H);
+        System.arraycopy(x, 0, b.mid, 0, T * H);
 
         // SwiGLU MLP
-        rmsnormRows(x, w.ffnNorm(), b.normed, T, H, eps);
-        project(w.gate(), w.gateBias(), b.normed, T, b.gate);
-        project(w.up(), w.upBias(), b.normed, T, b.up);
-        VectorKernels.siluMul(b.gate, 0, b.up, 0, b.gate, 0, T * F);
-        project(w.down(), w.downBias(), b.gate, T, b.proj);
+        rmsnormRows(x, w.ffnNorm(), b.normed2, T, H, eps);
+        project(w.gate(), w.gateBias(), b.normed2, T, b.gate);
+        project(w.up(), w.upBias(), b.normed2, T, b.up);
+        VectorKernels.siluMul(b.gate, 0, b.up, 0, b.act, 0, T * F);
+        project(w.down(), w.downBias(), b.act, T, b.proj);
         VectorKernels.add(x, 0, b.proj, 0, T * H);
     }
 

@@ -1,0 +1,97 @@
+package moice.train;
+
+import moice.model.Model;
+import moice.model.ModelConfig;
+import moice.model.Weights;
+import moice.tensor.Matrix;
+import moice.tensor.Parallel;
+import moice.tensor.VectorKernels;
+
+/**
+ * Backward of one frozen decoder layer: from the gradient of its output, the gradient of its input, with the
+ * router gradients of its attention added on the way. Follows {@link Model#layer} step by step in reverse; the
+ * layer's intermediates come from the {@link Model.LayerBuffers} of a fresh forward of the same layer.
+ */
+final class LayerBackward {
+    private final ModelConfig config;
+    private final int T;
+    private final TransposedWeights transposed;
+    private final float[] dAct, dGate, dUp, dNormed, tmp, dMid, dAttn, dq, dk, dv;
+
+    LayerBackward(ModelConfig config, int T, TransposedWeights transposed) {
+        this.config = config;
+        this.T = T;
+        this.transposed = transposed;
+        int H = config.hiddenSize(), F = config.intermediateSize();
+        dAct = new float[T * F];
+        dGate = new float[T * F];
+        dUp = new float[T * F];
+        dNormed = new float[T * H];
+        tmp = new float[T * H];
+        dMid = new float[T * H];
+        dAttn = new float[T * config.qDim()];
+        dq = new float[T * config.qDim()];
+        dk = new float[T * config.kvDim()];
+        dv = new float[T * config.kvDim()];
+    }
+
+    /**
+     * @param input the layer's input residual stream {@code [T, hidden]}
+     * @param b     the layer's intermediates from {@link Model#layer} on {@code input}
+     * @param dOut  gradient of the layer's output; the returned array (the input's gradient) may be it, reused
+     */
+    float[] run(Weights.Layer w, float[] input, Model.LayerBuffers b, float[] keys, float[] values, float[] dOut,
+                AttentionGrad attention, RouterGradients grads, double[] auxGrad) {
+        int H = config.hiddenSize(), F = config.intermediateSize();
+        float eps = config.rmsNormEps();
+
+        // MLP: out = mid + down(silu(gate) ⊙ up), gate/up of rmsnorm(mid)
+        transposed.of(w.down()).matmul(dOut, T, dAct);
+        Parallel.forRange(T, 16, (lo, hi) -> {
+            for (int i = lo * F; i < hi * F; i++) {
+                float g = b.gate[i], sig = (float) (1 / (1 + Math.exp(-g)));
+                dUp[i] = dAct[i] * g * sig;
+                dGate[i] = dAct[i] * b.up[i] * sig * (1 + g * (1 - sig));
+            }
+        });
+        transposed.of(w.gate()).matmul(dGate, T, dNormed);
+        transposed.of(w.up()).matmul(dUp, T, tmp);
+        VectorKernels.add(dNormed, 0, tmp, 0, T * H);
+        System.arraycopy(dOut, 0, dMid, 0, T * H);
+        rmsnormBackwardRows(b.mid, w.ffnNorm(), dNormed, dMid, H, eps);
+
+        // attention: mid = input + o_proj(attention(q, k, v)), q/k/v of rmsnorm(input)
+        transposed.of(w.o()).matmul(dMid, T, dAttn);
+        attention.backward(b.q, keys, values, dAttn, dq, dk, dv, grads, auxGrad);
+        transposed.of(w.q()).matmul(dq, T, dNormed);
+        transposed.of(w.k()).matmul(dk, T, tmp);
+        VectorKernels.add(dNormed, 0, tmp, 0, T * H);
+        transposed.of(w.v()).matmul(dv, T, tmp);
+        VectorKernels.add(dNormed, 0, tmp, 0, T * H);
+        rmsnormBackwardRows(input, w.attnNorm(), dNormed, dMid, H, eps);
+        System.arraycopy(dMid, 0, dOut, 0, T * H);
+        return dOut;
+    }
+
+    private void rmsnormBackwardRows(float[] x, float[] weight, float[] dy, float[] dx, int H, float eps) {
+        Parallel.forRange(T, 16, (lo, hi) -> {
+            for (int t = lo; t < hi; t++) rmsnormBackward(x, t * H, weight, dy, t * H, dx, t * H, H, eps);
+        });
+    }
+
+    /**
+     * Adds to {@code dx} the gradient through {@code y = x · w / sqrt(mean(x²) + eps)} of one row:
+     * {@code dx_i += r·w_i·dy_i − x_i·r³·Σ_j(x_j·w_j·dy_j) / H}, with {@code r = 1/sqrt(mean(x²) + eps)}.
+     */
+    static void rmsnormBackward(float[] x, int xo, float[] w, float[] dy, int dyo, float[] dx, int dxo, int H,
+                                float eps) {
+        double ss = 0, dot = 0;
+        for (int i = 0; i < H; i++) {
+            double v = x[xo + i];
+            ss += v * v;
+            dot += v * w[i] * dy[dyo + i];
+        }
+        double r = 1 / Math.sqrt(ss / H + eps), c = r * r * r * dot / H;
+        for (int i = 0; i < H; i++) dx[dxo + i] += (float) (r * w[i] * dy[dyo + i] - x[xo + i] * c);
+    }
+}

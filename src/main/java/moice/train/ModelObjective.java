@@ -1,0 +1,168 @@
+package moice.train;
+
+import moice.MoiceException;
+import moice.attention.Routers;
+import moice.model.KVCache;
+import moice.model.Model;
+import moice.model.ModelConfig;
+import moice.model.Weights;
+import moice.tensor.Matrix;
+import moice.tensor.Parallel;
+import moice.tensor.VectorKernels;
+
+/**
+ * The router-training objective on a frozen {@link Model}: forward with MoICE attention, cross-entropy, and backward
+ * through the whole network (activation gradients only; the model's weights get none) to the routers of every
+ * layer.
+ *
+ * <p>Memory: the residual stream entering each layer is kept ({@code (layers + 1) · T · hidden} floats); in backward
+ * each layer is run forward once more by the model's own layer code ({@link Model#layer}), which leaves its
+ * intermediates in {@link Model.LayerBuffers}, and attention keeps per (token, head, chosen expert) only the output
+ * and log-sum-exp, so nothing is quadratic in T. Transposed float32 copies of the weights are made on first use
+ * (see {@link TransposedWeights}).
+ *
+ * <p>One call at a time per instance; results are independent of the thread count.
+ */
+public final class ModelObjective implements RouterObjective {
+    /** Rows of logits formed at once in the cross-entropy, bounding its memory to this many vocabulary rows. */
+    private static final int LOGIT_ROWS = 64;
+
+    private final Model model;
+    private final ModelConfig config;
+    private final TransposedWeights transposed = new TransposedWeights();
+    private long[] lastChoiceCounts = new long[0];
+
+    public ModelObjective(Model model) {
+        this.model = model;
+        this.config = model.config();
+    }
+
+    public Model model() { return model; }
+
+    /**
+     * See {@link RouterObjective#evaluate}. With {@code routers == null} the model runs with its own attention and
+     * the backward pass still runs through every layer (nothing is trained; {@code grads} is untouched) — the vanilla
+     * cost that training benchmarks compare against.
+     */
+    @Override
+    public Loss evaluate(int[] tokens, boolean[] targets, Routers routers, double auxCoef, RouterGradients grads,
+                         float scale) {
+        int T = tokens.length, H = config.hiddenSize(), L = config.numLayers();
+        check(tokens, targets, routers, grads);
+        AttentionGrad attention = new AttentionGrad(config, model.attentionShape(), routers, T);
+
+        // forward, keeping each layer's input
+        float[][] inputs = new float[L + 1][];
+        float[] x = new float[T * H];
+        for (int t = 0; t < T; t++) model.weights().embed().row(tokens[t], x, t * H);
+        Model.LayerBuffers buf = new Model.LayerBuffers(config, T);
+        KVCache cache = model.newCache(T);
+        attention.countRouting(true);
+        for (int l = 0; l < L; l++) {
+            inputs[l] = x.clone();
+            model.layer(l, x, T, 0, cache, attention, buf);
+        }
+        attention.countRouting(false);
+        lastChoiceCounts = attention.choiceCounts();
+        inputs[L] = x;
+
+        // loss and its gradient at the last hidden state
+        int count = 0;
+        for (int t = 1; t < T; t++) if (targets == null || targets[t]) count++;
+        float[] dx = new float[T * H];
+        double ce = crossEntropy(tokens, targets, count, inputs[L], scale / count, dx);
+        double aux = routers == null ? 0 : attention.auxLoss();
+        double[] auxGrad = null;
+        if (routers != null && auxCoef != 0 && routers.topK() < routers.numExperts()) {
+            // ∂(N · Σ_k Σ_n f[k][n] · Pbar[n]) / ∂P[e][n] = N · Σ_k f[k][n] / E, f held constant
+            int n = routers.numExperts();
+            long events = attention.events();
+            auxGrad = new double[n];
+            long[] counts = attention.choiceCountsPerExpert();
+            for (int j = 0; j < n; j++) auxGrad[j] = scale * auxCoef * n * ((double) counts[j] / events) / events;
+        }
+
+        // backward, layer by layer from the top
+        LayerBackward back = new LayerBackward(config, T, transposed);
+        for (int l = L - 1; l >= 0; l--) {
+            System.arraycopy(inputs[l], 0, x, 0, T * H);
+            model.layer(l, x, T, 0, cache, attention, buf);
+            dx = back.run(model.weights().layers().get(l), inputs[l], buf, cache.keys(l), cache.values(l), dx,
+                    attention, grads, auxGrad);
+        }
+        return new Loss(ce + auxCoef * aux, ce, aux, count);
+    }
+
+    /** The K×N routing choice counts of the last evaluation (tests use them to see whether routing changed). */
+    long[] lastChoiceCounts() {
+        return lastChoiceCounts.clone();
+    }
+
+    private void check(int[] tokens, boolean[] targets, Routers routers, RouterGradients grads) {
+        if (tokens.length < 2) throw new MoiceException("a training sequence needs at least 2 tokens, got " + tokens.length);
+        for (int i = 0; i < tokens.length; i++)
+            if (tokens[i] < 0 || tokens[i] >= config.vocabSize())
+                throw new MoiceException("token id " + tokens[i] + " at index " + i + " is outside the vocabulary [0, "
+                        + config.vocabSize() + ")");
+        if (tokens.length > config.maxPositions() && config.ropeScaling().type().equals("dynamic"))
+            throw new MoiceException("sequence of " + tokens.length + " tokens is longer than the model's "
+                    + config.maxPositions() + " positions");
+        if (targets != null) {
+            if (targets.length != tokens.length)
+                throw new IllegalArgumentException(targets.length + " target flags for " + tokens.length + " tokens");
+            boolean any = false;
+            for (int t = 1; t < targets.length; t++) any |= targets[t];
+            if (!any) throw new MoiceException("the sequence has no target token to compute a loss on");
+        }
+        if (routers != null) {
+            if (routers.numLayers() != config.numLayers() || routers.headDim() != config.headDim())
+                throw new MoiceException("routers for " + routers.numLayers() + " layers of head dim "
+                        + routers.headDim() + ", model has " + config.numLayers() + " layers of head dim "
+                        + config.headDim());
+            if (grads == null || grads.numLayers() != routers.numLayers())
+                throw new IllegalArgumentException("gradient accumulator does not match the routers");
+        }
+    }
+
+    /**
+     * Mean next-token cross-entropy over the {@code count} targets (logits at position t-1 predict token t); adds
+     * {@code gradScale ·} ∂CE_sum/∂(final hidden state) into {@code dx} (so gradScale = scale / count gives the
+     * scaled mean).
+     */
+    private double crossEntropy(int[] tokens, boolean[] targets, int count, float[] hidden, float gradScale,
+                                float[] dx) {
+        Weights w = model.weights();
+        int H = config.hiddenSize(), V = config.vocabSize(), T = tokens.length;
+        float eps = config.rmsNormEps();
+        int[] rows = new int[count];
+        for (int t = 1, i = 0; t < T; t++) if (targets == null || targets[t]) rows[i++] = t - 1;
+        Matrix lmHeadT = transposed.of(w.lmHead());
+        float[] normed = new float[LOGIT_ROWS * H], logits = new float[LOGIT_ROWS * V], dNormed = new float[LOGIT_ROWS * H];
+        double total = 0;
+        for (int c0 = 0; c0 < count; c0 += LOGIT_ROWS) {
+            int c = Math.min(LOGIT_ROWS, count - c0), first = c0;
+            for (int i = 0; i < c; i++)
+                VectorKernels.rmsnorm(hidden, rows[c0 + i] * H, w.finalNorm(), normed, i * H, H, eps);
+            w.lmHead().matmul(normed, c, logits);
+            double[] rowLoss = new double[c];
+            Parallel.forRange(c, 1, (lo, hi) -> {
+                for (int i = lo; i < hi; i++) {
+                    int o = i * V, target = tokens[rows[first + i] + 1];
+                    float max = VectorKernels.max(logits, o, V);
+                    double sum = 0;
+                    for (int v = 0; v < V; v++) sum += Math.exp(logits[o + v] - max);
+                    double lse = max + Math.log(sum);
+                    rowLoss[i] = lse - logits[o + target];
+                    for (int v = 0; v < V; v++) logits[o + v] = (float) (Math.exp(logits[o + v] - lse) * gradScale);
+                    logits[o + target] -= gradScale;
+                }
+            });
+            for (double r : rowLoss) total += r;
+            lmHeadT.matmul(logits, c, dNormed);
+            for (int i = 0; i < c; i++)
+                LayerBackward.rmsnormBackward(hidden, rows[c0 + i] * H, w.finalNorm(), dNormed, i * H, dx,
+                        rows[c0 + i] * H, H, eps);
+        }
+        return total / count;
+    }
+}
