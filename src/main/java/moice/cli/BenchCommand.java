@@ -47,6 +47,12 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--repeats", defaultValue = "3", description = "Measured runs per test after a warm-up (default ${DEFAULT-VALUE}).")
     int repeats;
 
+    @Option(names = "--train", paramLabel = "T",
+            description = "Instead of inference: seconds of one router-training forward+backward over a sequence of T "
+                    + "random tokens, for --method vanilla (backward through the frozen model, no routers) and/or "
+                    + "moice (--moice ROUTERS, router gradients with aux-coef 0.3).")
+    Integer train;
+
     @Mixin
     AttentionOptions attention;
 
@@ -71,6 +77,7 @@ public final class BenchCommand implements Callable<Integer> {
     private int run(Model m, String what, Optional<Routers> builtIn) {
         var config = m.config();
         List<String> methods = attention.methods(builtIn.isPresent());
+        if (train != null) return runTraining(m, what, builtIn, methods);
         int[] lengths = prefill.stream().mapToInt(Integer::intValue).toArray();
         List<String> lines = new java.util.ArrayList<>();
         int passes = 1;
@@ -92,6 +99,40 @@ public final class BenchCommand implements Callable<Integer> {
                 KVCache.bytesFor(config, maxLen) / 1048576.0,
                 passes > 1 ? " (ab: " + passes + " passes, " + passes + "× that)" : "",
                 Benchmark.peakRssBytes() / 1048576.0);
+        return 0;
+    }
+
+    private int runTraining(Model m, String what, Optional<Routers> builtIn, List<String> methods) {
+        if (train < 2) throw new moice.MoiceException("--train: expected a sequence length of at least 2, got " + train);
+        var config = m.config();
+        int[] tokens = new java.util.Random(1).ints(train, 0, config.vocabSize()).toArray();
+        var objective = new moice.train.ModelObjective(m);
+        List<String> lines = new java.util.ArrayList<>();
+        for (String method : methods) {
+            Routers routers = switch (method) {
+                case "vanilla" -> null;
+                case "moice" -> attention.routers(config, builtIn);
+                default -> throw new moice.MoiceException("--train measures vanilla and moice, not " + method);
+            };
+            var grads = routers == null ? null : moice.train.RouterGradients.zerosLike(routers);
+            double[] seconds = new double[repeats];
+            for (int r = -1; r < repeats; r++) {
+                long t0 = System.nanoTime();
+                var loss = objective.evaluate(tokens, null, routers, 0.3, grads, 1f);
+                double s = (System.nanoTime() - t0) / 1e9;
+                System.err.printf(Locale.ROOT, "  %s %s: %.2f s (loss %.4f)%n", method, r < 0 ? "warm-up" : "run " + (r + 1), s, loss.total());
+                if (r >= 0) seconds[r] = s;
+            }
+            java.util.Arrays.sort(seconds);
+            lines.add(String.format(Locale.ROOT, "| %-7s | %8d | %10.2f | %10.1f |", method, train,
+                    seconds[repeats / 2], train / seconds[repeats / 2]));
+        }
+        System.out.printf(Locale.ROOT, "model: %s, %,d parameters, %d threads; forward+backward per sequence (median of %d)%n",
+                what, config.parameterCount(), Parallel.threads(), repeats);
+        System.out.printf(Locale.ROOT, "| %-7s | %8s | %10s | %10s |%n", "method", "tokens", "seconds", "tokens/s");
+        System.out.printf(Locale.ROOT, "|%s|%s|%s|%s|%n", "-".repeat(9), "-".repeat(10), "-".repeat(12), "-".repeat(12));
+        lines.forEach(System.out::println);
+        System.out.printf(Locale.ROOT, "peak RSS: %.1f MiB%n", Benchmark.peakRssBytes() / 1048576.0);
         return 0;
     }
 }

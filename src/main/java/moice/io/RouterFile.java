@@ -76,6 +76,14 @@ public final class RouterFile {
 
     /** Writes {@code routers} atomically (float32 tensors, metadata as above). */
     public static void write(Routers routers, Path file) {
+        writer(routers).write(file);
+    }
+
+    /**
+     * A writer holding the router file of {@code routers} (tensors and metadata); callers may add metadata before
+     * writing. {@code grad} uses it with gradient values in place of weights.
+     */
+    public static SafeTensorsWriter writer(Routers routers) {
         int n = routers.numExperts(), d = routers.headDim();
         StringBuilder bases = new StringBuilder("[");
         for (int i = 0; i < n; i++) bases.append(i == 0 ? "" : ", ").append(routers.bases()[i]);
@@ -87,7 +95,7 @@ public final class RouterFile {
             w.addF32(Routers.tensorName(l, 2), routers.gate2()[l], n, n);
             w.addF32(Routers.tensorName(l, 3), routers.gate3()[l], n, d);
         }
-        w.write(file);
+        return w;
     }
 
     private static double[] readBases(Path file, String text) {

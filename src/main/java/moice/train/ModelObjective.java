@@ -148,12 +148,15 @@ public final class ModelObjective implements RouterObjective {
             Parallel.forRange(c, 1, (lo, hi) -> {
                 for (int i = lo; i < hi; i++) {
                     int o = i * V, target = tokens[rows[first + i] + 1];
-                    float max = VectorKernels.max(logits, o, V);
+                    float max = VectorKernels.max(logits, o, V), targetLogit = logits[o + target];
                     double sum = 0;
-                    for (int v = 0; v < V; v++) sum += Math.exp(logits[o + v] - max);
-                    double lse = max + Math.log(sum);
-                    rowLoss[i] = lse - logits[o + target];
-                    for (int v = 0; v < V; v++) logits[o + v] = (float) (Math.exp(logits[o + v] - lse) * gradScale);
+                    for (int v = 0; v < V; v++) {
+                        float e = (float) Math.exp(logits[o + v] - max);
+                        logits[o + v] = e;
+                        sum += e;
+                    }
+                    rowLoss[i] = max + Math.log(sum) - targetLogit;
+                    VectorKernels.scale(logits, o, V, (float) (gradScale / sum));
                     logits[o + target] -= gradScale;
                 }
             });
