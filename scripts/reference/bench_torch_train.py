@@ -101,6 +101,7 @@ def time_variant(variant, attn, length, warmup, runs):
         start = time.perf_counter()
         step(model, variant, tokens)
         seconds.append(time.perf_counter() - start)
+        print(f"  {variant} T={length}: {seconds[-1]:.2f} s", flush=True)
     return seconds
 
 
@@ -136,7 +137,7 @@ def main():
 
     variants = args.variants.split(",")
     print(f"torch {torch.__version__}, transformers {transformers.__version__}, {args.threads} threads, "
-          f"attention {args.attn}, SmolLM2-135M shape, float32, batch 1")
+          f"attention {args.attn}, SmolLM2-135M shape, float32, batch 1", flush=True)
     rows = []
     for variant in variants:
         seconds = time_variant(variant, args.attn, args.tokens, args.warmup, args.runs)
