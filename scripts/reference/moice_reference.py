@@ -108,6 +108,12 @@ def apply_rope(x, cos, sin):
     return x * cos + rotate_half(x) * sin
 
 
+def softmax_dtype(x):
+    """float32 as in transformers and the official code, or float64 when the model runs in float64 (the gradient
+    reference, moice_grad_reference.py, needs every step in float64)."""
+    return torch.promote_types(x.dtype, torch.float32)
+
+
 def softmax_attention(module, query, key, value, attention_mask):
     """Eager causal attention of rotated query [B, H, T, d] and rotated key / value [B, Hkv, T, d] -> [B, H, T, d].
     The additive mask is transformers' own (causal, plus the sliding window where the model has one)."""
@@ -115,7 +121,7 @@ def softmax_attention(module, query, key, value, attention_mask):
     values = repeat_kv(value, module.num_key_value_groups)
     scores = torch.matmul(query, keys.transpose(2, 3)) * module.scaling
     scores = scores + attention_mask
-    probs = nn.functional.softmax(scores, dim=-1, dtype=torch.float32).to(query.dtype)
+    probs = nn.functional.softmax(scores, dim=-1, dtype=softmax_dtype(scores)).to(query.dtype)
     return torch.matmul(probs, values)
 
 
@@ -163,7 +169,7 @@ def moice_attention_forward(self, hidden_states, position_embeddings=None, atten
     tables = [rotary(v, position_ids) for rotary in state.rotaries]  # (cos, sin) [B, T, d] per base
     router_input = apply_rope(q, *tables[0])
     router_logits = self.gate_2(nn.functional.silu(self.gate_1(router_input)) * self.gate_3(router_input))
-    probs = nn.functional.softmax(router_logits, dim=-1, dtype=torch.float32)             # [B, H, T, N]
+    probs = nn.functional.softmax(router_logits, dim=-1, dtype=softmax_dtype(router_logits))  # [B, H, T, N]
     selected = torch.sort(router_logits, dim=-1, descending=True, stable=True).indices[..., :state.top_k]
     chosen = probs.gather(-1, selected)
     chosen = chosen / chosen.sum(dim=-1, keepdim=True)
