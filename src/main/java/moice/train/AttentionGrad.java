@@ -35,15 +35,32 @@ final class AttentionGrad implements AttentionVariant {
     private final int T, n, k, heads, d;
     private final float scale;
 
-    // the routing and expert outputs of the last layer attended, [E = T·heads]
-    private final float[] routerIn;      // [E, d] query rotated with the first base
-    private final float[] gateA, gateB;  // [E, N] W1·x, W3·x
-    private final float[] probs;         // [E, N] softmax(z)
-    private final int[] experts;         // [E, K]
-    private final float[] weights;       // [E, K]
-    private final float[] outputs;       // [E, K, d]
-    private final float[] lse;           // [E, K]
-    private int layer = -1;
+    /** Routing and expert outputs of one layer, {@code E = T·heads} events. */
+    private final class LayerState {
+        final float[] routerIn;      // [E, d] query rotated with the first base
+        final float[] gateA, gateB;  // [E, N] W1·x, W3·x
+        final float[] probs;         // [E, N] softmax(z)
+        final int[] experts;         // [E, K]
+        final float[] weights;       // [E, K]
+        final float[] outputs;       // [E, K, d]
+        final float[] lse;           // [E, K]
+        int layer = -1;
+
+        LayerState() {
+            int e = T * heads;
+            routerIn = routers == null ? null : new float[e * d];
+            gateA = routers == null ? null : new float[e * n];
+            gateB = routers == null ? null : new float[e * n];
+            probs = routers == null ? null : new float[e * n];
+            experts = new int[e * k];
+            weights = new float[e * k];
+            outputs = new float[e * k * d];
+            lse = new float[e * k];
+        }
+    }
+
+    /** One state per layer when keeping them all, else one reused for whichever layer ran last. */
+    private final LayerState[] states;
 
     // load-balancing statistics over every layer attended while counting
     private boolean counting;
@@ -51,7 +68,11 @@ final class AttentionGrad implements AttentionVariant {
     private final double[] probSums;     // [N]
     private long events;
 
-    AttentionGrad(ModelConfig config, AttentionShape shape, Routers routers, int T) {
+    /**
+     * @param keepAllLayers keep every layer's routing and expert outputs (backward then needs no second forward of
+     *                      the attention); otherwise only the last layer attended is kept
+     */
+    AttentionGrad(ModelConfig config, AttentionShape shape, Routers routers, int T, boolean keepAllLayers) {
         this.shape = shape;
         this.routers = routers;
         this.T = T;
@@ -65,15 +86,7 @@ final class AttentionGrad implements AttentionVariant {
             double base = routers == null ? config.ropeTheta() : routers.bases()[j];
             ropes[j] = new RopeProvider(base, d, config.ropeScaling(), config.maxPositions()).forLength(T);
         }
-        int e = T * heads;
-        routerIn = routers == null ? null : new float[e * d];
-        gateA = routers == null ? null : new float[e * n];
-        gateB = routers == null ? null : new float[e * n];
-        probs = routers == null ? null : new float[e * n];
-        experts = new int[e * k];
-        weights = new float[e * k];
-        outputs = new float[e * k * d];
-        lse = new float[e * k];
+        states = new LayerState[keepAllLayers ? config.numLayers() : 1];
         choiceCounts = new long[k * n];
         probSums = new double[n];
     }
@@ -114,54 +127,57 @@ final class AttentionGrad implements AttentionVariant {
     public void attend(int layer, float[] q, int T, int start, float[] keys, float[] values, float[] out) {
         if (start != 0 || T != this.T)
             throw new IllegalArgumentException("training attention runs whole sequences of " + this.T + " tokens");
-        this.layer = layer;
+        int slot = states.length == 1 ? 0 : layer;
+        if (states[slot] == null) states[slot] = new LayerState();
+        LayerState st = states[slot];
+        st.layer = layer;
         if (routers == null) {
-            Arrays.fill(experts, 0);
-            Arrays.fill(weights, 1f);
+            Arrays.fill(st.experts, 0);
+            Arrays.fill(st.weights, 1f);
         } else {
-            route(layer, q);
+            route(layer, q, st);
         }
         int kvHeads = shape.numKvHeads();
         Parallel.forRange(kvHeads * n, 1, (lo, hi) -> {
             Scratch s = new Scratch(T, d);
-            for (int task = lo; task < hi; task++) forwardTask(task / n, task % n, q, keys, values, s);
+            for (int task = lo; task < hi; task++) forwardTask(task / n, task % n, q, keys, values, s, st);
         });
         int qDim = shape.qDim();
         Arrays.fill(out, 0, T * qDim, 0f);
         for (int e = 0; e < T * heads; e++)
             for (int r = 0; r < k; r++)
-                VectorKernels.axpy(weights[e * k + r], outputs, (e * k + r) * d, out, e * d, d);
+                VectorKernels.axpy(st.weights[e * k + r], st.outputs, (e * k + r) * d, out, e * d, d);
         if (counting) {
             for (int e = 0; e < T * heads; e++)
-                for (int r = 0; r < k; r++) choiceCounts[r * n + experts[e * k + r]]++;
-            if (probs != null)
+                for (int r = 0; r < k; r++) choiceCounts[r * n + st.experts[e * k + r]]++;
+            if (st.probs != null)
                 for (int e = 0; e < T * heads; e++)
-                    for (int j = 0; j < n; j++) probSums[j] += probs[e * n + j];
+                    for (int j = 0; j < n; j++) probSums[j] += st.probs[e * n + j];
             else probSums[0] += T * heads;
             events += (long) T * heads;
         }
     }
 
-    private void route(int layer, float[] q) {
+    private void route(int layer, float[] q, LayerState st) {
         int qDim = shape.qDim();
         Parallel.forRange(T * heads, 64, (lo, hi) -> {
             float[] a = new float[n], b = new float[n], z = new float[n];
             for (int e = lo; e < hi; e++) {
                 int t = e / heads, h = e % heads;
-                System.arraycopy(q, t * qDim + h * d, routerIn, e * d, d);
-                rotate(routerIn, e * d, t, ropes[0]);
-                routers.logits(layer, routerIn, e * d, a, b, z);
-                System.arraycopy(a, 0, gateA, e * n, n);
-                System.arraycopy(b, 0, gateB, e * n, n);
-                softmax(z, probs, e * n);
-                Routers.selectTopK(z, 0, n, k, experts, weights, e * k);
+                System.arraycopy(q, t * qDim + h * d, st.routerIn, e * d, d);
+                rotate(st.routerIn, e * d, t, ropes[0]);
+                routers.logits(layer, st.routerIn, e * d, a, b, z);
+                System.arraycopy(a, 0, st.gateA, e * n, n);
+                System.arraycopy(b, 0, st.gateB, e * n, n);
+                softmax(z, st.probs, e * n);
+                Routers.selectTopK(z, 0, n, k, st.experts, st.weights, e * k);
             }
         });
     }
 
     /** Rank of expert {@code j} among event {@code e}'s choices, or -1. */
-    private int rankOf(int e, int j) {
-        for (int r = 0; r < k; r++) if (experts[e * k + r] == j) return r;
+    private int rankOf(LayerState st, int e, int j) {
+        for (int r = 0; r < k; r++) if (st.experts[e * k + r] == j) return r;
         return -1;
     }
 
@@ -189,12 +205,12 @@ final class AttentionGrad implements AttentionVariant {
         }
     }
 
-    private void forwardTask(int g, int j, float[] q, float[] keys, float[] values, Scratch s) {
+    private void forwardTask(int g, int j, float[] q, float[] keys, float[] values, Scratch s, LayerState st) {
         int group = shape.groupSize(), qDim = shape.qDim(), kvDim = shape.kvDim();
         boolean keysReady = false;
         for (int t = 0; t < T; t++)
             for (int h = g * group; h < (g + 1) * group; h++) {
-                int e = t * heads + h, r = rankOf(e, j);
+                int e = t * heads + h, r = rankOf(st, e, j);
                 if (r < 0) continue;
                 if (!keysReady) {
                     rotatedKeys(keys, g, j, s.keys);
@@ -210,6 +226,7 @@ final class AttentionGrad implements AttentionVariant {
                     if (sc > max) max = sc;
                 }
                 int o = (e * k + r) * d;
+                float[] outputs = st.outputs;
                 Arrays.fill(outputs, o, o + d, 0f);
                 double sum = 0;
                 for (int u = lo; u <= t; u++) {
@@ -218,19 +235,21 @@ final class AttentionGrad implements AttentionVariant {
                     VectorKernels.axpy(p, values, u * kvDim + g * d, outputs, o, d);
                 }
                 VectorKernels.scale(outputs, o, d, (float) (1 / sum));
-                lse[e * k + r] = (float) (max + Math.log(sum));
+                st.lse[e * k + r] = (float) (max + Math.log(sum));
             }
     }
 
     /**
-     * Backward of the last layer attended: from {@code dOut} ({@code [T, qDim]}, the gradient of the attention
+     * Backward of {@code layer} (kept, or the last layer attended): from {@code dOut} ({@code [T, qDim]}, the gradient of the attention
      * output) writes the gradients of the un-rotated {@code q} ({@code [T, qDim]}), {@code k} and {@code v}
      * ({@code [T, kvDim]}), and adds the router gradients of this layer to {@code grads}. {@code auxGrad[n]} is
      * ∂(scaled loss)/∂P[e][n] of the load-balancing term, the same for every event (null: no load-balancing term).
      */
-    void backward(float[] q, float[] keys, float[] values, float[] dOut, float[] dq, float[] dk, float[] dv,
+    void backward(int layer, float[] q, float[] keys, float[] values, float[] dOut, float[] dq, float[] dk, float[] dv,
                   RouterGradients grads, double[] auxGrad) {
         int kvHeads = shape.numKvHeads(), qDim = shape.qDim(), kvDim = shape.kvDim(), group = shape.groupSize();
+        LayerState st = states[states.length == 1 ? 0 : layer];
+        if (st == null || st.layer != layer) throw new IllegalStateException("layer " + layer + " was not attended");
         int tasks = kvHeads * n;
         float[][] taskDq = new float[tasks][], taskDk = new float[tasks][], taskDv = new float[tasks][];
         Parallel.forRange(tasks, 1, (lo, hi) -> {
@@ -238,7 +257,7 @@ final class AttentionGrad implements AttentionVariant {
             for (int task = lo; task < hi; task++) {
                 int g = task / n, j = task % n;
                 float[] tdq = new float[T * group * d];
-                if (backwardTask(g, j, q, keys, values, dOut, tdq, s)) {
+                if (backwardTask(g, j, q, keys, values, dOut, tdq, s, st)) {
                     taskDq[task] = tdq;
                     taskDk[task] = s.dKeys.clone();
                     taskDv[task] = s.dValues.clone();
@@ -258,17 +277,17 @@ final class AttentionGrad implements AttentionVariant {
                     VectorKernels.add(dv, t * kvDim + g * d, taskDv[task], t * d, d);
                 }
             }
-        if (routers != null) routerBackward(dOut, dq, grads, auxGrad);
+        if (routers != null) routerBackward(st, dOut, dq, grads, auxGrad);
     }
 
     /** One (KV head, expert) pair; false when no query of the group selected the expert. */
     private boolean backwardTask(int g, int j, float[] q, float[] keys, float[] values, float[] dOut, float[] tdq,
-                                 Scratch s) {
+                                 Scratch s, LayerState st) {
         int group = shape.groupSize(), qDim = shape.qDim(), kvDim = shape.kvDim();
         boolean any = false;
         for (int t = 0; t < T; t++)
             for (int h = g * group; h < (g + 1) * group; h++) {
-                int e = t * heads + h, r = rankOf(e, j);
+                int e = t * heads + h, r = rankOf(st, e, j);
                 if (r < 0) continue;
                 if (!any) {
                     rotatedKeys(keys, g, j, s.keys);
@@ -276,11 +295,11 @@ final class AttentionGrad implements AttentionVariant {
                     Arrays.fill(s.dValues, 0f);
                     any = true;
                 }
-                float w = weights[e * k + r];
+                float w = st.weights[e * k + r];
                 for (int c = 0; c < d; c++) s.dOut[c] = w * dOut[t * qDim + h * d + c];
                 int o = (e * k + r) * d;
-                float delta = VectorKernels.dot(s.dOut, 0, outputs, o, d);
-                float rowLse = lse[e * k + r];
+                float delta = VectorKernels.dot(s.dOut, 0, st.outputs, o, d);
+                float rowLse = st.lse[e * k + r];
                 System.arraycopy(q, t * qDim + h * d, s.query, 0, d);
                 rotate(s.query, 0, t, ropes[j]);
                 Arrays.fill(s.dQuery, 0f);
@@ -305,7 +324,11 @@ final class AttentionGrad implements AttentionVariant {
      * P = softmax(z), then through {@code z = W2·(silu(W1 x) ⊙ W3 x)} to the gates and to the router input, whose
      * gradient reaches the query through the first base's rotation.
      */
-    private void routerBackward(float[] dOut, float[] dq, RouterGradients grads, double[] auxGrad) {
+    private void routerBackward(LayerState st, float[] dOut, float[] dq, RouterGradients grads, double[] auxGrad) {
+        int layer = st.layer;
+        float[] weights = st.weights, outputs = st.outputs, probs = st.probs, gateA = st.gateA, gateB = st.gateB,
+                routerIn = st.routerIn;
+        int[] experts = st.experts;
         int qDim = shape.qDim(), events = T * heads;
         int chunks = (events + ROUTER_CHUNK - 1) / ROUTER_CHUNK;
         float[] w1 = routers.gate1()[layer], w2 = routers.gate2()[layer], w3 = routers.gate3()[layer];

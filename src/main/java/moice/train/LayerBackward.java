@@ -13,6 +13,28 @@ import moice.tensor.VectorKernels;
  * layer's intermediates come from the {@link Model.LayerBuffers} of a fresh forward of the same layer.
  */
 final class LayerBackward {
+    /**
+     * What backward reads of a layer's forward (views of {@link Model.LayerBuffers} or copies of them):
+     * queries {@code [T, qDim]}, the residual stream after attention {@code [T, hidden]}, gate and up projections
+     * {@code [T, intermediate]}.
+     */
+    record Saved(float[] q, float[] mid, float[] gate, float[] up) {
+        static Saved view(Model.LayerBuffers b) {
+            return new Saved(b.q, b.mid, b.gate, b.up);
+        }
+
+        static Saved copy(Model.LayerBuffers b, int T, ModelConfig c) {
+            return new Saved(java.util.Arrays.copyOf(b.q, T * c.qDim()), java.util.Arrays.copyOf(b.mid, T * c.hiddenSize()),
+                    java.util.Arrays.copyOf(b.gate, T * c.intermediateSize()),
+                    java.util.Arrays.copyOf(b.up, T * c.intermediateSize()));
+        }
+
+        /** Bytes a copy takes for one layer at T tokens. */
+        static long bytes(ModelConfig c, int T) {
+            return 4L * T * (c.qDim() + c.hiddenSize() + 2L * c.intermediateSize());
+        }
+    }
+
     private final ModelConfig config;
     private final int T;
     private final TransposedWeights transposed;
@@ -36,12 +58,14 @@ final class LayerBackward {
     }
 
     /**
+     * @param layer index of the layer
      * @param input the layer's input residual stream {@code [T, hidden]}
-     * @param b     the layer's intermediates from {@link Model#layer} on {@code input}
+     * @param saved the layer's intermediates from {@link Model#layer} on {@code input}
      * @param dOut  gradient of the layer's output; the returned array (the input's gradient) may be it, reused
      */
-    float[] run(Weights.Layer w, float[] input, Model.LayerBuffers b, float[] keys, float[] values, float[] dOut,
+    float[] run(int layer, Weights.Layer w, float[] input, Saved saved, float[] keys, float[] values, float[] dOut,
                 AttentionGrad attention, RouterGradients grads, double[] auxGrad) {
+        Saved b = saved;
         int H = config.hiddenSize(), F = config.intermediateSize();
         float eps = config.rmsNormEps();
 
@@ -62,7 +86,7 @@ final class LayerBackward {
 
         // attention: mid = input + o_proj(attention(q, k, v)), q/k/v of rmsnorm(input)
         transposed.of(w.o()).matmul(dMid, T, dAttn);
-        attention.backward(b.q, keys, values, dAttn, dq, dk, dv, grads, auxGrad);
+        attention.backward(layer, b.q, keys, values, dAttn, dq, dk, dv, grads, auxGrad);
         transposed.of(w.q()).matmul(dq, T, dNormed);
         transposed.of(w.k()).matmul(dk, T, tmp);
         VectorKernels.add(dNormed, 0, tmp, 0, T * H);

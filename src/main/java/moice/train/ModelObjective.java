@@ -15,11 +15,12 @@ import moice.tensor.VectorKernels;
  * through the whole network (activation gradients only; the model's weights get none) to the routers of every
  * layer.
  *
- * <p>Memory: the residual stream entering each layer is kept ({@code (layers + 1) · T · hidden} floats); in backward
- * each layer is run forward once more by the model's own layer code ({@link Model#layer}), which leaves its
- * intermediates in {@link Model.LayerBuffers}, and attention keeps per (token, head, chosen expert) only the output
- * and log-sum-exp, so nothing is quadratic in T. Transposed float32 copies of the weights are made on first use
- * (see {@link TransposedWeights}).
+ * <p>Memory: the residual stream entering each layer is kept ({@code (layers + 1) · T · hidden} floats). Backward
+ * needs each layer's queries, post-attention stream, gate and up projections, and per (token, head, chosen expert)
+ * the attention output and log-sum-exp (nothing quadratic in T). Those are kept for every layer when they fit in a
+ * third of the heap (fastest); otherwise each layer is run forward once more in backward by the model's own layer
+ * code ({@link Model#layer}), so memory stays one layer's working set beyond the kept inputs. Transposed float32
+ * copies of the weights are made on first use (see {@link TransposedWeights}).
  *
  * <p>One call at a time per instance; results are independent of the thread count.
  */
@@ -31,6 +32,7 @@ public final class ModelObjective implements RouterObjective {
     private final ModelConfig config;
     private final TransposedWeights transposed = new TransposedWeights();
     private long[] lastChoiceCounts = new long[0];
+    private Boolean keepActivations;
 
     public ModelObjective(Model model) {
         this.model = model;
@@ -49,7 +51,9 @@ public final class ModelObjective implements RouterObjective {
                          float scale) {
         int T = tokens.length, H = config.hiddenSize(), L = config.numLayers();
         check(tokens, targets, routers, grads);
-        AttentionGrad attention = new AttentionGrad(config, model.attentionShape(), routers, T);
+        boolean keep = keepActivations(T, routers);
+        AttentionGrad attention = new AttentionGrad(config, model.attentionShape(), routers, T, keep);
+        LayerBackward.Saved[] saved = new LayerBackward.Saved[L];
 
         // forward, keeping each layer's input
         float[][] inputs = new float[L + 1][];
@@ -61,6 +65,7 @@ public final class ModelObjective implements RouterObjective {
         for (int l = 0; l < L; l++) {
             inputs[l] = x.clone();
             model.layer(l, x, T, 0, cache, attention, buf);
+            if (keep) saved[l] = LayerBackward.Saved.copy(buf, T, config);
         }
         attention.countRouting(false);
         lastChoiceCounts = attention.choiceCounts();
@@ -85,12 +90,36 @@ public final class ModelObjective implements RouterObjective {
         // backward, layer by layer from the top
         LayerBackward back = new LayerBackward(config, T, transposed);
         for (int l = L - 1; l >= 0; l--) {
-            System.arraycopy(inputs[l], 0, x, 0, T * H);
-            model.layer(l, x, T, 0, cache, attention, buf);
-            dx = back.run(model.weights().layers().get(l), inputs[l], buf, cache.keys(l), cache.values(l), dx,
-                    attention, grads, auxGrad);
+            if (!keep) { // run the layer again, from its kept input
+                System.arraycopy(inputs[l], 0, x, 0, T * H);
+                model.layer(l, x, T, 0, cache, attention, buf);
+            }
+            dx = back.run(l, model.weights().layers().get(l), inputs[l], keep ? saved[l] : LayerBackward.Saved.view(buf),
+                    cache.keys(l), cache.values(l), dx, attention, grads, auxGrad);
+            saved[l] = null;
+            inputs[l] = null;
         }
         return new Loss(ce + auxCoef * aux, ce, aux, count);
+    }
+
+    /**
+     * Whether to keep every layer's intermediates from the first forward pass (backward then runs no layer twice:
+     * about a third less arithmetic) or only each layer's input (and run each layer again in backward). Kept when
+     * that costs at most a third of the heap the JVM may use; {@link #keepActivations(Boolean)} forces a choice.
+     */
+    private boolean keepActivations(int T, Routers routers) {
+        if (keepActivations != null) return keepActivations;
+        int heads = config.numHeads(), d = config.headDim();
+        int n = routers == null ? 1 : routers.numExperts(), k = routers == null ? 1 : routers.topK();
+        long attentionPerLayer = 4L * T * heads * ((long) k * d + k + (routers == null ? 0 : d + 3L * n) + k);
+        long bytes = config.numLayers() * (LayerBackward.Saved.bytes(config, T) + attentionPerLayer);
+        return bytes <= Runtime.getRuntime().maxMemory() / 3;
+    }
+
+    /** {@code true}: keep every layer's intermediates; {@code false}: recompute each layer in backward; {@code null}: decide by memory (default). Returns this. */
+    public ModelObjective keepActivations(Boolean keep) {
+        this.keepActivations = keep;
+        return this;
     }
 
     /** The K×N routing choice counts of the last evaluation (tests use them to see whether routing changed). */

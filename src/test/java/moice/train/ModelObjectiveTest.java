@@ -159,4 +159,22 @@ class ModelObjectiveTest {
             for (int l = 0; l < routers.numLayers(); l++) assertArrayEquals(a.gate2()[l], again.gate2()[l]);
         }
     }
+
+    @Test
+    void keepingActivationsAndRecomputingThemGiveTheSameResult() {
+        Path fixture = RESOURCES.resolve("moice").resolve("qwen2-bias-tied");
+        int[] ids = TokenIds.read(fixture.resolve("tokens.json"));
+        try (LoadedModel m = LoadedModel.open(modelDir(fixture))) {
+            Routers routers = RouterFile.read(fixture.resolve("routers.safetensors"));
+            RouterGradients kept = RouterGradients.zerosLike(routers), recomputed = RouterGradients.zerosLike(routers);
+            var a = new ModelObjective(m.model()).keepActivations(true).evaluate(ids, null, routers, 0.3, kept, 1f);
+            var b = new ModelObjective(m.model()).keepActivations(false).evaluate(ids, null, routers, 0.3, recomputed, 1f);
+            assertEquals(a, b);
+            for (int l = 0; l < routers.numLayers(); l++) {
+                assertArrayEquals(kept.gate1()[l], recomputed.gate1()[l]);
+                assertArrayEquals(kept.gate2()[l], recomputed.gate2()[l]);
+                assertArrayEquals(kept.gate3()[l], recomputed.gate3()[l]);
+            }
+        }
+    }
 }
