@@ -22,9 +22,20 @@ public final class ResultsCsv implements AutoCloseable {
         this.out = out;
     }
 
-    /** Opens {@code file} for appending, writing the header first when the file is new or empty. */
+    /**
+     * Opens {@code file} for appending, writing the header first when the file is new or empty. A last record cut off
+     * by an interruption (no final line break) is removed first, so that new rows start on a line of their own.
+     */
     public static ResultsCsv append(Path file) {
         try {
+            if (Files.exists(file)) {
+                String text = Files.readString(file, StandardCharsets.UTF_8);
+                int complete = completeLength(text);
+                if (complete < text.length())
+                    try (var ch = java.nio.channels.FileChannel.open(file, StandardOpenOption.WRITE)) {
+                        ch.truncate(text.substring(0, complete).getBytes(StandardCharsets.UTF_8).length);
+                    }
+            }
             boolean fresh = !Files.exists(file) || Files.size(file) == 0;
             BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                     StandardOpenOption.APPEND);
@@ -102,6 +113,18 @@ public final class ResultsCsv implements AutoCloseable {
             }
         }
         return rows;
+    }
+
+    /** Length of the prefix of {@code text} that holds complete records (up to the last line break outside quotes). */
+    static int completeLength(String text) {
+        boolean quoted = false;
+        int end = 0;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '"') quoted = !quoted; // a doubled quote toggles twice: no change
+            else if (!quoted && c == '\n') end = i + 1;
+        }
+        return end;
     }
 
     /** Complete records of {@code text}; a final record without its line break is left out. */
