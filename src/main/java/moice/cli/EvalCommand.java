@@ -165,6 +165,9 @@ public final class EvalCommand implements Callable<Integer> {
         try (LoadedModel m = LoadedModel.open(ModelCache.resolve(model))) {
             List<EvalRun.Method> runs = new ArrayList<>();
             for (MethodSpec s : specs) {
+                if (s.name().equals("moice") && s.routers() == null && m.builtInRouters().isEmpty())
+                    throw new MoiceException("--methods moice: " + model + " has no built-in MoICE routers; give "
+                            + "moice:ROUTERS.safetensors");
                 AttentionOptions o = s.options(this);
                 o.methods(m.builtInRouters().isPresent());
                 runs.add(new EvalRun.Method(s.label(), o.sessions(m.model(), m.builtInRouters(), s.name())));

@@ -1,6 +1,5 @@
 package moice.eval;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -187,14 +186,4 @@ public final class Summary {
     static String percent(double v) {
         return Double.isNaN(v) ? "–" : String.format(Locale.ROOT, "%.1f", 100 * v);
     }
-
-    /** Row counts per method, for tests and progress. */
-    public Map<String, Integer> counts() {
-        Map<String, Integer> c = new LinkedHashMap<>();
-        for (ResultRow r : rows) c.merge(r.method(), 1, Integer::sum);
-        return c;
-    }
-
-    /** All rows. */
-    public List<ResultRow> rows() { return new ArrayList<>(rows); }
 }

@@ -121,6 +121,22 @@ class EvalCommandTest {
     }
 
     @Test
+    void moiceWithARoutersFileIsAMethod() throws IOException {
+        Path routers = tmp.resolve("r.safetensors");
+        CliTest.Run init = CliTest.run("routers", "init", "--model", model.toString(), "--base-ratios", "1,1.5,2",
+                "--top-k", "2", "--out", routers.toString());
+        assertEquals(0, init.code(), init.err());
+        Path out = tmp.resolve("moice");
+        CliTest.Run r = CliTest.run("eval", "--model", model.toString(), "--task", "kv", "--lengths", "400",
+                "--depths", "0.5", "--samples", "1", "--methods", "vanilla,moice:" + routers, "--max-new-tokens", "2",
+                "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        List<ResultRow> rows = ResultsCsv.read(out.resolve("results.csv"));
+        assertEquals(List.of("vanilla", "moice:" + routers), rows.stream().map(ResultRow::method).toList());
+        assertTrue(Files.exists(out.resolve("heatmap_moice_r.safetensors.png")));
+    }
+
+    @Test
     void badInputIsOneLine() {
         Path out = tmp.resolve("bad");
         List<String[]> cases = List.of(
@@ -132,7 +148,7 @@ class EvalCommandTest {
                 new String[]{"--task", "passkey", "--lengths", "200", "--methods", "moice"},
                 new String[]{"--task", "passkey", "--lengths", "200", "--depths", "1.5"});
         List<String> expected = List.of("unknown task 'poetry'", "no such data file", "malformed.jsonl:2",
-                "exceeds the model's context of 1024", "unknown method 'bogus'", "needs --moice", "[0, 1]");
+                "exceeds the model's context of 1024", "unknown method 'bogus'", "moice:ROUTERS.safetensors", "[0, 1]");
         for (int i = 0; i < cases.size(); i++) {
             List<String> args = new java.util.ArrayList<>(List.of("eval", "--model", model.toString(), "--out",
                     out.toString()));
