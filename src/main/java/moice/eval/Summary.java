@@ -175,9 +175,10 @@ public final class Summary {
                     e.peakRssMiB() < 0 ? "n/a" : String.format(Locale.ROOT, "%.0f", e.peakRssMiB())));
         }
         sb.append("\nTime is the wall time of prefill + greedy decoding per sample (prompt building excluded). "
-                + "Peak heap is the sum over the JVM heap pools of their peak use while a sample ran (pools reset "
-                + "before each sample; the KV cache and activations live on the heap, the weights are memory-mapped "
-                + "outside it). Peak RSS is the process's VmHWM, reset before each sample through "
+                + "Peak heap is the sum over the JVM heap pools of their peak occupancy while a sample ran (pools "
+                + "reset before each sample): the KV cache and activations live on the heap (the weights are "
+                + "memory-mapped outside it), but the figure also counts garbage not yet collected, so it is an upper "
+                + "bound that depends on the heap size and collector. Peak RSS is the process's VmHWM, reset before each sample through "
                 + "/proc/self/clear_refs where Linux allows it (otherwise it is the peak since the process started); "
                 + "it includes the mapped weight pages that were touched.\n");
         return sb.toString();
