@@ -24,14 +24,19 @@ final class TinyChatModel {
 
     /** The same with {@code layers} decoder layers (Ms-PoE leaves layers 0 and 1 alone, so it needs more). */
     static Path write(Path dir, int layers) throws IOException {
+        return write(dir, layers, 256);
+    }
+
+    /** The same with a context of {@code maxPositions} (long-context evaluation needs more than 256). */
+    static Path write(Path dir, int layers, int maxPositions) throws IOException {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("config.json"), """
                 {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": %d, "hidden_size": %d,
                  "intermediate_size": %d, "num_hidden_layers": %d, "num_attention_heads": %d,
-                 "num_key_value_heads": %d, "max_position_embeddings": 256, "rms_norm_eps": 1e-5,
+                 "num_key_value_heads": %d, "max_position_embeddings": %d, "rms_norm_eps": 1e-5,
                  "rope_theta": 10000.0, "tie_word_embeddings": true, "bos_token_id": 1, "eos_token_id": 2,
                  "hidden_act": "silu"}
-                """.formatted(VOCAB, HIDDEN, INTER, layers, HEADS, KV));
+                """.formatted(VOCAB, HIDDEN, INTER, layers, HEADS, KV, maxPositions));
         Random rnd = new Random(7);
         SafeTensorsWriter w = new SafeTensorsWriter();
         w.addF32("model.embed_tokens.weight", random(rnd, VOCAB * HIDDEN, 1f), VOCAB, HIDDEN);

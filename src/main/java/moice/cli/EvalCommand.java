@@ -1,0 +1,259 @@
+package moice.cli;
+
+import moice.MoiceException;
+import moice.eval.DataTask;
+import moice.eval.EvalRun;
+import moice.eval.PromptEncoder;
+import moice.eval.RunHeader;
+import moice.eval.SyntheticTask;
+import moice.io.LoadedModel;
+import moice.io.download.ModelCache;
+import moice.tokenizer.ChatTemplate;
+import moice.tokenizer.Tokenizer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code bin/moice eval}: long-context accuracy of several attention methods, with CSV, Markdown and PNG reports. */
+@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Runs a long-context task with greedy decoding for every method × length × depth × sample and "
+                + "writes DIR/results.csv (one row per sample, appended as it runs: a rerun with the same arguments "
+                + "resumes), DIR/summary.md (accuracy by depth and length, Gap, time and memory per method), "
+                + "DIR/accuracy_by_depth.png and DIR/heatmap_<method>.png. Progress goes to stderr.",
+                "Synthetic tasks (offline, seeded): passkey, kv (UUID key-value retrieval), synthetic-qa (made-up "
+                        + "multi-document QA), niah (needle in a haystack).",
+                "Tasks read from --data: mdqa (lost-in-the-middle qa_data *.jsonl.gz), leval-coursera, leval-quality, "
+                        + "leval-tpo, leval-sci_fi (L-Eval closed-ended *.jsonl), longbench (LongBench English QA *.jsonl).",
+                "Example: bin/moice eval --model smollm2-135m-instruct --task passkey --lengths 1024,2048 "
+                        + "--depths 0,0.5,1 --samples 5 --methods vanilla,mspoe --out runs/passkey"})
+public final class EvalCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "Model directory, .gguf file, or the name of a pulled model.")
+    String model;
+
+    @Option(names = "--task", required = true, paramLabel = "TASK",
+            description = "passkey, kv, synthetic-qa, niah, mdqa, leval-coursera, leval-quality, leval-tpo, "
+                    + "leval-sci_fi or longbench.")
+    String task;
+
+    @Option(names = "--data", paramLabel = "FILE",
+            description = "Data file of the mdqa, leval-* and longbench tasks (JSON Lines, .gz allowed).")
+    Path data;
+
+    @Option(names = "--lengths", split = ",", paramLabel = "L1,L2,..",
+            description = "Prompt lengths in model tokens (chat template included): synthetic prompts are filled to "
+                    + "the largest size that fits, data-file documents are cut to fit (mdqa is never cut: a longer "
+                    + "prompt is an error). Required for synthetic tasks; default for data tasks: the model's "
+                    + "context minus --max-new-tokens.")
+    List<Integer> lengths;
+
+    @Option(names = "--depths", split = ",", paramLabel = "D1,D2,..",
+            description = "Where the answer goes in synthetic tasks, 0 = start to 1 = end (default 0,0.25,0.5,0.75,1). "
+                    + "Data tasks take positions from the file and reject this flag.")
+    List<Double> depths;
+
+    @Option(names = "--samples", defaultValue = "5", paramLabel = "N",
+            description = "Samples per length × depth (synthetic), or the first N samples of the file (default ${DEFAULT-VALUE}).")
+    int samples;
+
+    @Option(names = "--methods", split = ",", defaultValue = "vanilla", paramLabel = "M1,M2,..",
+            description = "Methods to compare: vanilla, moice (the model's built-in routers), moice:ROUTERS.safetensors, "
+                    + "ab (Attention Buckets), mspoe (default ${DEFAULT-VALUE}).")
+    List<String> methods;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of the synthetic samples (default ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--max-new-tokens", defaultValue = "16", paramLabel = "N",
+            description = "Most tokens generated per answer, greedy (default ${DEFAULT-VALUE}).")
+    int maxNewTokens;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder (created; reused to resume).")
+    Path out;
+
+    @Option(names = "--plain", description = "Do not wrap prompts in the model's chat template (base models).")
+    boolean plain;
+
+    @Option(names = "--ab-bases", split = ",", paramLabel = "B1,B2,..",
+            description = "Attention Buckets bases for method ab (default: the retrieval-QA set scaled by rope_theta/10000).")
+    List<Double> abBases;
+
+    @Option(names = "--mspoe-min", paramLabel = "R", description = "Ms-PoE smallest ratio for method mspoe (default 1.2).")
+    Double mspoeMin;
+
+    @Option(names = "--mspoe-max", paramLabel = "R", description = "Ms-PoE largest ratio for method mspoe (default 1.8).")
+    Double mspoeMax;
+
+    /** A --methods entry: the method name and, for moice:PATH, its routers file. */
+    record MethodSpec(String label, String name, Path routers) {
+        static MethodSpec parse(String spec) {
+            String s = spec.strip();
+            int colon = s.indexOf(':');
+            String name = (colon < 0 ? s : s.substring(0, colon)).toLowerCase(Locale.ROOT);
+            if (!AttentionOptions.METHODS.contains(name))
+                throw new MoiceException("--methods: unknown method '" + s + "'; expected vanilla, moice, "
+                        + "moice:ROUTERS.safetensors, ab or mspoe");
+            if (colon < 0) return new MethodSpec(name, name, null);
+            if (!name.equals("moice"))
+                throw new MoiceException("--methods: only moice takes a file (moice:ROUTERS.safetensors), got '" + s + "'");
+            String path = s.substring(colon + 1);
+            if (path.isEmpty()) throw new MoiceException("--methods: moice: needs a routers file after the colon");
+            return new MethodSpec(name + ":" + path, name, Path.of(path));
+        }
+
+        /** The shared attention flags set up for this one method. */
+        AttentionOptions options(EvalCommand c) {
+            AttentionOptions o = new AttentionOptions();
+            o.method = name;
+            o.routers = routers;
+            if (name.equals("ab")) o.abBases = c.abBases;
+            if (name.equals("mspoe")) {
+                o.mspoeMin = c.mspoeMin;
+                o.mspoeMax = c.mspoeMax;
+            }
+            return o;
+        }
+    }
+
+    @Override
+    public Integer call() {
+        System.setProperty("java.awt.headless", "true");
+        boolean synthetic = SyntheticTask.NAMES.contains(task.toLowerCase(Locale.ROOT));
+        if (!synthetic && !DataTask.NAMES.contains(task.toLowerCase(Locale.ROOT)))
+            throw new MoiceException("--task: unknown task '" + task + "'; expected one of "
+                    + String.join(", ", SyntheticTask.NAMES) + ", " + String.join(", ", DataTask.NAMES));
+        if (samples < 1) throw new MoiceException("--samples must be at least 1, got " + samples);
+        if (maxNewTokens < 1) throw new MoiceException("--max-new-tokens must be at least 1, got " + maxNewTokens);
+        if (synthetic) {
+            if (data != null) throw new MoiceException("--data is for the data-file tasks; " + task + " is generated");
+            if (lengths == null || lengths.isEmpty()) throw new MoiceException("--lengths is required for task " + task);
+            if (depths == null) depths = List.of(0.0, 0.25, 0.5, 0.75, 1.0);
+            for (double d : depths)
+                if (!(d >= 0 && d <= 1)) throw new MoiceException("--depths: every depth must be in [0, 1], got " + d);
+        } else {
+            if (data == null) throw new MoiceException("--task " + task + " reads its samples from --data FILE");
+            if (!Files.isRegularFile(data)) throw new MoiceException(data + ": no such data file (--data)");
+            if (depths != null)
+                throw new MoiceException("--depths: task " + task + " takes positions from its data file");
+        }
+        if (lengths != null)
+            for (int l : lengths) if (l < 1) throw new MoiceException("--lengths: every length must be positive, got " + l);
+        List<MethodSpec> specs = new ArrayList<>();
+        for (String m : methods) {
+            MethodSpec spec = MethodSpec.parse(m);
+            if (specs.stream().anyMatch(x -> x.label().equals(spec.label())))
+                throw new MoiceException("--methods: '" + spec.label() + "' is listed twice");
+            specs.add(spec);
+        }
+        if (abBases != null && specs.stream().noneMatch(s -> s.name().equals("ab")))
+            throw new MoiceException("--ab-bases needs method ab in --methods");
+        if ((mspoeMin != null || mspoeMax != null) && specs.stream().noneMatch(s -> s.name().equals("mspoe")))
+            throw new MoiceException("--mspoe-min/--mspoe-max need method mspoe in --methods");
+        for (MethodSpec s : specs) s.options(this).checkFlags(true); // flag errors before loading the model
+        // read the data before the model: a malformed file fails fast
+        DataTask dataTask = synthetic ? null : DataTask.open(task, data);
+
+        try (LoadedModel m = LoadedModel.open(ModelCache.resolve(model))) {
+            List<EvalRun.Method> runs = new ArrayList<>();
+            for (MethodSpec s : specs) {
+                if (s.name().equals("moice") && s.routers() == null && m.builtInRouters().isEmpty())
+                    throw new MoiceException("--methods moice: " + model + " has no built-in MoICE routers; give "
+                            + "moice:ROUTERS.safetensors");
+                AttentionOptions o = s.options(this);
+                o.methods(m.builtInRouters().isPresent());
+                runs.add(new EvalRun.Method(s.label(), o.sessions(m.model(), m.builtInRouters(), s.name())));
+            }
+            Tokenizer tokenizer = m.tokenizer();
+            PromptEncoder encoder = encoder(m, tokenizer);
+            int context = m.config().maxPositions();
+            List<Integer> lens = lengths != null ? lengths : List.of(context - maxNewTokens);
+            createDirectories(out);
+            Map<String, Object> args = RunHeader.arguments();
+            args.put("model", model);
+            args.put("task", task.toLowerCase(Locale.ROOT));
+            args.put("data", data == null ? null : data.toAbsolutePath().normalize().toString());
+            args.put("lengths", lens);
+            args.put("depths", depths);
+            args.put("samples", samples);
+            args.put("methods", specs.stream().map(MethodSpec::label).toList());
+            args.put("seed", seed);
+            args.put("max_new_tokens", maxNewTokens);
+            args.put("prompt", plain || encoder instanceof PlainEncoder ? "plain" : "chat");
+            args.put("ab_bases", abBases);
+            args.put("mspoe", mspoeMin == null && mspoeMax == null ? null : List.of(String.valueOf(mspoeMin),
+                    String.valueOf(mspoeMax)));
+            RunHeader.writeOrCheck(out, args, EvalRun.hasResults(out));
+            List<String> notes = List.of("model: " + model, "methods: " + String.join(", ",
+                            specs.stream().map(MethodSpec::label).toList()),
+                    "lengths: " + lens + (depths != null ? ", depths: " + depths : "") + ", samples: " + samples
+                            + ", seed: " + seed + ", max new tokens: " + maxNewTokens + ", prompt: " + args.get("prompt"));
+            EvalRun.Source source = synthetic
+                    ? new EvalRun.Synthetic(SyntheticTask.named(task), depths, seed)
+                    : new EvalRun.Data(dataTask);
+            EvalRun.Settings settings = new EvalRun.Settings(m.config(), encoder,
+                    () -> GenerateCommand.streamOf(tokenizer.newStreamDecoder(true)), m.stopTokenIds(), maxNewTokens,
+                    lens, samples, notes);
+            PrintStream err = new PrintStream(System.err, true, StandardCharsets.UTF_8);
+            EvalRun.run(source, runs, settings, out, err);
+            err.println("eval: wrote " + out.resolve("results.csv") + ", " + out.resolve("summary.md") + " and plots");
+        }
+        return 0;
+    }
+
+    private PromptEncoder encoder(LoadedModel m, Tokenizer tokenizer) {
+        if (plain) return new PlainEncoder(tokenizer);
+        ChatTemplate template;
+        try {
+            template = m.chatTemplate();
+        } catch (MoiceException e) {
+            System.err.println("eval: the model has no chat template; prompts are plain text");
+            return new PlainEncoder(tokenizer);
+        }
+        return new PromptEncoder() {
+            @Override
+            public int[] encode(String system, String user, String answerPrefix) {
+                List<ChatTemplate.Message> messages = new ArrayList<>();
+                if (system != null) messages.add(ChatTemplate.Message.system(system));
+                messages.add(ChatTemplate.Message.user(user));
+                return tokenizer.encode(template.render(messages, true) + answerPrefix, false);
+            }
+
+            @Override
+            public int[] tokens(String text) { return tokenizer.encode(text, false); }
+
+            @Override
+            public String text(int[] ids) { return tokenizer.decode(ids, false); }
+        };
+    }
+
+    /** Prompts as plain text: system message, a blank line, the user message, the answer prefix. */
+    record PlainEncoder(Tokenizer tokenizer) implements PromptEncoder {
+        @Override
+        public int[] encode(String system, String user, String answerPrefix) {
+            return tokenizer.encode((system != null ? system + "\n\n" : "") + user + answerPrefix, true);
+        }
+
+        @Override
+        public int[] tokens(String text) { return tokenizer.encode(text, false); }
+
+        @Override
+        public String text(int[] ids) { return tokenizer.decode(ids, false); }
+    }
+
+    private static void createDirectories(Path dir) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new MoiceException(dir + ": cannot create the output folder: " + e.getMessage());
+        }
+    }
+}
