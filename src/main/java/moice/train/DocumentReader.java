@@ -1,0 +1,159 @@
+package moice.train;
+
+import moice.MoiceException;
+import moice.io.Json;
+import moice.tokenizer.ChatTemplate;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Reads the documents of a training file. Two layouts, told apart by the first non-blank character:
+ * <ul>
+ *   <li>JSON Lines ({@code {...}} per line): each line one record;</li>
+ *   <li>one JSON array over the whole file ({@code [...]}), as the official OpenHermes release ships.</li>
+ * </ul>
+ * A record is one of {@code {"text": STRING}}, {@code {"messages": [{"role": R, "content": C}, ...]}} or
+ * {@code {"conversations": [{"from": "system"|"human"|"gpt", "value": V}, ...]}} (OpenHermes; mapped to the roles
+ * system, user, assistant). Other keys are ignored. A record that is blank, not JSON, of no known shape, or empty (no
+ * text, no turns) is bad: an error naming the file and line (or array element), or, when skipping, counted.
+ */
+public final class DocumentReader {
+
+    /** Counts of one read. */
+    public record Counts(int documents, int skipped) {}
+
+    private DocumentReader() {}
+
+    /**
+     * Reads every document of {@code file} in order, handing each to {@code sink}.
+     *
+     * @param skipBad count bad records instead of failing
+     */
+    public static Counts read(Path file, boolean skipBad, Consumer<TrainingDocument> sink) {
+        if (!Files.isRegularFile(file)) throw new MoiceException(file + ": no such data file");
+        try (BufferedReader in = new BufferedReader(new java.io.InputStreamReader(Files.newInputStream(file),
+                StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(CodingErrorAction.REPORT)), 1 << 16)) {
+            // look ahead for the layout, then start over so that line numbers count every line
+            in.mark(1 << 20);
+            int first, scanned = 0;
+            do first = in.read(); while (++scanned < 1 << 20 && (first == ' ' || first == '\t' || first == '\r' || first == '\n' || first == '\uFEFF'));
+            if (first < 0) throw new MoiceException(file + ": the data file is empty");
+            in.reset();
+            return first == '[' ? readArray(file, in, skipBad, sink) : readLines(file, in, skipBad, sink);
+        } catch (CharacterCodingException e) {
+            throw new MoiceException(file + ": not valid UTF-8", e);
+        } catch (IOException e) {
+            throw new MoiceException(file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    private static Counts readLines(Path file, BufferedReader reader, boolean skipBad, Consumer<TrainingDocument> sink)
+            throws IOException {
+        int documents = 0, skipped = 0, lineNumber = 0;
+        String line;
+        while ((line = reader.readLine()) != null) {
+            lineNumber++;
+            String where = file + ":" + lineNumber;
+            if (lineNumber == 1 && line.startsWith("\uFEFF")) line = line.substring(1);
+            TrainingDocument doc;
+            try {
+                if (line.isBlank()) throw new MoiceException(where + ": empty line; expected one JSON record per line");
+                doc = record(Json.parse(line, where), where);
+            } catch (MoiceException e) {
+                if (!skipBad) throw badLine(e, where);
+                skipped++;
+                continue;
+            }
+            documents++;
+            sink.accept(doc);
+        }
+        return new Counts(documents, skipped);
+    }
+
+    /** Json's own messages start with the source; a message that does not gets the location put in front. */
+    private static MoiceException badLine(MoiceException e, String where) {
+        String msg = e.getMessage();
+        return msg.startsWith(where) ? e : new MoiceException(where + ": " + msg, e);
+    }
+
+    private static Counts readArray(Path file, BufferedReader reader, boolean skipBad, Consumer<TrainingDocument> sink)
+            throws IOException {
+        StringBuilder text = new StringBuilder();
+        char[] buf = new char[1 << 16];
+        for (int n; (n = reader.read(buf)) > 0; ) text.append(buf, 0, n);
+        List<Object> items = Json.array(Json.parse(text.toString(), file.toString()), file.toString());
+        text.setLength(0);
+        int documents = 0, skipped = 0;
+        for (int i = 0; i < items.size(); i++) {
+            String where = file + ": element " + i;
+            TrainingDocument doc;
+            try {
+                doc = record(items.get(i), where);
+            } catch (MoiceException e) {
+                if (!skipBad) throw e;
+                skipped++;
+                continue;
+            }
+            items.set(i, null); // lets the parsed tree go as it is consumed
+            documents++;
+            sink.accept(doc);
+        }
+        return new Counts(documents, skipped);
+    }
+
+    /** One record in any of the three shapes. */
+    static TrainingDocument record(Object json, String where) {
+        Map<String, Object> obj = Json.object(json, where);
+        int shapes = (obj.containsKey("text") ? 1 : 0) + (obj.containsKey("messages") ? 1 : 0)
+                + (obj.containsKey("conversations") ? 1 : 0);
+        if (shapes != 1)
+            throw new MoiceException(where + ": expected exactly one of \"text\", \"messages\" or \"conversations\"; found "
+                    + (shapes == 0 ? "none (keys " + obj.keySet() + ")" : "several"));
+        if (obj.containsKey("text")) {
+            String text = Json.string(obj.get("text"), where + ": \"text\"");
+            if (text.isEmpty()) throw new MoiceException(where + ": \"text\" is empty");
+            return new TrainingDocument.Text(text, where);
+        }
+        boolean hermes = obj.containsKey("conversations");
+        String key = hermes ? "conversations" : "messages";
+        List<Object> turns = Json.array(obj.get(key), where + ": \"" + key + "\"");
+        if (turns.isEmpty()) throw new MoiceException(where + ": \"" + key + "\" is empty");
+        List<ChatTemplate.Message> messages = new ArrayList<>(turns.size());
+        for (int t = 0; t < turns.size(); t++) {
+            String turnWhere = where + ": \"" + key + "\"[" + t + "]";
+            Map<String, Object> turn = Json.object(turns.get(t), turnWhere);
+            String role = hermes ? hermesRole(turn.get("from"), turnWhere) : nonEmpty(turn.get("role"), turnWhere + ".role");
+            String content = Json.string(turn.get(hermes ? "value" : "content"),
+                    turnWhere + (hermes ? ".value" : ".content"));
+            messages.add(new ChatTemplate.Message(role, content));
+        }
+        return new TrainingDocument.Chat(List.copyOf(messages), where);
+    }
+
+    private static String hermesRole(Object from, String where) {
+        String s = Json.string(from, where + ".from");
+        return switch (s) {
+            case "system" -> "system";
+            case "human", "user" -> "user";
+            case "gpt", "assistant" -> "assistant";
+            default -> throw new MoiceException(where + ".from is \"" + s + "\"; expected \"system\", \"human\" or \"gpt\"");
+        };
+    }
+
+    private static String nonEmpty(Object v, String what) {
+        String s = Json.string(v, what);
+        if (s.isEmpty()) throw new MoiceException(what + " is empty");
+        return s;
+    }
+}
