@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
                 TokenizeCommand.class,
                 RoutersCommand.class,
                 GradCommand.class,
+                TrainRoutersCommand.class,
         })
 public final class Main implements Runnable {
     @CommandLine.Spec
