@@ -7,6 +7,7 @@ import moice.io.RouterFile;
 import moice.io.download.ModelCache;
 import moice.model.ModelConfig;
 import moice.train.AdamW;
+import moice.train.ModelObjective;
 import moice.train.RouterObjective;
 import moice.train.Trainer;
 import moice.train.TrainingData;
@@ -113,6 +114,9 @@ public final class TrainRoutersCommand implements Callable<Integer> {
         TrainingData.LossOn lossMode = checkFlags();
         try (LoadedModel m = LoadedModel.open(ModelCache.resolve(model))) {
             ModelConfig c = m.config();
+            if (maxLen > c.maxPositions())
+                System.err.printf(Locale.ROOT, "note: --max-len %d exceeds the model's max_position_embeddings %d%n",
+                        maxLen, c.maxPositions());
             Routers initial = initialRouters(c);
             RouterObjective objective = objective(m);
             TrainingData trainingData = TrainingData.load(data, m.tokenizer(), m::chatTemplate, maxLen, lossMode,
@@ -151,8 +155,7 @@ public final class TrainRoutersCommand implements Callable<Integer> {
      * The one place where the training objective is made: the model's forward and backward pass with MoICE attention.
      */
     static RouterObjective objective(LoadedModel m) {
-        throw new MoiceException("train-routers: the router backward pass (moice.train.ModelObjective) is not in "
-                + "this build yet");
+        return new ModelObjective(m.model());
     }
 
     private TrainingData.LossOn checkFlags() {
