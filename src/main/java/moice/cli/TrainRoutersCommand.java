@@ -173,6 +173,12 @@ public final class TrainRoutersCommand implements Callable<Integer> {
         if (init == null && (baseChoice == null || topK == null))
             throw new MoiceException("give the experts: --bases or --base-ratios, and --top-k (or start from --init ROUTERS)");
         if (topK != null && topK < 1) throw new MoiceException("--top-k " + topK + ": expected an integer >= 1");
+        Path state = Trainer.stateFileFor(out);
+        if (resume && !Files.isRegularFile(state))
+            throw new MoiceException("--resume: " + state + ": no training state to resume from");
+        if (!resume && Files.exists(state))
+            throw new MoiceException(state + ": a training state from an earlier run exists; pass --resume to "
+                    + "continue it, or delete it to start over");
         if (out.toAbsolutePath().getParent() != null && !Files.isDirectory(out.toAbsolutePath().getParent()))
             throw new MoiceException("--out " + out + ": the directory does not exist");
         return switch (lossOn) {

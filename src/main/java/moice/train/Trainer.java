@@ -43,7 +43,8 @@ public final class Trainer {
             if (steps < 1 || batch < 1) throw new IllegalArgumentException("steps and batch must be positive");
             Objects.requireNonNull(routersOut);
             Objects.requireNonNull(stateFile);
-            arguments = Map.copyOf(arguments);
+            // sorted, so that the state file is the same bytes for the same run
+            arguments = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(arguments));
         }
     }
 

@@ -91,6 +91,14 @@ public record TrainingState(int step, Routers routers, RouterGradients firstMome
             }
             if (history.size() != step)
                 throw new MoiceException(file + ": " + history.size() + " log rows for " + step + " steps");
+            String bases = meta.get(moice.io.RouterFile.BASES_KEY);
+            List<Object> saved = bases == null ? List.of() : Json.array(Json.parse(bases, file + ": bases"), file + ": bases");
+            boolean same = saved.size() == shape.numExperts();
+            for (int i = 0; same && i < saved.size(); i++)
+                same = Json.number(saved.get(i), file + ": bases") == shape.bases()[i];
+            if (!same)
+                throw new MoiceException(file + ": bases " + bases + " differ from this run's "
+                        + java.util.Arrays.toString(shape.bases()));
             String topK = meta.get(moice.io.RouterFile.TOP_K_KEY);
             if (!Integer.toString(shape.topK()).equals(topK))
                 throw new MoiceException(file + ": top_k " + topK + " differs from this run's " + shape.topK());
