@@ -87,29 +87,84 @@ public final class DocumentReader {
         return msg.startsWith(where) ? e : new MoiceException(where + ": " + msg, e);
     }
 
+    /**
+     * Reads the array one element at a time (the official OpenHermes file is about 2 GB): a scanner that tracks
+     * strings and nesting finds where each top-level element ends, and only that element is parsed.
+     */
     private static Counts readArray(Path file, BufferedReader reader, boolean skipBad, Consumer<TrainingDocument> sink)
             throws IOException {
-        StringBuilder text = new StringBuilder();
-        char[] buf = new char[1 << 16];
-        for (int n; (n = reader.read(buf)) > 0; ) text.append(buf, 0, n);
-        List<Object> items = Json.array(Json.parse(text.toString(), file.toString()), file.toString());
-        text.setLength(0);
+        int c = skipWhitespace(reader);
+        if (c != '[') throw new MoiceException(file + ": expected a JSON array");
+        c = skipWhitespace(reader);
+        boolean more = c != ']';
         int documents = 0, skipped = 0;
-        for (int i = 0; i < items.size(); i++) {
-            String where = file + ": element " + i;
+        StringBuilder element = new StringBuilder();
+        if (more) element.append((char) c);
+        for (int index = 0; more; index++) {
+            more = scanElement(file, reader, element, c);
+            String where = file + ": element " + index;
             TrainingDocument doc;
             try {
-                doc = record(items.get(i), where);
+                doc = record(Json.parse(element.toString().strip(), where), where);
             } catch (MoiceException e) {
-                if (!skipBad) throw e;
+                if (!skipBad) throw badLine(e, where);
                 skipped++;
                 continue;
+            } finally {
+                element.setLength(0);
+                c = -1;
             }
-            items.set(i, null); // lets the parsed tree go as it is consumed
             documents++;
             sink.accept(doc);
         }
+        if (skipWhitespace(reader) != -1) throw new MoiceException(file + ": unexpected characters after the JSON array");
         return new Counts(documents, skipped);
+    }
+
+    /**
+     * Appends the rest of one top-level array element to {@code element} ({@code first}, already appended, is its
+     * first character, or -1 when it has not been read yet).
+     *
+     * @return true when a comma ended the element, false when the array's closing bracket did
+     */
+    private static boolean scanElement(Path file, BufferedReader reader, StringBuilder element, int first)
+            throws IOException {
+        int depth = 0;
+        boolean inString = false, escaped = false;
+        int c = first;
+        if (c >= 0) {
+            // the first character was consumed by the caller; account for it
+            if (c == '"') inString = true;
+            else if (c == '{' || c == '[') depth++;
+            else if (c == ',') return true;
+        }
+        while ((c = reader.read()) >= 0) {
+            if (inString) {
+                if (escaped) escaped = false;
+                else if (c == '\\') escaped = true;
+                else if (c == '"') inString = false;
+            } else if (c == '"') {
+                inString = true;
+            } else if (c == '{' || c == '[') {
+                depth++;
+            } else if (c == '}' || c == ']') {
+                if (depth == 0) {
+                    if (c == ']') return false;
+                    throw new MoiceException(file + ": unbalanced '}' in the JSON array");
+                }
+                depth--;
+            } else if (c == ',' && depth == 0) {
+                return true;
+            }
+            element.append((char) c);
+        }
+        throw new MoiceException(file + ": the JSON array is not closed (file truncated?)");
+    }
+
+    private static int skipWhitespace(BufferedReader reader) throws IOException {
+        int c;
+        do c = reader.read(); while (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\uFEFF');
+        return c;
     }
 
     /** One record in any of the three shapes. */

@@ -134,6 +134,32 @@ class TrainingDataTest {
         assertTrue(e.getMessage().contains("bad.json: element 0") && e.getMessage().contains("robot"), e.getMessage());
     }
 
+    @Test
+    void arrayElementsAreFoundPastBracketsCommasAndQuotesInStrings() throws IOException {
+        String tricky = "a, [b] {c} \\\"d\\\" ]}, e\\\\";
+        Path hermes = file("tricky.json", " [ {\"conversations\": [{\"from\": \"human\", \"value\": \"" + tricky
+                + "\"}, {\"from\": \"gpt\", \"value\": \"ok\"}]} ,\n 7, {\"text\": \"" + tricky + "\"} ]\n");
+        String value = "a, [b] {c} \"d\" ]}, e\\";
+        MoiceException e = assertThrows(MoiceException.class,
+                () -> TrainingData.load(hermes, SMOL, SMOL_CHAT, 100_000, TrainingData.LossOn.ALL, false));
+        assertTrue(e.getMessage().startsWith(hermes + ": element 1"), e.getMessage());
+        TrainingData d = TrainingData.load(hermes, SMOL, SMOL_CHAT, 100_000, TrainingData.LossOn.ALL, true);
+        assertEquals(2, d.stats().documents());
+        assertEquals(1, d.stats().skippedRecords());
+        int[] want = concat(List.of(SMOL.encode(SMOL_CHAT.get().render(List.of(ChatTemplate.Message.user(value),
+                ChatTemplate.Message.assistant("ok")), false), false), SMOL.encode(value)));
+        assertArrayEquals(want, d.sequences().get(0).tokens());
+
+        for (String broken : new String[]{"[{\"text\": \"x\"}", "[{\"text\": \"x\"}] junk", "[{\"text\": \"x\"}}]"}) {
+            Path f = file("broken.json", broken);
+            MoiceException b = assertThrows(MoiceException.class,
+                    () -> TrainingData.load(f, SMOL, NO_TEMPLATE, 64, TrainingData.LossOn.ALL, true), broken);
+            assertTrue(b.getMessage().startsWith(f.toString()), b.getMessage());
+        }
+        Path empty = file("empty.json", "[ ]");
+        assertThrows(MoiceException.class, () -> TrainingData.load(empty, SMOL, NO_TEMPLATE, 64, TrainingData.LossOn.ALL, false));
+    }
+
     /** Expected mask found on the ids alone: after each {@code <|im_start|>assistant\n} through {@code <|im_end|>\n}. */
     @Test
     void assistantMaskCoversTheRepliesAndTheirEndOfTurn() throws IOException {
