@@ -99,6 +99,10 @@ public final class TrainRoutersCommand implements Callable<Integer> {
             description = "Tokens in the cross-entropy: all (official) or only those of assistant turns (default ${DEFAULT-VALUE}).")
     String lossOn;
 
+    @Option(names = "--max-documents", paramLabel = "N",
+            description = "Read only the first N documents of --data (default: all).")
+    Long maxDocuments;
+
     @Option(names = "--skip-bad-lines", description = "Skip (and count) malformed or empty data records instead of failing.")
     boolean skipBadLines;
 
@@ -120,7 +124,7 @@ public final class TrainRoutersCommand implements Callable<Integer> {
             Routers initial = initialRouters(c);
             RouterObjective objective = objective(m);
             TrainingData trainingData = TrainingData.load(data, m.tokenizer(), m::chatTemplate, maxLen, lossMode,
-                    skipBadLines);
+                    skipBadLines, maxDocuments == null ? Long.MAX_VALUE : maxDocuments);
             System.err.println("data: " + data + ": " + trainingData.stats());
             if (trainingData.sequences().size() < batch)
                 System.err.printf(Locale.ROOT, "note: %d sequences, fewer than --batch %d: a step repeats sequences "
@@ -168,6 +172,8 @@ public final class TrainRoutersCommand implements Callable<Integer> {
         if (maxLen < 2) throw new MoiceException("--max-len " + maxLen + ": expected an integer >= 2");
         if (!(auxCoef >= 0) || Double.isInfinite(auxCoef))
             throw new MoiceException("--aux-coef " + auxCoef + ": expected a finite value >= 0");
+        if (maxDocuments != null && maxDocuments < 1)
+            throw new MoiceException("--max-documents " + maxDocuments + ": expected a positive integer");
         if (!Files.isRegularFile(data)) throw new MoiceException("--data " + data + ": no such file");
         if (init != null && !Files.isRegularFile(init)) throw new MoiceException("--init " + init + ": no such file");
         if (init == null && (baseChoice == null || topK == null))

@@ -34,12 +34,19 @@ public final class DocumentReader {
 
     private DocumentReader() {}
 
+    /** Reads every document of {@code file}; see {@link #read(Path, boolean, long, Consumer)}. */
+    public static Counts read(Path file, boolean skipBad, Consumer<TrainingDocument> sink) {
+        return read(file, skipBad, Long.MAX_VALUE, sink);
+    }
+
     /**
-     * Reads every document of {@code file} in order, handing each to {@code sink}.
+     * Reads the documents of {@code file} in order, handing each to {@code sink}, and stops after
+     * {@code maxDocuments} good ones (the rest of the file is not read).
      *
      * @param skipBad count bad records instead of failing
      */
-    public static Counts read(Path file, boolean skipBad, Consumer<TrainingDocument> sink) {
+    public static Counts read(Path file, boolean skipBad, long maxDocuments, Consumer<TrainingDocument> sink) {
+        if (maxDocuments < 1) throw new IllegalArgumentException("maxDocuments " + maxDocuments);
         if (!Files.isRegularFile(file)) throw new MoiceException(file + ": no such data file");
         try (BufferedReader in = new BufferedReader(new java.io.InputStreamReader(Files.newInputStream(file),
                 StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
@@ -50,7 +57,8 @@ public final class DocumentReader {
             do first = in.read(); while (++scanned < 1 << 20 && (first == ' ' || first == '\t' || first == '\r' || first == '\n' || first == '\uFEFF'));
             if (first < 0) throw new MoiceException(file + ": the data file is empty");
             in.reset();
-            return first == '[' ? readArray(file, in, skipBad, sink) : readLines(file, in, skipBad, sink);
+            return first == '[' ? readArray(file, in, skipBad, maxDocuments, sink)
+                    : readLines(file, in, skipBad, maxDocuments, sink);
         } catch (CharacterCodingException e) {
             throw new MoiceException(file + ": not valid UTF-8", e);
         } catch (IOException e) {
@@ -58,11 +66,11 @@ public final class DocumentReader {
         }
     }
 
-    private static Counts readLines(Path file, BufferedReader reader, boolean skipBad, Consumer<TrainingDocument> sink)
-            throws IOException {
+    private static Counts readLines(Path file, BufferedReader reader, boolean skipBad, long maxDocuments,
+                                    Consumer<TrainingDocument> sink) throws IOException {
         int documents = 0, skipped = 0, lineNumber = 0;
         String line;
-        while ((line = reader.readLine()) != null) {
+        while (documents < maxDocuments && (line = reader.readLine()) != null) {
             lineNumber++;
             String where = file + ":" + lineNumber;
             if (lineNumber == 1 && line.startsWith("\uFEFF")) line = line.substring(1);
@@ -91,8 +99,8 @@ public final class DocumentReader {
      * Reads the array one element at a time (the official OpenHermes file is about 2 GB): a scanner that tracks
      * strings and nesting finds where each top-level element ends, and only that element is parsed.
      */
-    private static Counts readArray(Path file, BufferedReader reader, boolean skipBad, Consumer<TrainingDocument> sink)
-            throws IOException {
+    private static Counts readArray(Path file, BufferedReader reader, boolean skipBad, long maxDocuments,
+                                    Consumer<TrainingDocument> sink) throws IOException {
         int c = skipWhitespace(reader);
         if (c != '[') throw new MoiceException(file + ": expected a JSON array");
         c = skipWhitespace(reader);
@@ -116,6 +124,7 @@ public final class DocumentReader {
             }
             documents++;
             sink.accept(doc);
+            if (documents == maxDocuments) return new Counts(documents, skipped);
         }
         if (skipWhitespace(reader) != -1) throw new MoiceException(file + ": unexpected characters after the JSON array");
         return new Counts(documents, skipped);

@@ -81,10 +81,20 @@ public final class TrainingData {
      */
     public static TrainingData load(Path file, Tokenizer tokenizer, Supplier<ChatTemplate> template, int maxLen,
                                     LossOn lossOn, boolean skipBad) {
+        return load(file, tokenizer, template, maxLen, lossOn, skipBad, Long.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #load(Path, Tokenizer, Supplier, int, LossOn, boolean)}, reading only the first {@code maxDocuments}
+     * good documents (tokenising a whole 2 GB chat collection takes long, and the official recipe uses 7 × 128
+     * sequences).
+     */
+    public static TrainingData load(Path file, Tokenizer tokenizer, Supplier<ChatTemplate> template, int maxLen,
+                                    LossOn lossOn, boolean skipBad, long maxDocuments) {
         if (maxLen < 2) throw new IllegalArgumentException("maxLen " + maxLen);
         Packer packer = new Packer(maxLen, lossOn);
         ChatTemplate[] chat = new ChatTemplate[1];
-        DocumentReader.Counts counts = DocumentReader.read(file, skipBad, doc -> {
+        DocumentReader.Counts counts = DocumentReader.read(file, skipBad, maxDocuments, doc -> {
             switch (doc) {
                 case TrainingDocument.Text t -> {
                     if (lossOn == LossOn.ASSISTANT)

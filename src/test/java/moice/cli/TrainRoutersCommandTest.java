@@ -138,6 +138,7 @@ class TrainRoutersCommandTest {
                 {"--lr", "0"}, {"--lr 0.0"},
                 {"--max-len", "1"}, {"--max-len 1"},
                 {"--aux-coef=-1"}, {"--aux-coef -1.0"},
+                {"--max-documents", "0"}, {"--max-documents 0"},
         };
         for (int c = 0; c < cases.length; c += 2) {
             CliTest.Run r = CliTest.run(args(out, cases[c]));
@@ -168,7 +169,7 @@ class TrainRoutersCommandTest {
         assertEquals(0, r.code());
         for (String flag : List.of("--model", "--data", "--out", "--init", "--bases", "--base-ratios", "--top-k",
                 "--steps", "--batch", "--lr", "--warmup-steps", "--weight-decay", "--max-len", "--aux-coef", "--seed",
-                "--loss-on", "--skip-bad-lines", "--resume", "--log"))
+                "--loss-on", "--max-documents", "--skip-bad-lines", "--resume", "--log"))
             assertTrue(r.out().contains(flag), flag + " missing from\n" + r.out());
     }
 }

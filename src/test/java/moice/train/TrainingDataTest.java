@@ -75,6 +75,9 @@ class TrainingDataTest {
         if (tail >= 2) assertArrayEquals(Arrays.copyOfRange(all, full * maxLen, all.length), d.sequences().get(full).tokens());
         assertEquals(3, d.stats().documents());
         assertEquals(all.length, d.stats().tokens());
+        TrainingData two = TrainingData.load(data, LLAMA2, NO_TEMPLATE, maxLen, TrainingData.LossOn.ALL, false, 2);
+        assertEquals(2, two.stats().documents());
+        assertEquals(LLAMA2.encode(a).length + LLAMA2.encode(b).length, two.stats().tokens());
         assertEquals(tail == 1 ? 1 : 0, d.stats().droppedShort());
     }
 
@@ -146,6 +149,8 @@ class TrainingDataTest {
         TrainingData d = TrainingData.load(hermes, SMOL, SMOL_CHAT, 100_000, TrainingData.LossOn.ALL, true);
         assertEquals(2, d.stats().documents());
         assertEquals(1, d.stats().skippedRecords());
+        assertEquals(1, TrainingData.load(hermes, SMOL, SMOL_CHAT, 100_000, TrainingData.LossOn.ALL, true, 1)
+                .stats().documents());
         int[] want = concat(List.of(SMOL.encode(SMOL_CHAT.get().render(List.of(ChatTemplate.Message.user(value),
                 ChatTemplate.Message.assistant("ok")), false), false), SMOL.encode(value)));
         assertArrayEquals(want, d.sequences().get(0).tokens());
