@@ -17,6 +17,11 @@ import java.util.Arrays;
  * ratios. The ratios stay fixed for the decode calls that follow. The official code's permutation and 4× threshold
  * differ from this stated rule (see scripts/reference/moice_reference.py).
  *
+ * <p>With grouped-query attention that rule gives the query heads of a group other ratios than their keys, so
+ * scores stop depending on relative position alone (on SmolLM2, 3 query heads per KV head, answers degrade to
+ * nonsense). {@code groupRatios = true} rotates every query head with its KV head's ratio instead; for multi-head
+ * attention both rules are the same.
+ *
  * <p>The KV cache is the vanilla one (un-rotated keys). Each distinct ratio has its own cos/sin table built from the
  * angles {@code (t / r)·invFreq} with the model's rope scaling, not from the integer-position table.
  *
@@ -40,6 +45,7 @@ public final class MsPoeAttention implements AttentionVariant {
     private final int[][] outlierCounts;
     private final int[][] rankOfHead;
     private final ThreadLocal<CausalAttention.Scratch> scratch;
+    private final boolean groupRatios;
 
     /**
      * @param theta        the model's rope_theta
@@ -49,6 +55,16 @@ public final class MsPoeAttention implements AttentionVariant {
      */
     public MsPoeAttention(AttentionShape shape, int numLayers, double theta, RopeScaling scaling, int maxPositions,
                           double minRatio, double maxRatio) {
+        this(shape, numLayers, theta, scaling, maxPositions, minRatio, maxRatio, false);
+    }
+
+    /**
+     * As {@link #MsPoeAttention(AttentionShape, int, double, RopeScaling, int, double, double)}; with
+     * {@code groupRatios} every query head uses the ratio of its KV head (that of the group's first query head).
+     */
+    public MsPoeAttention(AttentionShape shape, int numLayers, double theta, RopeScaling scaling, int maxPositions,
+                          double minRatio, double maxRatio, boolean groupRatios) {
+        this.groupRatios = groupRatios;
         if (!(minRatio > 0) || !(maxRatio >= minRatio))
             throw new IllegalArgumentException("Ms-PoE ratios need 0 < min <= max, got " + minRatio + ", " + maxRatio);
         this.shape = shape;
@@ -94,7 +110,7 @@ public final class MsPoeAttention implements AttentionVariant {
         for (int i = 0; i < heads; i++) ropes[i] = ropeOfRank[i].forLength(start + T);
         for (int t = 0; t < T; t++)
             for (int h = 0; h < heads; h++)
-                RopeKernels.rotate(q, t * qDim + h * d, start + t, ropes[rank[h]], shape.layout());
+                RopeKernels.rotate(q, t * qDim + h * d, start + t, ropes[rank[queryRatioHead(h)]], shape.layout());
         float scale = (float) (1.0 / Math.sqrt(d));
         int tiles = (T + VanillaAttention.QUERY_TILE - 1) / VanillaAttention.QUERY_TILE;
         int kvHeads = shape.numKvHeads(), group = shape.groupSize();
@@ -107,6 +123,11 @@ public final class MsPoeAttention implements AttentionVariant {
                 CausalAttention.run(shape, q, start, t0, t1, g, keys, values, keyRope, scale, out, 1f, sc);
             }
         });
+    }
+
+    /** The head whose rank sets query head {@code h}'s ratio: itself, or with group ratios its group's first head. */
+    private int queryRatioHead(int h) {
+        return groupRatios ? h / shape.groupSize() * shape.groupSize() : h;
     }
 
     /** Outlier counts of every head from the last token's un-rotated attention over keys [0, T); ranks by count. */
@@ -161,7 +182,7 @@ public final class MsPoeAttention implements AttentionVariant {
         }
         int[] rank = rankOfHead[layer];
         if (rank == null) return null;
-        for (int h = 0; h < r.length; h++) r[h] = ratioOfRank(rank[h]);
+        for (int h = 0; h < r.length; h++) r[h] = ratioOfRank(rank[queryRatioHead(h)]);
         return r;
     }
 

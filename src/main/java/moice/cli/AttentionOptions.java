@@ -44,6 +44,11 @@ final class AttentionOptions {
             description = "Ms-PoE: ratios are min + (max - min)·i/H for head rank i (default 1.8).")
     Double mspoeMax;
 
+    @Option(names = "--mspoe-group-ratios",
+            description = "Ms-PoE with grouped-query attention: rotate every query head with its KV head's ratio (keeps "
+                    + "scores relative; the stated rule gives each query head its own ratio, which breaks GQA models).")
+    boolean mspoeGroupRatios;
+
     /**
      * Flag errors that need no model, reported before it is loaded (its built-in routers are not known yet);
      * {@code oneMethod}: the command runs a single method, so a comma list is an error.
@@ -91,8 +96,8 @@ final class AttentionOptions {
                 if (!(b > 0) || Double.isInfinite(b))
                     throw new MoiceException("--ab-bases: every base must be a positive number, got " + b);
         }
-        if ((mspoeMin != null || mspoeMax != null) && !ms.contains("mspoe"))
-            throw new MoiceException("--mspoe-min/--mspoe-max need --method mspoe");
+        if ((mspoeMin != null || mspoeMax != null || mspoeGroupRatios) && !ms.contains("mspoe"))
+            throw new MoiceException("--mspoe-min/--mspoe-max/--mspoe-group-ratios need --method mspoe");
         double lo = mspoeMin(), hi = mspoeMax();
         if (!(lo > 0) || !(hi >= lo) || Double.isInfinite(hi))
             throw new MoiceException("--mspoe-min/--mspoe-max: expected 0 < min <= max, got " + lo + " and " + hi);
@@ -124,7 +129,7 @@ final class AttentionOptions {
             case "moice" -> MoiceAttention.create(model.attentionShape(), routers(c, builtIn), c.ropeScaling(),
                     c.maxPositions());
             case "mspoe" -> new MsPoeAttention(model.attentionShape(), c.numLayers(), c.ropeTheta(), c.ropeScaling(),
-                    c.maxPositions(), mspoeMin(), mspoeMax());
+                    c.maxPositions(), mspoeMin(), mspoeMax(), mspoeGroupRatios);
             default -> throw new IllegalArgumentException("no single attention variant for method " + m);
         };
     }

