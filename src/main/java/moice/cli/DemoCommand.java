@@ -28,7 +28,7 @@ import java.util.concurrent.Callable;
                 + "(fetched on first use): a long-context retrieval task at a few lengths and depths, greedy answers, "
                 + "then the accuracy table (also OUT/summary.md) and plots (OUT/accuracy_by_depth.png, "
                 + "OUT/heatmap_*.png). About 5 minutes on 2 cores with the defaults; rerunning resumes.",
-                "Example: bin/moice demo --task kv --lengths 1024,2048 --samples 2"})
+                "Example: bin/moice demo --task passkey --lengths 2048,4096 --samples 2"})
 public final class DemoCommand implements Callable<Integer> {
     /** Routers trained for SmolLM2-135M-Instruct by the recipe of docs/replication.md, on the classpath. */
     static final String SHIPPED_ROUTERS = "/moice/routers/smollm2-135m-instruct-k3.safetensors";
@@ -40,7 +40,7 @@ public final class DemoCommand implements Callable<Integer> {
             description = "Routers for the MoICE side (default: the shipped SmolLM2-135M-Instruct routers; needed with another --model).")
     Path routers;
 
-    @Option(names = "--task", defaultValue = "kv", description = "Synthetic task: passkey, kv, synthetic-qa or niah (default ${DEFAULT-VALUE}).")
+    @Option(names = "--task", defaultValue = "synthetic-qa", description = "Synthetic task: passkey, kv, synthetic-qa or niah (default ${DEFAULT-VALUE}).")
     String task;
 
     @Option(names = "--lengths", split = ",", defaultValue = "1024,2048", description = "Prompt lengths in tokens (default ${DEFAULT-VALUE}).")

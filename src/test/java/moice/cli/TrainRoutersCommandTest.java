@@ -112,6 +112,50 @@ class TrainRoutersCommandTest {
         }
     }
 
+    /**
+     * {@code bin/moice train-routers} on the tiny model (real forward and backward) in a child JVM, killed with
+     * SIGKILL once two steps are on disk, then resumed: the routers equal an uninterrupted run bit for bit.
+     */
+    @Test
+    void killNineThenResumeEqualsAnUninterruptedRun() throws Exception {
+        Path whole = tmp.resolve("whole.safetensors"), killed = tmp.resolve("killed.safetensors");
+        String[] flags = {"--steps", "40", "--lr", "1e-2"};
+        assertEquals(0, CliTest.run(args(whole, flags)).code());
+
+        Process p = child(args(killed, flags), tmp.resolve("kill-1.out"));
+        Path state = tmp.resolve("killed.safetensors.state");
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(120);
+        while (stateStep(state) < 2 && p.isAlive() && System.nanoTime() < deadline) Thread.sleep(2);
+        assertTrue(p.isAlive(), "the child ended before the kill: " + Files.readString(tmp.resolve("kill-1.out")));
+        p.destroyForcibly().waitFor();
+        int at = stateStep(state);
+        assertTrue(at >= 2 && at < 40, "killed at step " + at);
+
+        List<String> resume = new ArrayList<>(Arrays.asList(args(killed, flags)));
+        resume.add("--resume");
+        Process q = child(resume.toArray(String[]::new), tmp.resolve("kill-2.out"));
+        assertTrue(q.waitFor(180, java.util.concurrent.TimeUnit.SECONDS), "resume did not finish");
+        assertEquals(0, q.exitValue(), Files.readString(tmp.resolve("kill-2.out")));
+        assertArrayEquals(Files.readAllBytes(whole), Files.readAllBytes(killed), "killed at step " + at);
+    }
+
+    private static Process child(String[] cliArgs, Path output) throws IOException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "--add-modules", "jdk.incubator.vector",
+                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(Arrays.asList(cliArgs));
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+    }
+
+    private static int stateStep(Path state) {
+        if (!Files.exists(state)) return -1;
+        try {
+            return moice.train.TrainingState.read(state, RouterFile.read(tmp.resolve("whole.safetensors"))).step();
+        } catch (RuntimeException e) {
+            return -1; // being replaced at this moment
+        }
+    }
+
     @Test
     void assistantOnlyLossOnChatData() throws IOException {
         Path out = tmp.resolve("chat.safetensors");
