@@ -3,6 +3,8 @@ package moice.cli;
 import moice.MoiceException;
 import moice.eval.DataTask;
 import moice.eval.EvalRun;
+import moice.eval.ResultRow;
+import moice.eval.ResultsCsv;
 import moice.eval.PromptEncoder;
 import moice.eval.RunHeader;
 import moice.eval.SyntheticTask;
@@ -37,10 +39,15 @@ import java.util.concurrent.Callable;
                 "Example: bin/moice eval --model smollm2-135m-instruct --task passkey --lengths 1024,2048 "
                         + "--depths 0,0.5,1 --samples 5 --methods vanilla,mspoe --out runs/passkey"})
 public final class EvalCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "Model directory, .gguf file, or the name of a pulled model.")
+    @Option(names = "--model", description = "Model directory, .gguf file, or the name of a pulled model (required unless --merge).")
     String model;
 
-    @Option(names = "--task", required = true, paramLabel = "TASK",
+    @Option(names = "--merge", split = ",", paramLabel = "DIR1,DIR2,..",
+            description = "Instead of running: combine the results.csv of finished eval folders (e.g. baselines and "
+                    + "MoICE variants run separately on the same samples) into --out: results.csv, summary.md and plots.")
+    List<Path> merge;
+
+    @Option(names = "--task", paramLabel = "TASK",
             description = "passkey, kv, synthetic-qa, niah, mdqa, leval-coursera, leval-quality, leval-tpo, "
                     + "leval-sci_fi or longbench.")
     String task;
@@ -132,6 +139,9 @@ public final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         System.setProperty("java.awt.headless", "true");
+        if (merge != null) return merge();
+        if (model == null) throw new MoiceException("--model is required (unless --merge)");
+        if (task == null) throw new MoiceException("--task is required (unless --merge)");
         boolean synthetic = SyntheticTask.NAMES.contains(task.toLowerCase(Locale.ROOT));
         if (!synthetic && !DataTask.NAMES.contains(task.toLowerCase(Locale.ROOT)))
             throw new MoiceException("--task: unknown task '" + task + "'; expected one of "
@@ -211,6 +221,41 @@ public final class EvalCommand implements Callable<Integer> {
             EvalRun.run(source, runs, settings, out, err);
             err.println("eval: wrote " + out.resolve("results.csv") + ", " + out.resolve("summary.md") + " and plots");
         }
+        return 0;
+    }
+
+    /** {@code --merge}: the union of finished runs' rows (one task), reported as one run. */
+    private int merge() {
+        List<ResultRow> rows = new ArrayList<>();
+        String mergedTask = null;
+        for (Path dir : merge) {
+            Path csv = dir.resolve("results.csv");
+            if (!Files.isRegularFile(csv)) throw new MoiceException(csv + ": no results to merge (--merge)");
+            for (ResultRow r : ResultsCsv.read(csv)) {
+                if (mergedTask == null) mergedTask = r.task();
+                else if (!mergedTask.equals(r.task()))
+                    throw new MoiceException("--merge: " + csv + " holds task " + r.task() + ", the others " + mergedTask);
+                rows.add(r);
+            }
+        }
+        if (rows.isEmpty()) throw new MoiceException("--merge: the folders hold no results");
+        createDirectories(out);
+        try {
+            Files.deleteIfExists(out.resolve("results.csv.tmp"));
+        } catch (IOException e) {
+            throw new MoiceException(out + ": cannot write results.csv: " + e.getMessage());
+        }
+        try (ResultsCsv all = ResultsCsv.append(out.resolve("results.csv.tmp"))) {
+            rows.forEach(all::write);
+        }
+        try {
+            Files.move(out.resolve("results.csv.tmp"), out.resolve("results.csv"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new MoiceException(out + ": cannot write results.csv: " + e.getMessage());
+        }
+        EvalRun.writeReports(mergedTask, rows, out, List.of("merged from " + merge));
+        System.err.println("eval: merged " + rows.size() + " results into " + out);
         return 0;
     }
 
