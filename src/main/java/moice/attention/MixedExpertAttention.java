@@ -1,0 +1,250 @@
+package moice.attention;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * MoICE attention of one key/value head's query heads over a tile of query tokens, all selected experts at once,
+ * against keys rotated once per base beforehand ({@link RotatedKeys}).
+ *
+ * <p>Two passes instead of one online-softmax pass per expert: the scores of every selected (query, expert) row are
+ * computed and kept, so each row's softmax maximum and normaliser are exact before any value is touched; a query's K
+ * rows then merge into one probability row {@code p(s) = Σ_r w_r · exp(score_r(s) − max_r) / Z_r} and the values are
+ * accumulated once per query instead of once per expert. Rows are grouped by expert and scored four at a time, so
+ * each loaded key vector serves four queries. Memory: {@code rows × keys} floats of scores per thread.
+ *
+ * <p>Its plain twin is the official formulation, {@code Σ_j p_j ·} {@link ScalarAttention} per expert; the
+ * differential tests compare the two on random inputs (MoiceAttentionTest, MixedExpertAttentionTest).
+ */
+final class MixedExpertAttention {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int TILE = RotatedKeys.TILE;
+
+    private MixedExpertAttention() {}
+
+    /** Per-thread working memory; grows on demand. */
+    static final class Scratch {
+        float[] queries = new float[0];   // [row, d] rotated with the row's base
+        float[] scores = new float[0];    // [row, width]
+        float[] rowWeight = new float[0]; // router weight, then weight / Z
+        int[] rowQuery = new int[0];      // query index (t - t0) · group + head in group
+        int[] rowsOfQuery = new int[0];   // [query, k] row numbers, -1 for a weight of 0
+        int[] expertRows = new int[0];    // rows of expert e: [expertRows[e], expertRows[e + 1])
+        float[] probabilities = new float[0];
+        float[] acc = new float[0];
+
+        void ensure(int rows, int queryCount, int k, int d, int width, int experts) {
+            if (rowWeight.length < rows) {
+                rowWeight = new float[rows];
+                rowQuery = new int[rows];
+                queries = new float[rows * d];
+            }
+            if (scores.length < (long) rows * width) scores = new float[Math.multiplyExact(rows, width)];
+            if (rowsOfQuery.length < queryCount * k) rowsOfQuery = new int[queryCount * k];
+            if (expertRows.length < experts + 1) expertRows = new int[experts + 1];
+            if (probabilities.length < width) probabilities = new float[width];
+            if (acc.length < d) acc = new float[d];
+        }
+    }
+
+    /**
+     * Writes (overwrites) the output rows of query tokens {@code [t0, t1)} (positions {@code start + t}) and the query
+     * heads of key/value head {@code g}: {@code Σ_r w_r · attention(q and keys rotated with base e_r)}.
+     *
+     * @param q        un-rotated queries {@code [T, qDim]}
+     * @param experts  the router's choices, {@code [T · numHeads, k]}
+     * @param weights  their weights, same layout; a weight of 0 is skipped
+     * @param rotated  per expert its rotated keys covering positions up to {@code start + t1}; may be null for an
+     *                 expert no query of the tile chose
+     * @param rope     per expert the rotation of its queries
+     * @param values   values {@code [position, kvDim]}
+     * @param out      {@code [T, qDim]}
+     */
+    static void run(AttentionShape shape, float[] q, int start, int t0, int t1, int g, int[] experts, float[] weights,
+                    int k, RotatedKeys[] rotated, Rope[] rope, float[] values, float scale, float[] out, Scratch sc) {
+        int d = shape.headDim(), group = shape.groupSize(), heads = shape.numHeads(), qDim = shape.qDim();
+        int n = rotated.length, queries = (t1 - t0) * group;
+        int lo = shape.firstVisible(start + t0), hi = start + t1;
+        int kb0 = lo - lo % TILE;
+        int width = (hi - kb0 + TILE - 1) / TILE * TILE;
+        sc.ensure(queries * k, queries, k, d, width, n);
+
+        // rows grouped by expert (counting sort), in token order within an expert
+        int[] expertRows = sc.expertRows;
+        java.util.Arrays.fill(expertRows, 0, n + 1, 0);
+        for (int qi = 0; qi < queries; qi++) {
+            int e0 = ((t0 + qi / group) * heads + g * group + qi % group) * k;
+            for (int r = 0; r < k; r++) if (weights[e0 + r] != 0f) expertRows[experts[e0 + r] + 1]++;
+        }
+        for (int e = 0; e < n; e++) expertRows[e + 1] += expertRows[e];
+        int[] fill = new int[n];
+        for (int e = 0; e < n; e++) fill[e] = expertRows[e];
+        for (int qi = 0; qi < queries; qi++) {
+            int t = t0 + qi / group, h = g * group + qi % group;
+            int e0 = (t * heads + h) * k;
+            for (int r = 0; r < k; r++) {
+                if (weights[e0 + r] == 0f) {
+                    sc.rowsOfQuery[qi * k + r] = -1;
+                    continue;
+                }
+                int e = experts[e0 + r], row = fill[e]++;
+                sc.rowsOfQuery[qi * k + r] = row;
+                sc.rowQuery[row] = qi;
+                sc.rowWeight[row] = weights[e0 + r];
+                System.arraycopy(q, t * qDim + h * d, sc.queries, row * d, d);
+                RopeKernels.rotate(sc.queries, row * d, start + t, rope[e], shape.layout());
+            }
+        }
+
+        // pass 1: scores of every row against every key tile it sees
+        float[] scores = sc.scores;
+        for (int e = 0; e < n; e++) {
+            int rs = expertRows[e], re = expertRows[e + 1];
+            if (rs == re) continue;
+            float[] kT = rotated[e].data();
+            for (int kb = kb0; kb < hi; kb += TILE) {
+                int ko = rotated[e].tileOffset(g, kb / TILE), so = kb - kb0;
+                int r = rs;
+                for (; r + 4 <= re; r += 4) {
+                    // rows are in token order: the block sees the tile if its last row reaches it and its first
+                    // row's window has not left it
+                    int lastPos = start + t0 + sc.rowQuery[r + 3] / group;
+                    int firstPos = start + t0 + sc.rowQuery[r] / group;
+                    if (lastPos < kb || shape.firstVisible(firstPos) >= kb + TILE) continue;
+                    scoreFourRows(sc.queries, r * d, d, kT, ko, scores, r * width + so, width, scale);
+                }
+                for (; r < re; r++) {
+                    int pos = start + t0 + sc.rowQuery[r] / group;
+                    if (pos < kb || shape.firstVisible(pos) >= kb + TILE) continue;
+                    scoreRow(sc.queries, r * d, d, kT, ko, scores, r * width + so, scale);
+                }
+            }
+        }
+
+        // pass 2: per row exp(score - max) in place; rowWeight becomes w / Z
+        int rows = expertRows[n];
+        for (int r = 0; r < rows; r++) {
+            int pos = start + t0 + sc.rowQuery[r] / group;
+            int from = shape.firstVisible(pos) - kb0, to = pos - kb0 + 1;
+            int o = r * width;
+            float max = maxOf(scores, o + from, o + to);
+            float z = expInPlace(scores, o + from, o + to, max);
+            sc.rowWeight[r] /= z;
+        }
+
+        // pass 3: one merged probability row per query, one pass over the values
+        float[] p = sc.probabilities, acc = sc.acc;
+        int kvDim = shape.kvDim();
+        for (int qi = 0; qi < queries; qi++) {
+            int t = t0 + qi / group, h = g * group + qi % group;
+            int pos = start + t;
+            int from = shape.firstVisible(pos) - kb0, to = pos - kb0 + 1;
+            boolean first = true;
+            for (int r = 0; r < k; r++) {
+                int row = sc.rowsOfQuery[qi * k + r];
+                if (row < 0) continue;
+                mergeRow(scores, row * width, sc.rowWeight[row], p, from, to, first);
+                first = false;
+            }
+            java.util.Arrays.fill(acc, 0, d, 0f);
+            if (!first) CausalAttention.accumulateValues(values, kb0, kvDim, g * d, p, from, to, acc, 0, d);
+            System.arraycopy(acc, 0, out, t * qDim + h * d, d);
+        }
+    }
+
+    /**
+     * {@code scores[so + r·width + j] = scale · q_r · kT[:, j]} for four consecutive query rows {@code r} and the
+     * tile's {@code TILE} key columns: every key vector loaded serves four rows.
+     */
+    static void scoreFourRows(float[] q, int qo, int d, float[] kT, int ko, float[] scores, int so, int width,
+                              float scale) {
+        int L = S.length();
+        for (int j = 0; j < TILE; j += 2 * L) {
+            FloatVector a00 = FloatVector.zero(S), a01 = FloatVector.zero(S), a10 = FloatVector.zero(S),
+                    a11 = FloatVector.zero(S), a20 = FloatVector.zero(S), a21 = FloatVector.zero(S),
+                    a30 = FloatVector.zero(S), a31 = FloatVector.zero(S);
+            for (int c = 0; c < d; c++) {
+                int kc = ko + c * TILE + j;
+                FloatVector k0 = FloatVector.fromArray(S, kT, kc), k1 = FloatVector.fromArray(S, kT, kc + L);
+                FloatVector q0 = FloatVector.broadcast(S, q[qo + c]);
+                a00 = k0.fma(q0, a00);
+                a01 = k1.fma(q0, a01);
+                FloatVector q1 = FloatVector.broadcast(S, q[qo + d + c]);
+                a10 = k0.fma(q1, a10);
+                a11 = k1.fma(q1, a11);
+                FloatVector q2 = FloatVector.broadcast(S, q[qo + 2 * d + c]);
+                a20 = k0.fma(q2, a20);
+                a21 = k1.fma(q2, a21);
+                FloatVector q3 = FloatVector.broadcast(S, q[qo + 3 * d + c]);
+                a30 = k0.fma(q3, a30);
+                a31 = k1.fma(q3, a31);
+            }
+            a00.mul(scale).intoArray(scores, so + j);
+            a01.mul(scale).intoArray(scores, so + j + L);
+            a10.mul(scale).intoArray(scores, so + width + j);
+            a11.mul(scale).intoArray(scores, so + width + j + L);
+            a20.mul(scale).intoArray(scores, so + 2 * width + j);
+            a21.mul(scale).intoArray(scores, so + 2 * width + j + L);
+            a30.mul(scale).intoArray(scores, so + 3 * width + j);
+            a31.mul(scale).intoArray(scores, so + 3 * width + j + L);
+        }
+    }
+
+    /** One row of {@link #scoreFourRows}. */
+    static void scoreRow(float[] q, int qo, int d, float[] kT, int ko, float[] scores, int so, float scale) {
+        int L = S.length();
+        for (int j = 0; j < TILE; j += 2 * L) {
+            FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
+            for (int c = 0; c < d; c++) {
+                int kc = ko + c * TILE + j;
+                FloatVector qc = FloatVector.broadcast(S, q[qo + c]);
+                a0 = FloatVector.fromArray(S, kT, kc).fma(qc, a0);
+                a1 = FloatVector.fromArray(S, kT, kc + L).fma(qc, a1);
+            }
+            a0.mul(scale).intoArray(scores, so + j);
+            a1.mul(scale).intoArray(scores, so + j + L);
+        }
+    }
+
+    static float maxOf(float[] x, int from, int to) {
+        int L = S.length(), i = from;
+        FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (; i + L <= to; i += L) m = m.max(FloatVector.fromArray(S, x, i));
+        float max = m.reduceLanes(VectorOperators.MAX);
+        for (; i < to; i++) max = Math.max(max, x[i]);
+        return max;
+    }
+
+    /** {@code x[i] = exp(x[i] − max)} on {@code [from, to)}; returns their sum. */
+    static float expInPlace(float[] x, int from, int to, float max) {
+        int L = S.length(), i = from;
+        FloatVector sumV = FloatVector.zero(S), maxV = FloatVector.broadcast(S, max);
+        for (; i + L <= to; i += L) {
+            FloatVector e = FloatVector.fromArray(S, x, i).sub(maxV).lanewise(VectorOperators.EXP);
+            e.intoArray(x, i);
+            sumV = sumV.add(e);
+        }
+        float sum = sumV.reduceLanes(VectorOperators.ADD);
+        for (; i < to; i++) {
+            float e = (float) Math.exp(x[i] - max);
+            x[i] = e;
+            sum += e;
+        }
+        return sum;
+    }
+
+    /** {@code p[j] (=|+=) w · row[ro + j]} on {@code [from, to)}: {@code =} for the first row of a query. */
+    static void mergeRow(float[] row, int ro, float w, float[] p, int from, int to, boolean first) {
+        int L = S.length(), j = from;
+        FloatVector wv = FloatVector.broadcast(S, w);
+        if (first) {
+            for (; j + L <= to; j += L) FloatVector.fromArray(S, row, ro + j).mul(wv).intoArray(p, j);
+            for (; j < to; j++) p[j] = row[ro + j] * w;
+        } else {
+            for (; j + L <= to; j += L)
+                FloatVector.fromArray(S, row, ro + j).fma(wv, FloatVector.fromArray(S, p, j)).intoArray(p, j);
+            for (; j < to; j++) p[j] = Math.fma(row[ro + j], w, p[j]);
+        }
+    }
+}
