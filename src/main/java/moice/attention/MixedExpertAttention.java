@@ -11,8 +11,8 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Two passes instead of one online-softmax pass per expert: the scores of every selected (query, expert) row are
  * computed and kept, so each row's softmax maximum and normaliser are exact before any value is touched; a query's K
  * rows then merge into one probability row {@code p(s) = Σ_r w_r · exp(score_r(s) − max_r) / Z_r} and the values are
- * accumulated once per query instead of once per expert. Rows are grouped by expert and scored four at a time, so
- * each loaded key vector serves four queries. Memory: {@code rows × keys} floats of scores per thread.
+ * accumulated once per query instead of once per expert. Rows are grouped by expert and scored three at a time, so
+ * each loaded key vector serves three queries. Memory: {@code rows × keys} floats of scores per thread.
  *
  * <p>Its plain twin is the official formulation, {@code Σ_j p_j ·} {@link ScalarAttention} per expert; the
  * differential tests compare the two on random inputs (MoiceAttentionTest, MixedExpertAttentionTest).
@@ -106,13 +106,13 @@ final class MixedExpertAttention {
             for (int kb = kb0; kb < hi; kb += TILE) {
                 int ko = rotated[e].tileOffset(g, kb / TILE), so = kb - kb0;
                 int r = rs;
-                for (; r + 4 <= re; r += 4) {
+                for (; r + 3 <= re; r += 3) {
                     // rows are in token order: the block sees the tile if its last row reaches it and its first
                     // row's window has not left it
-                    int lastPos = start + t0 + sc.rowQuery[r + 3] / group;
+                    int lastPos = start + t0 + sc.rowQuery[r + 2] / group;
                     int firstPos = start + t0 + sc.rowQuery[r] / group;
                     if (lastPos < kb || shape.firstVisible(firstPos) >= kb + TILE) continue;
-                    scoreFourRows(sc.queries, r * d, d, kT, ko, scores, r * width + so, width, scale);
+                    scoreThreeRows(sc.queries, r * d, d, kT, ko, scores, r * width + so, width, scale);
                 }
                 for (; r < re; r++) {
                     int pos = start + t0 + sc.rowQuery[r] / group;
@@ -154,44 +154,54 @@ final class MixedExpertAttention {
     }
 
     /**
-     * {@code scores[so + r·width + j] = scale · q_r · kT[:, j]} for four consecutive query rows {@code r} and the
-     * tile's {@code TILE} key columns: every key vector loaded serves four rows.
+     * {@code scores[so + r·width + j] = scale · q_r · kT[:, j]} for three consecutive query rows {@code r} and the
+     * tile's {@code TILE} key columns: twelve accumulators, and every key vector loaded serves three rows.
      */
-    static void scoreFourRows(float[] q, int qo, int d, float[] kT, int ko, float[] scores, int so, int width,
-                              float scale) {
+    static void scoreThreeRows(float[] q, int qo, int d, float[] kT, int ko, float[] scores, int so, int width,
+                               float scale) {
         int L = S.length();
-        for (int j = 0; j < TILE; j += 2 * L) {
-            FloatVector a00 = FloatVector.zero(S), a01 = FloatVector.zero(S), a10 = FloatVector.zero(S),
-                    a11 = FloatVector.zero(S), a20 = FloatVector.zero(S), a21 = FloatVector.zero(S),
-                    a30 = FloatVector.zero(S), a31 = FloatVector.zero(S);
+        for (int j = 0; j < TILE; j += 4 * L) {
+            FloatVector a00 = FloatVector.zero(S), a01 = FloatVector.zero(S), a02 = FloatVector.zero(S),
+                    a03 = FloatVector.zero(S), a10 = FloatVector.zero(S), a11 = FloatVector.zero(S),
+                    a12 = FloatVector.zero(S), a13 = FloatVector.zero(S), a20 = FloatVector.zero(S),
+                    a21 = FloatVector.zero(S), a22 = FloatVector.zero(S), a23 = FloatVector.zero(S);
             for (int c = 0; c < d; c++) {
                 int kc = ko + c * TILE + j;
-                FloatVector k0 = FloatVector.fromArray(S, kT, kc), k1 = FloatVector.fromArray(S, kT, kc + L);
+                FloatVector k0 = FloatVector.fromArray(S, kT, kc), k1 = FloatVector.fromArray(S, kT, kc + L),
+                        k2 = FloatVector.fromArray(S, kT, kc + 2 * L), k3 = FloatVector.fromArray(S, kT, kc + 3 * L);
                 FloatVector q0 = FloatVector.broadcast(S, q[qo + c]);
                 a00 = k0.fma(q0, a00);
                 a01 = k1.fma(q0, a01);
+                a02 = k2.fma(q0, a02);
+                a03 = k3.fma(q0, a03);
                 FloatVector q1 = FloatVector.broadcast(S, q[qo + d + c]);
                 a10 = k0.fma(q1, a10);
                 a11 = k1.fma(q1, a11);
+                a12 = k2.fma(q1, a12);
+                a13 = k3.fma(q1, a13);
                 FloatVector q2 = FloatVector.broadcast(S, q[qo + 2 * d + c]);
                 a20 = k0.fma(q2, a20);
                 a21 = k1.fma(q2, a21);
-                FloatVector q3 = FloatVector.broadcast(S, q[qo + 3 * d + c]);
-                a30 = k0.fma(q3, a30);
-                a31 = k1.fma(q3, a31);
+                a22 = k2.fma(q2, a22);
+                a23 = k3.fma(q2, a23);
             }
-            a00.mul(scale).intoArray(scores, so + j);
-            a01.mul(scale).intoArray(scores, so + j + L);
-            a10.mul(scale).intoArray(scores, so + width + j);
-            a11.mul(scale).intoArray(scores, so + width + j + L);
-            a20.mul(scale).intoArray(scores, so + 2 * width + j);
-            a21.mul(scale).intoArray(scores, so + 2 * width + j + L);
-            a30.mul(scale).intoArray(scores, so + 3 * width + j);
-            a31.mul(scale).intoArray(scores, so + 3 * width + j + L);
+            int o0 = so + j, o1 = o0 + width, o2 = o1 + width;
+            a00.mul(scale).intoArray(scores, o0);
+            a01.mul(scale).intoArray(scores, o0 + L);
+            a02.mul(scale).intoArray(scores, o0 + 2 * L);
+            a03.mul(scale).intoArray(scores, o0 + 3 * L);
+            a10.mul(scale).intoArray(scores, o1);
+            a11.mul(scale).intoArray(scores, o1 + L);
+            a12.mul(scale).intoArray(scores, o1 + 2 * L);
+            a13.mul(scale).intoArray(scores, o1 + 3 * L);
+            a20.mul(scale).intoArray(scores, o2);
+            a21.mul(scale).intoArray(scores, o2 + L);
+            a22.mul(scale).intoArray(scores, o2 + 2 * L);
+            a23.mul(scale).intoArray(scores, o2 + 3 * L);
         }
     }
 
-    /** One row of {@link #scoreFourRows}. */
+    /** One row of {@link #scoreThreeRows}. */
     static void scoreRow(float[] q, int qo, int d, float[] kT, int ko, float[] scores, int so, float scale) {
         int L = S.length();
         for (int j = 0; j < TILE; j += 2 * L) {

@@ -186,13 +186,15 @@ public final class MoiceAttention implements AttentionVariant {
             c = kept[layer] = new KeptCopies(new RotatedKeys[n]);
             for (int j = 0; j < n; j++) c.perExpert[j] = new RotatedKeys(shape.numKvHeads(), shape.headDim());
         }
-        boolean continues = c.keys == keys && c.perExpert[0].rotatedTo() >= start;
+        // dynamic NTK scaling swaps the rope (and so every rotation) once the sequence outgrows the original context
+        boolean continues = c.keys == keys && c.perExpert[0].rotatedTo() >= start && Arrays.equals(c.ropes, rope);
         int from = continues ? start : 0;
         for (int j = 0; j < n; j++) {
             c.perExpert[j].truncate(from);
             c.perExpert[j].rotate(keys, from, start + T, rope[j], shape.layout());
         }
         c.keys = keys;
+        c.ropes = rope.clone();
         return c.perExpert;
     }
 
@@ -200,6 +202,7 @@ public final class MoiceAttention implements AttentionVariant {
     private static final class KeptCopies {
         final RotatedKeys[] perExpert;
         float[] keys;
+        Rope[] ropes;
 
         KeptCopies(RotatedKeys[] perExpert) {
             this.perExpert = perExpert;
