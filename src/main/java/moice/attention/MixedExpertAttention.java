@@ -31,8 +31,10 @@ final class MixedExpertAttention {
         int[] rowQuery = new int[0];      // query index (t - t0) · group + head in group
         int[] rowsOfQuery = new int[0];   // [query, k] row numbers, -1 for a weight of 0
         int[] expertRows = new int[0];    // rows of expert e: [expertRows[e], expertRows[e + 1])
-        float[] probabilities = new float[0];
-        float[] acc = new float[0];
+        float[] probabilities = new float[0]; // two merged rows [2, width]
+        float[] acc = new float[0];           // [2, d]
+        final int[] from = new int[2], to = new int[2];
+        final boolean[] empty = new boolean[2];
 
         void ensure(int rows, int queryCount, int k, int d, int width, int experts) {
             if (rowWeight.length < rows) {
@@ -43,8 +45,8 @@ final class MixedExpertAttention {
             if (scores.length < (long) rows * width) scores = new float[Math.multiplyExact(rows, width)];
             if (rowsOfQuery.length < queryCount * k) rowsOfQuery = new int[queryCount * k];
             if (expertRows.length < experts + 1) expertRows = new int[experts + 1];
-            if (probabilities.length < width) probabilities = new float[width];
-            if (acc.length < d) acc = new float[d];
+            if (probabilities.length < 2 * width) probabilities = new float[2 * width];
+            if (acc.length < 2 * d) acc = new float[2 * d];
         }
     }
 
@@ -133,23 +135,114 @@ final class MixedExpertAttention {
             sc.rowWeight[r] /= z;
         }
 
-        // pass 3: one merged probability row per query, one pass over the values
+        // pass 3: one merged probability row per query, one pass over the values for each pair of queries
+        int kvDim = shape.kvDim(), kvOff = g * d;
         float[] p = sc.probabilities, acc = sc.acc;
-        int kvDim = shape.kvDim();
-        for (int qi = 0; qi < queries; qi++) {
-            int t = t0 + qi / group, h = g * group + qi % group;
-            int pos = start + t;
-            int from = shape.firstVisible(pos) - kb0, to = pos - kb0 + 1;
-            boolean first = true;
-            for (int r = 0; r < k; r++) {
-                int row = sc.rowsOfQuery[qi * k + r];
-                if (row < 0) continue;
-                mergeRow(scores, row * width, sc.rowWeight[row], p, from, to, first);
-                first = false;
+        // pairs pay only when a head spans at least four vectors; narrower heads take one query at a time
+        int perPass = d >= 4 * S.length() ? 2 : 1;
+        for (int qi = 0; qi < queries; qi += perPass) {
+            int pairs = Math.min(perPass, queries - qi);
+            for (int m = 0; m < pairs; m++) mergeQuery(shape, sc, qi + m, start, t0, kb0, width, k, m * width);
+            int from0 = sc.from[0], to0 = sc.to[0];
+            java.util.Arrays.fill(acc, 0, 2 * d, 0f);
+            if (pairs == 1) {
+                CausalAttention.accumulateValues(values, kb0, kvDim, kvOff, p, from0, to0, acc, 0, d);
+            } else {
+                // the two rows share most of their keys: accumulate the shared range together, the rest alone
+                int from1 = sc.from[1], to1 = sc.to[1];
+                int lo2 = Math.max(from0, from1), hi2 = Math.min(to0, to1);
+                if (lo2 < hi2) {
+                    accumulateTwo(values, kb0, kvDim, kvOff, p, width, lo2, hi2, acc, d);
+                    tails(values, kb0, kvDim, kvOff, p, 0, from0, to0, lo2, hi2, acc, 0, d);
+                    tails(values, kb0, kvDim, kvOff, p, width, from1, to1, lo2, hi2, acc, d, d);
+                } else {
+                    CausalAttention.accumulateValues(values, kb0, kvDim, kvOff, p, from0, to0, acc, 0, d);
+                    CausalAttention.accumulateValues(values, kb0 - width, kvDim, kvOff, p, width + from1,
+                            width + to1, acc, d, d);
+                }
             }
-            java.util.Arrays.fill(acc, 0, d, 0f);
-            if (!first) CausalAttention.accumulateValues(values, kb0, kvDim, g * d, p, from, to, acc, 0, d);
-            System.arraycopy(acc, 0, out, t * qDim + h * d, d);
+            for (int m = 0; m < pairs; m++) {
+                int t = t0 + (qi + m) / group, h = g * group + (qi + m) % group;
+                if (sc.empty[m]) java.util.Arrays.fill(acc, m * d, (m + 1) * d, 0f);
+                System.arraycopy(acc, m * d, out, t * qDim + h * d, d);
+            }
+        }
+    }
+
+    /**
+     * Writes query {@code qi}'s merged probabilities {@code Σ_r (w_r / Z_r) · exp(score_r − max_r)} into
+     * {@code probabilities[po + j]} over its visible keys, recording the range in {@code from/to[po / width]}.
+     */
+    private static void mergeQuery(AttentionShape shape, Scratch sc, int qi, int start, int t0, int kb0, int width,
+                                   int k, int po) {
+        int group = shape.groupSize(), slot = po / width;
+        int pos = start + t0 + qi / group;
+        int from = shape.firstVisible(pos) - kb0, to = pos - kb0 + 1;
+        boolean first = true;
+        for (int r = 0; r < k; r++) {
+            int row = sc.rowsOfQuery[qi * k + r];
+            if (row < 0) continue;
+            mergeRow(sc.scores, row * width - po, sc.rowWeight[row], sc.probabilities, po + from, po + to, first);
+            first = false;
+        }
+        sc.from[slot] = from;
+        sc.to[slot] = to;
+        sc.empty[slot] = first;
+        if (first) java.util.Arrays.fill(sc.probabilities, po + from, po + to, 0f);
+    }
+
+    /** Keys of {@code [from, to)} outside {@code [lo, hi)}, one row alone. */
+    private static void tails(float[] values, int kb0, int kvDim, int kvOff, float[] p, int po, int from, int to,
+                              int lo, int hi, float[] acc, int ao, int d) {
+        if (from < lo) CausalAttention.accumulateValues(values, kb0 - po, kvDim, kvOff, p, po + from, po + lo, acc, ao, d);
+        if (hi < to) CausalAttention.accumulateValues(values, kb0 - po, kvDim, kvOff, p, po + hi, po + to, acc, ao, d);
+    }
+
+    /**
+     * {@code acc[0..d) += Σ_j p[j] · v[kb0 + j]} and {@code acc[d..2d) += Σ_j p[width + j] · v[kb0 + j]} over
+     * {@code j ∈ [from, to)}: two probability rows share every value vector loaded (four vectors of dims at a time).
+     */
+    static void accumulateTwo(float[] values, int kb0, int kvDim, int kvOff, float[] p, int width, int from, int to,
+                              float[] acc, int d) {
+        int L = S.length(), c = 0;
+        for (; c + 4 * L <= d; c += 4 * L) {
+            FloatVector a0 = FloatVector.fromArray(S, acc, c), a1 = FloatVector.fromArray(S, acc, c + L),
+                    a2 = FloatVector.fromArray(S, acc, c + 2 * L), a3 = FloatVector.fromArray(S, acc, c + 3 * L);
+            FloatVector b0 = FloatVector.fromArray(S, acc, d + c), b1 = FloatVector.fromArray(S, acc, d + c + L),
+                    b2 = FloatVector.fromArray(S, acc, d + c + 2 * L), b3 = FloatVector.fromArray(S, acc, d + c + 3 * L);
+            for (int j = from; j < to; j++) {
+                int vo = (kb0 + j) * kvDim + kvOff + c;
+                FloatVector v0 = FloatVector.fromArray(S, values, vo), v1 = FloatVector.fromArray(S, values, vo + L),
+                        v2 = FloatVector.fromArray(S, values, vo + 2 * L), v3 = FloatVector.fromArray(S, values, vo + 3 * L);
+                FloatVector pa = FloatVector.broadcast(S, p[j]);
+                a0 = v0.fma(pa, a0);
+                a1 = v1.fma(pa, a1);
+                a2 = v2.fma(pa, a2);
+                a3 = v3.fma(pa, a3);
+                FloatVector pb = FloatVector.broadcast(S, p[width + j]);
+                b0 = v0.fma(pb, b0);
+                b1 = v1.fma(pb, b1);
+                b2 = v2.fma(pb, b2);
+                b3 = v3.fma(pb, b3);
+            }
+            a0.intoArray(acc, c);
+            a1.intoArray(acc, c + L);
+            a2.intoArray(acc, c + 2 * L);
+            a3.intoArray(acc, c + 3 * L);
+            b0.intoArray(acc, d + c);
+            b1.intoArray(acc, d + c + L);
+            b2.intoArray(acc, d + c + 2 * L);
+            b3.intoArray(acc, d + c + 3 * L);
+        }
+        for (; c < d; c++) {
+            float a = acc[c], b = acc[d + c];
+            for (int j = from; j < to; j++) {
+                float v = values[(kb0 + j) * kvDim + kvOff + c];
+                a = Math.fma(v, p[j], a);
+                b = Math.fma(v, p[width + j], b);
+            }
+            acc[c] = a;
+            acc[d + c] = b;
         }
     }
 

@@ -68,6 +68,24 @@ class MixedExpertAttentionTest {
         }
     }
 
+    @ParameterizedTest
+    @CsvSource({"8, 0, 5", "10, 3, 64", "64, 1, 70", "66, 0, 131", "128, 60, 61"})
+    void twoRowValueSumsMatchPlainLoops(int d, int from, int to) {
+        Random rnd = new Random(d * 13 + to);
+        int kb0 = 7, kvDim = 2 * d + 3, kvOff = d + 1, width = to + 5;
+        float[] values = CausalAttentionTest.random(rnd, (kb0 + to) * kvDim);
+        float[] p = CausalAttentionTest.random(rnd, 2 * width);
+        float[] acc = CausalAttentionTest.random(rnd, 2 * d);
+        float[] expected = acc.clone();
+        MixedExpertAttention.accumulateTwo(values, kb0, kvDim, kvOff, p, width, from, to, acc, d);
+        for (int m = 0; m < 2; m++)
+            for (int c = 0; c < d; c++) {
+                double e = expected[m * d + c];
+                for (int j = from; j < to; j++) e += (double) p[m * width + j] * values[(kb0 + j) * kvDim + kvOff + c];
+                assertEquals(e, acc[m * d + c], 1e-5 * (1 + Math.abs(e)), "row " + m + " dim " + c);
+            }
+    }
+
     /** Rotated tiles hold, column by column, the scalar rotation of each key; extending and truncating keeps that. */
     @ParameterizedTest
     @CsvSource({"3, 16, HALF_SPLIT", "1, 10, INTERLEAVED", "2, 64, INTERLEAVED"})
