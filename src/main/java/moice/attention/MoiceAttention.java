@@ -11,9 +11,13 @@ import java.util.Arrays;
  * expert index first) and their softmax weights renormalised to sum 1. The head's output is
  * {@code Σ_j p_j · attention(query and every cached key rotated with base B_j)}.
  *
- * <p>Only the selected experts are computed: per expert, the queries that chose it are rotated with its base and the
- * tiled kernel runs with per-query weights (0 = skip). The KV cache holds un-rotated keys, as for vanilla attention,
- * so one cache serves all bases. The model's rope scaling applies to every base (one {@link RopeProvider} each).
+ * <p>Only the selected experts are computed. The KV cache holds un-rotated keys, as for vanilla attention, so one
+ * cache serves all bases; the model's rope scaling applies to every base (one {@link RopeProvider} each). Blocks of
+ * more than {@link #MIXED_MIN_TOKENS} tokens (prefill) rotate the cached keys once per chosen base into a per-thread
+ * working buffer ({@link RotatedKeys}: {@code N × positions × kvDim} floats at most, reused across layers and calls)
+ * and run {@link MixedExpertAttention}, which scores each query against its K experts and accumulates the values once
+ * per query. Shorter blocks (decode) run, per expert, the tiled kernel that rotates key tiles on the fly, with
+ * per-query weights (0 = skip). {@link #keepRotatedKeyCopies} trades N× key memory for not rotating again.
  */
 public final class MoiceAttention implements AttentionVariant {
     private final AttentionShape shape;
