@@ -48,6 +48,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--decode", defaultValue = "128", description = "Tokens decoded one at a time (default ${DEFAULT-VALUE}); 0 to skip.")
     int decode;
 
+    @Option(names = "--decode-context", defaultValue = "0",
+            description = "Decode after an untimed prefill of this many tokens (default ${DEFAULT-VALUE}: from an empty cache).")
+    int decodeContext;
+
     @Option(names = "--repeats", defaultValue = "3", description = "Measured runs per test after a warm-up (default ${DEFAULT-VALUE}).")
     int repeats;
 
@@ -67,6 +71,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         attention.checkFlags(false); // flag errors before loading the model
+        if (decodeContext < 0) throw new moice.MoiceException("--decode-context: expected 0 or more tokens, got " + decodeContext);
         if (randomShape != null) {
             var config = RandomWeights.shape(randomShape);
             DType type = DType.valueOf(dtype.toUpperCase(Locale.ROOT));
@@ -108,7 +113,7 @@ public final class BenchCommand implements Callable<Integer> {
             if (rotatedKeyCopies) addCopies(m, r, label + "+copies", labels, factories, copyVariants);
         }
         for (int i = 0; i < labels.size(); i++) System.err.println("method " + (i + 1) + ": " + labels.get(i));
-        List<List<Benchmark.Row>> rows = Benchmark.runInterleaved(config, factories, lengths, decode, repeats,
+        List<List<Benchmark.Row>> rows = Benchmark.runInterleaved(config, factories, lengths, decode, decodeContext, repeats,
                 s -> System.err.println("  " + s));
         int w = Math.max(7, labels.stream().mapToInt(String::length).max().orElse(7));
         String fmt = "| %-" + w + "s | %-14s | %12s | %15s |%n";
@@ -121,7 +126,7 @@ public final class BenchCommand implements Callable<Integer> {
                 System.out.printf(Locale.ROOT, fmt, labels.get(i), r.test(),
                         String.format(Locale.ROOT, "%.1f", r.medianTokensPerSecond()),
                         String.format(Locale.ROOT, "%6.1f – %6.1f", r.minTps(), r.maxTps()));
-        int maxLen = Math.max(decode, lengths.length == 0 ? 0 : java.util.Arrays.stream(lengths).max().getAsInt());
+        int maxLen = Math.max(decodeContext + decode, lengths.length == 0 ? 0 : java.util.Arrays.stream(lengths).max().getAsInt());
         System.out.printf(Locale.ROOT, "KV cache at %d positions: %.1f MiB per model pass%s; peak RSS: %.1f MiB%n", maxLen,
                 KVCache.bytesFor(config, maxLen) / 1048576.0,
                 passes > 1 ? " (ab: " + passes + " passes, " + passes + "× that)" : "",

@@ -28,17 +28,18 @@ public final class Benchmark {
     /** As above, for any method that opens {@link InferenceSession}s (e.g. {@link AttentionBuckets}). */
     public static List<Row> run(ModelConfig config, InferenceSession.Factory sessions, int[] prefillLengths,
                                 int decodeTokens, int repeats, Consumer<String> progress) {
-        return runInterleaved(config, List.of(sessions), prefillLengths, decodeTokens, repeats, progress).get(0);
+        return runInterleaved(config, List.of(sessions), prefillLengths, decodeTokens, 0, repeats, progress).get(0);
     }
 
     /**
      * Several methods side by side: for every test each method runs its warm-up, then the measured runs alternate
      * between the methods (A B C A B C …), so that a slow spell of a shared machine hits them alike. Returns the rows
-     * of each method, in the order of {@code methods}.
+     * of each method, in the order of {@code methods}. Decode starts after an untimed prefill of
+     * {@code decodeContext} random tokens (0: from an empty cache), so that long-context decode can be measured.
      */
     public static List<List<Row>> runInterleaved(ModelConfig config, List<InferenceSession.Factory> methods,
-                                                 int[] prefillLengths, int decodeTokens, int repeats,
-                                                 Consumer<String> progress) {
+                                                 int[] prefillLengths, int decodeTokens, int decodeContext,
+                                                 int repeats, Consumer<String> progress) {
         List<List<Row>> rows = new ArrayList<>();
         for (int m = 0; m < methods.size(); m++) rows.add(new ArrayList<>());
         Random random = new Random(42);
@@ -59,12 +60,15 @@ public final class Benchmark {
             for (int m = 0; m < methods.size(); m++) rows.get(m).add(row("prefill " + n, n, tps[m]));
         }
         if (decodeTokens > 0) {
+            String test = "decode " + decodeTokens + (decodeContext > 0 ? " @" + decodeContext : "");
+            int[] context = random.ints(decodeContext, 0, vocab).toArray();
             double[][] tps = new double[methods.size()][repeats];
             for (int r = -1; r < repeats; r++)
                 for (int m = 0; m < methods.size(); m++) {
-                    progress.accept("method " + (m + 1) + ": decode " + decodeTokens
+                    progress.accept("method " + (m + 1) + ": " + test
                             + (r < 0 ? " (warm-up)" : " run " + (r + 1) + "/" + repeats));
-                    InferenceSession session = methods.get(m).open(decodeTokens);
+                    InferenceSession session = methods.get(m).open(decodeContext + decodeTokens);
+                    if (decodeContext > 0) session.forward(context, 1);
                     int token = 1;
                     long t0 = System.nanoTime();
                     for (int i = 0; i < decodeTokens; i++) {
@@ -74,7 +78,7 @@ public final class Benchmark {
                     double s = (System.nanoTime() - t0) / 1e9;
                     if (r >= 0) tps[m][r] = decodeTokens / s;
                 }
-            for (int m = 0; m < methods.size(); m++) rows.get(m).add(row("decode " + decodeTokens, decodeTokens, tps[m]));
+            for (int m = 0; m < methods.size(); m++) rows.get(m).add(row(test, decodeTokens, tps[m]));
         }
         return rows;
     }
