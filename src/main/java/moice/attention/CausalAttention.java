@@ -152,7 +152,7 @@ public final class CausalAttention {
     }
 
     /** acc[ao..ao+d) += Σ_j p_j · v[kb+j] over j in [from, to). */
-    private static void accumulateValues(float[] values, int kb, int kvDim, int kvOff, float[] p, int from, int to,
+    static void accumulateValues(float[] values, int kb, int kvDim, int kvOff, float[] p, int from, int to,
                                          float[] acc, int ao, int d) {
         int L = S.length();
         int c = 0;

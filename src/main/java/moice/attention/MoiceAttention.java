@@ -11,9 +11,13 @@ import java.util.Arrays;
  * expert index first) and their softmax weights renormalised to sum 1. The head's output is
  * {@code Σ_j p_j · attention(query and every cached key rotated with base B_j)}.
  *
- * <p>Only the selected experts are computed: per expert, the queries that chose it are rotated with its base and the
- * tiled kernel runs with per-query weights (0 = skip). The KV cache holds un-rotated keys, as for vanilla attention,
- * so one cache serves all bases. The model's rope scaling applies to every base (one {@link RopeProvider} each).
+ * <p>Only the selected experts are computed. The KV cache holds un-rotated keys, as for vanilla attention, so one
+ * cache serves all bases; the model's rope scaling applies to every base (one {@link RopeProvider} each). Blocks of
+ * more than {@link #MIXED_MIN_TOKENS} tokens (prefill) rotate the cached keys once per chosen base into a per-thread
+ * working buffer ({@link RotatedKeys}: {@code N × positions × kvDim} floats at most, reused across layers and calls)
+ * and run {@link MixedExpertAttention}, which scores each query against its K experts and accumulates the values once
+ * per query. Shorter blocks (decode) run, per expert, the tiled kernel that rotates key tiles on the fly, with
+ * per-query weights (0 = skip). {@link #keepRotatedKeyCopies} trades N× key memory for not rotating again.
  */
 public final class MoiceAttention implements AttentionVariant {
     private final AttentionShape shape;
@@ -21,10 +25,19 @@ public final class MoiceAttention implements AttentionVariant {
     private final RopeProvider[] ropes;
     private final ThreadLocal<TaskScratch> scratch;
     private RoutingLog log;
+    private boolean keepRotatedCopies;
+    private KeptCopies[] kept;
+    private final ThreadLocal<RotatedKeys[]> transientCopies;
+
+    /** Above this many tokens a call rotates keys once per base and mixes experts in one kernel. */
+    static final int MIXED_MIN_TOKENS = VanillaAttention.QUERY_TILE;
+    /** Query tokens per task of the mixed kernel; its score rows are this × group size × K. */
+    static final int MIXED_QUERY_TILE = 8;
 
     /** Per-thread working memory of one (kv head, query tile) task. */
     private static final class TaskScratch {
         final CausalAttention.Scratch attention;
+        final MixedExpertAttention.Scratch mixed = new MixedExpertAttention.Scratch();
         float[] queries = new float[0];
 
         TaskScratch(int headDim) {
@@ -44,6 +57,7 @@ public final class MoiceAttention implements AttentionVariant {
         this.routers = routers;
         this.ropes = ropes.clone();
         this.scratch = ThreadLocal.withInitial(() -> new TaskScratch(shape.headDim()));
+        this.transientCopies = ThreadLocal.withInitial(() -> new RotatedKeys[routers.numExperts()]);
     }
 
     /** MoICE with one {@link RopeProvider} per base of {@code routers}, each with the model's {@code scaling}. */
@@ -62,6 +76,27 @@ public final class MoiceAttention implements AttentionVariant {
 
     public Routers routers() { return routers; }
 
+    /**
+     * Keeps, per layer, one copy of the cached keys rotated with each base (N× the key cache's memory, float32) and
+     * extends it by the new positions on every call, instead of rotating the cached keys again at every call. Meant
+     * for one session at a time: a call whose keys array or start position does not continue the kept copy rebuilds
+     * it. Off by default; returns this.
+     */
+    public MoiceAttention keepRotatedKeyCopies(boolean keep) {
+        this.keepRotatedCopies = keep;
+        this.kept = keep ? new KeptCopies[routers.numLayers()] : null;
+        return this;
+    }
+
+    /** Bytes held by the rotated key copies of {@link #keepRotatedKeyCopies} (0 when off). */
+    public long rotatedCopyBytes() {
+        long total = 0;
+        if (kept != null)
+            for (KeptCopies c : kept)
+                if (c != null) for (RotatedKeys r : c.perExpert) total += r.bytes();
+        return total;
+    }
+
     @Override
     public void attend(int layer, float[] q, int T, int start, float[] keys, float[] values, float[] out) {
         if (layer < 0 || layer >= routers.numLayers())
@@ -74,21 +109,35 @@ public final class MoiceAttention implements AttentionVariant {
         float[] weights = new float[T * heads * k];
         float[] logits = new float[T * heads * n];
         route(layer, q, T, start, rope[0], experts, weights, logits);
+        float scale = (float) (1.0 / Math.sqrt(shape.headDim()));
+        if (keepRotatedCopies) attendMixed(keptCopies(layer, keys, start, T, rope), q, T, start, experts, weights,
+                rope, values, scale, out);
+        else if (T > MIXED_MIN_TOKENS) attendMixed(transientCopies(keys, start + T, experts, rope), q, T, start,
+                experts, weights, rope, values, scale, out);
+        else attendPerExpert(q, T, start, experts, weights, rope, keys, values, scale, out);
+        if (log != null) log.record(layer, start, T, experts, weights, logits);
+    }
 
+    /**
+     * Few tokens (decode): per expert, the queries that chose it run the on-the-fly kernel, which rotates each key
+     * tile as it goes; rotating every key once per base first would cost the same and write it all to memory.
+     */
+    private void attendPerExpert(float[] q, int T, int start, int[] experts, float[] weights, Rope[] rope,
+                                 float[] keys, float[] values, float scale, float[] out) {
+        int n = routers.numExperts(), k = routers.topK(), heads = shape.numHeads();
         // expertWeights[j][t * heads + h]: weight of expert j for that query, 0 when not selected
         float[][] expertWeights = new float[n][T * heads];
         for (int e = 0; e < T * heads; e++)
             for (int r = 0; r < k; r++) expertWeights[experts[e * k + r]][e] = weights[e * k + r];
 
         Arrays.fill(out, 0, T * shape.qDim(), 0f);
-        float scale = (float) (1.0 / Math.sqrt(shape.headDim()));
         int tiles = (T + VanillaAttention.QUERY_TILE - 1) / VanillaAttention.QUERY_TILE;
         int kvHeads = shape.numKvHeads();
-        Parallel.forRange(kvHeads * tiles, (lo, hi) -> {
+        Parallel.forRange(kvHeads * tiles, 1, (lo, hi) -> {
             TaskScratch sc = scratch.get();
             if (sc.queries.length < T * shape.qDim()) sc.queries = new float[T * shape.qDim()];
             for (int task = lo; task < hi; task++) {
-                int g = task % kvHeads, tile = task / kvHeads;
+                int g = task % kvHeads, tile = tiles - 1 - task / kvHeads;
                 int t0 = tile * VanillaAttention.QUERY_TILE, t1 = Math.min(T, t0 + VanillaAttention.QUERY_TILE);
                 for (int j = 0; j < n; j++) {
                     if (!rotateSelected(q, sc.queries, expertWeights[j], t0, t1, g, start, rope[j])) continue;
@@ -97,7 +146,71 @@ public final class MoiceAttention implements AttentionVariant {
                 }
             }
         });
-        if (log != null) log.record(layer, start, T, experts, weights, logits);
+    }
+
+    /** Blocks: all experts of a query tile at once over keys rotated once per base ({@link MixedExpertAttention}). */
+    private void attendMixed(RotatedKeys[] rotated, float[] q, int T, int start, int[] experts, float[] weights,
+                             Rope[] rope, float[] values, float scale, float[] out) {
+        int k = routers.topK(), kvHeads = shape.numKvHeads();
+        int tiles = (T + MIXED_QUERY_TILE - 1) / MIXED_QUERY_TILE;
+        // late query tiles see the most keys: hand them out first so the threads finish together
+        Parallel.forRange(kvHeads * tiles, 1, (lo, hi) -> {
+            TaskScratch sc = scratch.get();
+            for (int task = lo; task < hi; task++) {
+                int g = task % kvHeads, tile = tiles - 1 - task / kvHeads;
+                int t0 = tile * MIXED_QUERY_TILE, t1 = Math.min(T, t0 + MIXED_QUERY_TILE);
+                MixedExpertAttention.run(shape, q, start, t0, t1, g, experts, weights, k, rotated, rope, values,
+                        scale, out, sc.mixed);
+            }
+        });
+    }
+
+    /** Per-call copies (of the calling thread, reused across layers): the experts some query chose, all positions. */
+    private RotatedKeys[] transientCopies(float[] keys, int end, int[] experts, Rope[] rope) {
+        int n = routers.numExperts();
+        RotatedKeys[] copies = transientCopies.get();
+        boolean[] used = new boolean[n];
+        for (int e : experts) used[e] = true;
+        RotatedKeys[] active = new RotatedKeys[n];
+        for (int j = 0; j < n; j++) {
+            if (!used[j]) continue;
+            if (copies[j] == null) copies[j] = new RotatedKeys(shape.numKvHeads(), shape.headDim());
+            copies[j].truncate(0);
+            copies[j].rotate(keys, 0, end, rope[j], shape.layout());
+            active[j] = copies[j];
+        }
+        return active;
+    }
+
+    /** The kept copies of {@code layer}, extended by positions {@code [start, start + T)} (rebuilt if stale). */
+    private RotatedKeys[] keptCopies(int layer, float[] keys, int start, int T, Rope[] rope) {
+        int n = routers.numExperts();
+        KeptCopies c = kept[layer];
+        if (c == null) {
+            c = kept[layer] = new KeptCopies(new RotatedKeys[n]);
+            for (int j = 0; j < n; j++) c.perExpert[j] = new RotatedKeys(shape.numKvHeads(), shape.headDim());
+        }
+        // dynamic NTK scaling swaps the rope (and so every rotation) once the sequence outgrows the original context
+        boolean continues = c.keys == keys && c.perExpert[0].rotatedTo() >= start && Arrays.equals(c.ropes, rope);
+        int from = continues ? start : 0;
+        for (int j = 0; j < n; j++) {
+            c.perExpert[j].truncate(from);
+            c.perExpert[j].rotate(keys, from, start + T, rope[j], shape.layout());
+        }
+        c.keys = keys;
+        c.ropes = rope.clone();
+        return c.perExpert;
+    }
+
+    /** The rotated copies of one layer and the key array they were made from. */
+    private static final class KeptCopies {
+        final RotatedKeys[] perExpert;
+        float[] keys;
+        Rope[] ropes;
+
+        KeptCopies(RotatedKeys[] perExpert) {
+            this.perExpert = perExpert;
+        }
     }
 
     /**

@@ -26,6 +26,13 @@ final class RopeKernels {
      * {@code kT} ({@code [d, stride]}), so that scores against a tile of keys vectorise over keys.
      */
     static void rotateInto(float[] k, int ko, int pos, Rope rope, RopeLayout layout, float[] kT, int stride, int col) {
+        rotateInto(k, ko, pos, rope, layout, kT, stride, col, 0);
+    }
+
+    /** As above, into the {@code [d, stride]} block of {@code kT} that starts at {@code kto}. */
+    static void rotateInto(float[] k, int ko, int pos, Rope rope, RopeLayout layout, float[] kT, int stride, int col,
+                           int kto) {
+        col += kto;
         int half = rope.headDim() / 2;
         float[] cos = rope.cos(), sin = rope.sin();
         int co = pos * half;

@@ -1,6 +1,8 @@
 package moice.cli;
 
+import moice.attention.MoiceAttention;
 import moice.attention.Routers;
+import moice.io.RouterFile;
 import moice.io.LoadedModel;
 import moice.io.download.ModelCache;
 import moice.model.AttentionBuckets;
@@ -18,6 +20,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -27,7 +31,7 @@ import java.util.concurrent.Callable;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Measures prefill tokens/s at given prompt lengths and decode tokens/s (medians), and peak memory.",
                 "Example: bin/moice bench --random-shape smollm2-135m --dtype f32 --prefill 512,2048 --decode 128",
-                "Compare methods in one run: --method vanilla,ab,mspoe[,moice --moice ROUTERS]."})
+                "Compare methods in one run: --method vanilla,ab,mspoe[,moice --moice ROUTERS] [--moice-also R2,..]; the methods' runs alternate."})
 public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--model", description = "Model directory or .gguf file (or a pulled model's name).")
     String model;
@@ -44,6 +48,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--decode", defaultValue = "128", description = "Tokens decoded one at a time (default ${DEFAULT-VALUE}); 0 to skip.")
     int decode;
 
+    @Option(names = "--decode-context", defaultValue = "0",
+            description = "Decode after an untimed prefill of this many tokens (default ${DEFAULT-VALUE}: from an empty cache).")
+    int decodeContext;
+
     @Option(names = "--repeats", defaultValue = "3", description = "Measured runs per test after a warm-up (default ${DEFAULT-VALUE}).")
     int repeats;
 
@@ -53,12 +61,23 @@ public final class BenchCommand implements Callable<Integer> {
                     + "moice (--moice ROUTERS, router gradients with aux-coef 0.3).")
     Integer train;
 
+    @Option(names = "--moice-also", split = ",", paramLabel = "ROUTERS",
+            description = "More MoICE router checkpoints, each benchmarked as one more method beside --method's "
+                    + "(e.g. other top-K); labelled by file name.")
+    List<Path> moiceAlso = List.of();
+
+    @Option(names = "--rotated-key-copies",
+            description = "Also benchmark every MoICE method keeping one rotated copy of the keys per base "
+                    + "(N× key memory) instead of rotating the cached keys on the fly; labelled '+copies'.")
+    boolean rotatedKeyCopies;
+
     @Mixin
     AttentionOptions attention;
 
     @Override
     public Integer call() {
         attention.checkFlags(false); // flag errors before loading the model
+        if (decodeContext < 0) throw new moice.MoiceException("--decode-context: expected 0 or more tokens, got " + decodeContext);
         if (randomShape != null) {
             var config = RandomWeights.shape(randomShape);
             DType type = DType.valueOf(dtype.toUpperCase(Locale.ROOT));
@@ -73,32 +92,55 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    /** Benchmarks every method on {@code m} and prints the table; {@code builtIn}: the model's own MoICE routers. */
+    /** Benchmarks every method on {@code m} side by side and prints the table; {@code builtIn}: the model's own MoICE routers. */
     private int run(Model m, String what, Optional<Routers> builtIn) {
         var config = m.config();
-        List<String> methods = attention.methods(builtIn.isPresent());
-        if (train != null) return runTraining(m, what, builtIn, methods);
+        if (train != null) return runTraining(m, what, builtIn, attention.methods(builtIn.isPresent()));
         int[] lengths = prefill.stream().mapToInt(Integer::intValue).toArray();
-        List<String> lines = new java.util.ArrayList<>();
+        List<String> labels = new ArrayList<>();
+        List<InferenceSession.Factory> factories = new ArrayList<>();
+        List<MoiceAttention> copyVariants = new ArrayList<>();
         int passes = 1;
-        for (String method : methods) {
+        for (String method : attention.methods(builtIn.isPresent())) {
             InferenceSession.Factory sessions = attention.sessions(m, builtIn, method);
             if (sessions instanceof AttentionBuckets ab) passes = Math.max(passes, ab.bases().length);
-            System.err.println("method " + method + ":");
-            for (Benchmark.Row r : Benchmark.run(config, sessions, lengths, decode, repeats,
-                    s -> System.err.println("  " + s)))
-                lines.add(String.format(Locale.ROOT, "| %-7s | %-14s | %12.1f | %6.1f – %6.1f |", method, r.test(),
-                        r.medianTokensPerSecond(), r.minTps(), r.maxTps()));
+            labels.add(method);
+            factories.add(sessions);
+            if (method.equals("moice")) {
+                Routers r = attention.routers(config, builtIn);
+                if (rotatedKeyCopies) addCopies(m, r, "moice+copies", labels, factories, copyVariants);
+            }
         }
-        System.out.printf(Locale.ROOT, "model: %s, %,d parameters, %d threads%n", what, config.parameterCount(), Parallel.threads());
-        System.out.printf(Locale.ROOT, "| %-7s | %-14s | %12s | %15s |%n", "method", "test", "tokens/s", "range");
-        System.out.printf(Locale.ROOT, "|%s|%s|%s|%s|%n", "-".repeat(9), "-".repeat(16), "-".repeat(14), "-".repeat(17));
-        lines.forEach(System.out::println);
-        int maxLen = Math.max(decode, lengths.length == 0 ? 0 : java.util.Arrays.stream(lengths).max().getAsInt());
+        for (Path p : moiceAlso) {
+            Routers r = RouterFile.read(p, config.numLayers(), config.headDim());
+            String label = "moice " + p.getFileName();
+            labels.add(label);
+            factories.add(InferenceSession.factory(m, MoiceAttention.create(m.attentionShape(), r, config.ropeScaling(),
+                    config.maxPositions())));
+            if (rotatedKeyCopies) addCopies(m, r, label + "+copies", labels, factories, copyVariants);
+        }
+        for (int i = 0; i < labels.size(); i++) System.err.println("method " + (i + 1) + ": " + labels.get(i));
+        List<List<Benchmark.Row>> rows = Benchmark.runInterleaved(config, factories, lengths, decode, decodeContext, repeats,
+                s -> System.err.println("  " + s));
+        int w = Math.max(7, labels.stream().mapToInt(String::length).max().orElse(7));
+        String fmt = "| %-" + w + "s | %-14s | %12s | %15s |%n";
+        System.out.printf(Locale.ROOT, "model: %s, %,d parameters, %d threads; methods measured in alternation%n", what,
+                config.parameterCount(), Parallel.threads());
+        System.out.printf(Locale.ROOT, fmt, "method", "test", "tokens/s", "range");
+        System.out.printf(Locale.ROOT, "|%s|%s|%s|%s|%n", "-".repeat(w + 2), "-".repeat(16), "-".repeat(14), "-".repeat(17));
+        for (int i = 0; i < labels.size(); i++)
+            for (Benchmark.Row r : rows.get(i))
+                System.out.printf(Locale.ROOT, fmt, labels.get(i), r.test(),
+                        String.format(Locale.ROOT, "%.1f", r.medianTokensPerSecond()),
+                        String.format(Locale.ROOT, "%6.1f – %6.1f", r.minTps(), r.maxTps()));
+        int maxLen = Math.max(decodeContext + decode, lengths.length == 0 ? 0 : java.util.Arrays.stream(lengths).max().getAsInt());
         System.out.printf(Locale.ROOT, "KV cache at %d positions: %.1f MiB per model pass%s; peak RSS: %.1f MiB%n", maxLen,
                 KVCache.bytesFor(config, maxLen) / 1048576.0,
                 passes > 1 ? " (ab: " + passes + " passes, " + passes + "× that)" : "",
                 Benchmark.peakRssBytes() / 1048576.0);
+        for (MoiceAttention c : copyVariants)
+            System.out.printf(Locale.ROOT, "rotated key copies held by a +copies method: %.1f MiB%n",
+                    c.rotatedCopyBytes() / 1048576.0);
         return 0;
     }
 
@@ -134,5 +176,15 @@ public final class BenchCommand implements Callable<Integer> {
         lines.forEach(System.out::println);
         System.out.printf(Locale.ROOT, "peak RSS: %.1f MiB%n", Benchmark.peakRssBytes() / 1048576.0);
         return 0;
+    }
+
+    private static void addCopies(Model m, Routers r, String label, List<String> labels,
+                                  List<InferenceSession.Factory> factories, List<MoiceAttention> copyVariants) {
+        var c = m.config();
+        MoiceAttention copies = MoiceAttention.create(m.attentionShape(), r, c.ropeScaling(), c.maxPositions())
+                .keepRotatedKeyCopies(true);
+        labels.add(label);
+        factories.add(InferenceSession.factory(m, copies));
+        copyVariants.add(copies);
     }
 }

@@ -11,7 +11,7 @@ import java.util.function.Consumer;
 /**
  * Whole-model speed: prefill tokens/s at given prompt lengths (logits for the last position only, as llama-bench
  * does) and decode tokens/s (one token at a time from an empty cache, like llama-bench's tg). Each figure is the
- * median of {@code repeats} runs after one warm-up run.
+ * median of {@code repeats} runs after one warm-up run; several methods can be measured in alternation.
  */
 public final class Benchmark {
     /** One measured row. */
@@ -28,37 +28,57 @@ public final class Benchmark {
     /** As above, for any method that opens {@link InferenceSession}s (e.g. {@link AttentionBuckets}). */
     public static List<Row> run(ModelConfig config, InferenceSession.Factory sessions, int[] prefillLengths,
                                 int decodeTokens, int repeats, Consumer<String> progress) {
-        List<Row> rows = new ArrayList<>();
+        return runInterleaved(config, List.of(sessions), prefillLengths, decodeTokens, 0, repeats, progress).get(0);
+    }
+
+    /**
+     * Several methods side by side: for every test each method runs its warm-up, then the measured runs alternate
+     * between the methods (A B C A B C …), so that a slow spell of a shared machine hits them alike. Returns the rows
+     * of each method, in the order of {@code methods}. Decode starts after an untimed prefill of
+     * {@code decodeContext} random tokens (0: from an empty cache), so that long-context decode can be measured.
+     */
+    public static List<List<Row>> runInterleaved(ModelConfig config, List<InferenceSession.Factory> methods,
+                                                 int[] prefillLengths, int decodeTokens, int decodeContext,
+                                                 int repeats, Consumer<String> progress) {
+        List<List<Row>> rows = new ArrayList<>();
+        for (int m = 0; m < methods.size(); m++) rows.add(new ArrayList<>());
         Random random = new Random(42);
         int vocab = config.vocabSize();
         for (int n : prefillLengths) {
             int[] tokens = random.ints(n, 0, vocab).toArray();
-            double[] tps = new double[repeats];
-            for (int r = -1; r < repeats; r++) {
-                progress.accept("prefill " + n + (r < 0 ? " (warm-up)" : " run " + (r + 1) + "/" + repeats));
-                InferenceSession session = sessions.open(n);
-                long t0 = System.nanoTime();
-                session.forward(tokens, 1);
-                double s = (System.nanoTime() - t0) / 1e9;
-                if (r >= 0) tps[r] = n / s;
-            }
-            rows.add(row("prefill " + n, n, tps));
+            double[][] tps = new double[methods.size()][repeats];
+            for (int r = -1; r < repeats; r++)
+                for (int m = 0; m < methods.size(); m++) {
+                    progress.accept("method " + (m + 1) + ": prefill " + n
+                            + (r < 0 ? " (warm-up)" : " run " + (r + 1) + "/" + repeats));
+                    InferenceSession session = methods.get(m).open(n);
+                    long t0 = System.nanoTime();
+                    session.forward(tokens, 1);
+                    double s = (System.nanoTime() - t0) / 1e9;
+                    if (r >= 0) tps[m][r] = n / s;
+                }
+            for (int m = 0; m < methods.size(); m++) rows.get(m).add(row("prefill " + n, n, tps[m]));
         }
         if (decodeTokens > 0) {
-            double[] tps = new double[repeats];
-            for (int r = -1; r < repeats; r++) {
-                progress.accept("decode " + decodeTokens + (r < 0 ? " (warm-up)" : " run " + (r + 1) + "/" + repeats));
-                InferenceSession session = sessions.open(decodeTokens);
-                int token = 1;
-                long t0 = System.nanoTime();
-                for (int i = 0; i < decodeTokens; i++) {
-                    float[] logits = session.forward(new int[]{token}, 1);
-                    token = Sampler.argmax(logits, 0, vocab);
+            String test = "decode " + decodeTokens + (decodeContext > 0 ? " @" + decodeContext : "");
+            int[] context = random.ints(decodeContext, 0, vocab).toArray();
+            double[][] tps = new double[methods.size()][repeats];
+            for (int r = -1; r < repeats; r++)
+                for (int m = 0; m < methods.size(); m++) {
+                    progress.accept("method " + (m + 1) + ": " + test
+                            + (r < 0 ? " (warm-up)" : " run " + (r + 1) + "/" + repeats));
+                    InferenceSession session = methods.get(m).open(decodeContext + decodeTokens);
+                    if (decodeContext > 0) session.forward(context, 1);
+                    int token = 1;
+                    long t0 = System.nanoTime();
+                    for (int i = 0; i < decodeTokens; i++) {
+                        float[] logits = session.forward(new int[]{token}, 1);
+                        token = Sampler.argmax(logits, 0, vocab);
+                    }
+                    double s = (System.nanoTime() - t0) / 1e9;
+                    if (r >= 0) tps[m][r] = decodeTokens / s;
                 }
-                double s = (System.nanoTime() - t0) / 1e9;
-                if (r >= 0) tps[r] = decodeTokens / s;
-            }
-            rows.add(row("decode " + decodeTokens, decodeTokens, tps));
+            for (int m = 0; m < methods.size(); m++) rows.get(m).add(row(test, decodeTokens, tps[m]));
         }
         return rows;
     }

@@ -23,6 +23,8 @@ class MoiceAttentionTest {
             "6, 2, 10, 0, 30, 150, INTERLEAVED, 4, 4",
             "3, 3, 8, 0, 100, 1, HALF_SPLIT, 3, 1",
             "8, 2, 32, 20, 65, 17, INTERLEAVED, 6, 5",
+            "9, 3, 64, 0, 0, 45, HALF_SPLIT, 7, 3",
+            "6, 3, 12, 40, 90, 100, HALF_SPLIT, 7, 7",
     })
     void matchesAllExpertsBruteForce(int heads, int kvHeads, int d, int window, int start, int T, RopeLayout layout,
                                      int n, int k) {
@@ -74,9 +76,24 @@ class MoiceAttentionTest {
                     }
                 }
             }
+        assertClose(expected, actual, "on the fly");
+
+        // the same with rotated key copies kept: first a call over [0, start) builds them, then the block extends them
+        MoiceAttention withCopies = MoiceAttention.create(shape, routers, RopeScaling.NONE, 4096)
+                .keepRotatedKeyCopies(true);
+        if (start > 0) withCopies.attend(1, CausalAttentionTest.random(rnd, start * shape.qDim()), start, 0, keys,
+                values, new float[start * shape.qDim()]);
+        float[] copies = new float[T * shape.qDim()];
+        java.util.Arrays.fill(copies, Float.NaN);
+        withCopies.attend(1, q.clone(), T, start, keys, values, copies);
+        assertClose(expected, copies, "rotated copies");
+        assertTrue(withCopies.rotatedCopyBytes() >= 4L * n * end * shape.kvDim());
+    }
+
+    private static void assertClose(float[] expected, float[] actual, String what) {
         float maxDiff = 0;
         for (int i = 0; i < expected.length; i++) maxDiff = Math.max(maxDiff, Math.abs(expected[i] - actual[i]));
-        assertTrue(maxDiff < 5e-5f, "max |Δ| " + maxDiff);
+        assertTrue(maxDiff < 5e-5f, what + ": max |Δ| " + maxDiff);
     }
 
     @ParameterizedTest

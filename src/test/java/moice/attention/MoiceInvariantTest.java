@@ -58,6 +58,17 @@ class MoiceInvariantTest {
     @ParameterizedTest
     @ValueSource(strings = {"llama-gqa", "mistral-mqa", "qwen2-bias-tied", "llama3-rope", "llama-yarn-rope"})
     void stepByStepEqualsPrefill(String name) {
+        stepByStepEqualsPrefill(name, false);
+    }
+
+    /** As above, the step-by-step run keeping rotated key copies (the mixed kernel then runs even for one token). */
+    @ParameterizedTest
+    @ValueSource(strings = {"llama-gqa", "mistral-mqa", "llama-yarn-rope"})
+    void stepByStepWithRotatedCopiesEqualsPrefill(String name) {
+        stepByStepEqualsPrefill(name, true);
+    }
+
+    private void stepByStepEqualsPrefill(String name, boolean rotatedCopies) {
         Path fixture = MoiceFixtureTest.RESOURCES.resolve("moice").resolve(name);
         int[] ids = TokenIds.read(fixture.resolve("tokens.json"));
         try (LoadedModel m = LoadedModel.open(MoiceFixtureTest.modelDir(fixture))) {
@@ -71,7 +82,7 @@ class MoiceInvariantTest {
                     ids.length);
 
             KVCache cache = model.newCache(ids.length);
-            MoiceAttention attention = moice(m, routers).recordInto(stepLog);
+            MoiceAttention attention = moice(m, routers).keepRotatedKeyCopies(rotatedCopies).recordInto(stepLog);
             int split = ids.length / 3;
             float[] first = model.forward(Arrays.copyOf(ids, split), cache, attention, split);
             assertClose(full, 0, first, 0, split * vocab, name + " chunk");

@@ -76,6 +76,21 @@ class MoiceCheckpointTest {
     }
 
     @Test
+    void benchAlternatesExtraRouterFilesAndRotatedCopies() {
+        String routers = FIXTURE.resolve("routers.safetensors").toString();
+        CliTest.Run r = CliTest.run("bench", "--model", MODEL.toString(), "--prefill", "20", "--decode", "2",
+                "--repeats", "1", "--method", "vanilla,moice", "--moice", routers, "--moice-also", routers,
+                "--rotated-key-copies", "--decode-context", "5");
+        assertEquals(0, r.code(), r.err());
+        for (String m : java.util.List.of("vanilla", "moice", "moice+copies", "moice routers.safetensors",
+                "moice routers.safetensors+copies"))
+            for (String test : java.util.List.of("prefill 20", "decode 2 @5"))
+                assertTrue(r.out().lines().anyMatch(l -> l.startsWith("| " + m + " ") && l.contains(test)),
+                        m + " " + test + " in\n" + r.out());
+        assertTrue(r.out().contains("rotated key copies held by a +copies method"), r.out());
+    }
+
+    @Test
     void routingStatsUseTheBuiltInRouters() throws IOException {
         Path dir = checkpoint("official", BASE_SET, 7, 3, Set.of());
         Path builtIn = tmp.resolve("builtin.csv"), fromFile = tmp.resolve("file.csv");
