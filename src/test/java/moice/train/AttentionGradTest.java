@@ -63,6 +63,20 @@ class AttentionGradTest {
         }
     }
 
+    @Test
+    void siluBackwardMatchesScalarTwin() {
+        SplittableRandom rnd = new SplittableRandom(5);
+        for (int n : new int[] {1, 7, 8, 9, 31, 100}) {
+            int o = rnd.nextInt(4);
+            float[] g = random(rnd, o + n, 8), u = random(rnd, o + n, 2), da = random(rnd, o + n, 1);
+            float[] dg = new float[n + 3], du = new float[n + 5], dg2 = dg.clone(), du2 = du.clone();
+            LayerBackward.siluBackward(g, u, da, o, n, dg, 3, du, 5);
+            LayerBackward.siluBackwardScalar(g, u, da, o, n, dg2, 3, du2, 5);
+            for (int i = 0; i < dg.length; i++) assertEquals(dg2[i], dg[i], 1e-6 * Math.abs(dg2[i]) + 1e-30, "dGate " + i);
+            for (int i = 0; i < du.length; i++) assertEquals(du2[i], du[i], 1e-6 * Math.abs(du2[i]) + 1e-30, "dUp " + i);
+        }
+    }
+
     /** One random case: shape, length, window, layout, experts (null bases: vanilla). */
     private record Case(int heads, int kvHeads, int d, int T, int window, RopeLayout layout, double[] bases, int topK) {}
 
