@@ -191,7 +191,7 @@ final class AttentionGrad implements AttentionVariant {
     }
 
     /** Query rows per tile: a tile's scores are {@code [BQ, keys]}. */
-    private static final int BQ = 32;
+    private static final int BQ = 48;
     private static final int COLS = AttentionTiles.COLS;
 
     /** Per-thread working memory of one (KV head, expert) task, reused across tasks and layers of this instance. */
@@ -250,8 +250,8 @@ final class AttentionGrad implements AttentionVariant {
     /**
      * Rows {@code [i0, i0+bm)} of a task see keys {@code [ks, ks+kl)} between them (rows are ordered by position);
      * writes their scaled scores' {@code exp(· − shift)} into {@code s.probs} rows ({@code [bm, kw]}, zero where a
-     * row does not see the key), the shift being each row's max (forward, {@code lse == null}; rows are then
-     * normalised and their log-sum-exp stored in {@code s.rowLse}) or its kept log-sum-exp (backward).
+     * row does not see the key), the shift being each row's max when {@code forward} (rows are then normalised and
+     * their log-sum-exp stored in {@code s.rowLse}), else the row's kept log-sum-exp from {@code s.rowLse}.
      */
     private void probabilities(int i0, int bm, int ks, int kl, int kw, boolean forward, Scratch s) {
         int tp = s.tp;
@@ -272,10 +272,9 @@ final class AttentionGrad implements AttentionVariant {
         }
     }
 
-    /** Key range of rows {@code [i0, i0+bm)}: {@code {first key, count}}. */
-    private int[] keyRange(int i0, int bm, Scratch s) {
-        int first = shape.firstVisible(s.rowEvent[i0] / heads), last = s.rowEvent[i0 + bm - 1] / heads;
-        return new int[] {first, last - first + 1};
+    /** First key seen by any of the rows from {@code i0} (rows are ordered by position). */
+    private int firstKey(int i0, Scratch s) {
+        return shape.firstVisible(s.rowEvent[i0] / heads);
     }
 
     private void forwardTask(int g, int j, float[] q, float[] keys, float[] values, LayerState st) {
@@ -286,8 +285,7 @@ final class AttentionGrad implements AttentionVariant {
         int dp = s.dp, tp = s.tp;
         for (int i0 = 0; i0 < rows; i0 += BQ) {
             int bm = Math.min(BQ, rows - i0);
-            int[] range = keyRange(i0, bm, s);
-            int ks = range[0], kl = range[1], kw = (kl + COLS - 1) / COLS * COLS;
+            int ks = firstKey(i0, s), kl = s.rowEvent[i0 + bm - 1] / heads - ks + 1, kw = (kl + COLS - 1) / COLS * COLS;
             probabilities(i0, bm, ks, kl, kw, true, s);
             AttentionTiles.gemm(bm, dp, kl, s.probs, 0, tp, 1, s.vals, ks * dp, dp, s.out, 0, dp, false);
             for (int i = 0; i < bm; i++) {
@@ -361,8 +359,7 @@ final class AttentionGrad implements AttentionVariant {
         Arrays.fill(s.dValues, 0f);
         for (int i0 = 0; i0 < rows; i0 += BQ) {
             int bm = Math.min(BQ, rows - i0);
-            int[] range = keyRange(i0, bm, s);
-            int ks = range[0], kl = range[1], kw = (kl + COLS - 1) / COLS * COLS;
+            int ks = firstKey(i0, s), kl = s.rowEvent[i0 + bm - 1] / heads - ks + 1, kw = (kl + COLS - 1) / COLS * COLS;
             probabilities(i0, bm, ks, kl, kw, false, s);
             // dP = dO·Vᵀ, then dS = P ∘ (dP − Δ) · scale (zero where P is)
             AttentionTiles.gemm(bm, kw, d, s.dOut, i0 * dp, dp, 1, s.valsT, ks, tp, s.dScores, 0, tp, false);

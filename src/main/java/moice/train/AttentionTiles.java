@@ -28,10 +28,71 @@ final class AttentionTiles {
                      float[] c, int co, int ldc, boolean accumulate) {
         if (n % COLS != 0) throw new IllegalArgumentException("columns " + n + " not a multiple of " + COLS);
         int i = 0;
+        for (; i + 6 <= m; i += 6)
+            for (int j = 0; j < n; j += COLS) rows6(kk, a, ao + i * ars, ars, acs, b, bo + j, ldb, c, co + i * ldc + j, ldc, accumulate);
         for (; i + 4 <= m; i += 4)
             for (int j = 0; j < n; j += COLS) rows4(kk, a, ao + i * ars, ars, acs, b, bo + j, ldb, c, co + i * ldc + j, ldc, accumulate);
         for (; i < m; i++)
             for (int j = 0; j < n; j += COLS) rows1(kk, a, ao + i * ars, acs, b, bo + j, ldb, c, co + i * ldc + j, accumulate);
+    }
+
+    private static void rows6(int kk, float[] a, int ao, int ars, int acs, float[] b, int bo, int ldb,
+                              float[] c, int co, int ldc, boolean accumulate) {
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        int o1 = co + ldc, o2 = o1 + ldc, o3 = o2 + ldc, o4 = o3 + ldc, o5 = o4 + ldc;
+        if (accumulate) {
+            c00 = FloatVector.fromArray(S, c, co);
+            c01 = FloatVector.fromArray(S, c, co + L);
+            c10 = FloatVector.fromArray(S, c, o1);
+            c11 = FloatVector.fromArray(S, c, o1 + L);
+            c20 = FloatVector.fromArray(S, c, o2);
+            c21 = FloatVector.fromArray(S, c, o2 + L);
+            c30 = FloatVector.fromArray(S, c, o3);
+            c31 = FloatVector.fromArray(S, c, o3 + L);
+            c40 = FloatVector.fromArray(S, c, o4);
+            c41 = FloatVector.fromArray(S, c, o4 + L);
+            c50 = FloatVector.fromArray(S, c, o5);
+            c51 = FloatVector.fromArray(S, c, o5 + L);
+        } else {
+            c00 = FloatVector.zero(S);
+            c01 = c00; c10 = c00; c11 = c00; c20 = c00; c21 = c00; c30 = c00; c31 = c00;
+            c40 = c00; c41 = c00; c50 = c00; c51 = c00;
+        }
+        int a1 = ao + ars, a2 = a1 + ars, a3 = a2 + ars, a4 = a3 + ars, a5 = a4 + ars;
+        for (int p = 0; p < kk; p++) {
+            int bi = bo + p * ldb, ap = p * acs;
+            FloatVector b0 = FloatVector.fromArray(S, b, bi), b1 = FloatVector.fromArray(S, b, bi + L);
+            FloatVector v = FloatVector.broadcast(S, a[ao + ap]);
+            c00 = v.fma(b0, c00);
+            c01 = v.fma(b1, c01);
+            v = FloatVector.broadcast(S, a[a1 + ap]);
+            c10 = v.fma(b0, c10);
+            c11 = v.fma(b1, c11);
+            v = FloatVector.broadcast(S, a[a2 + ap]);
+            c20 = v.fma(b0, c20);
+            c21 = v.fma(b1, c21);
+            v = FloatVector.broadcast(S, a[a3 + ap]);
+            c30 = v.fma(b0, c30);
+            c31 = v.fma(b1, c31);
+            v = FloatVector.broadcast(S, a[a4 + ap]);
+            c40 = v.fma(b0, c40);
+            c41 = v.fma(b1, c41);
+            v = FloatVector.broadcast(S, a[a5 + ap]);
+            c50 = v.fma(b0, c50);
+            c51 = v.fma(b1, c51);
+        }
+        c00.intoArray(c, co);
+        c01.intoArray(c, co + L);
+        c10.intoArray(c, o1);
+        c11.intoArray(c, o1 + L);
+        c20.intoArray(c, o2);
+        c21.intoArray(c, o2 + L);
+        c30.intoArray(c, o3);
+        c31.intoArray(c, o3 + L);
+        c40.intoArray(c, o4);
+        c41.intoArray(c, o4 + L);
+        c50.intoArray(c, o5);
+        c51.intoArray(c, o5 + L);
     }
 
     private static void rows4(int kk, float[] a, int ao, int ars, int acs, float[] b, int bo, int ldb,

@@ -26,7 +26,7 @@ final class TransposedWeights {
 
     /** {@code Wᵀ}: {@code [in, out]}, float32. */
     synchronized Matrix of(Matrix w) {
-        return cache.computeIfAbsent(w, this::transpose);
+        return cache.computeIfAbsent(w, this::transposeStack);
     }
 
     /**
@@ -36,10 +36,6 @@ final class TransposedWeights {
      */
     synchronized Matrix stacked(Matrix... ws) {
         return stackedCache.computeIfAbsent(ws[0], first -> transposeStack(ws));
-    }
-
-    private Matrix transpose(Matrix w) {
-        return transposeStack(w);
     }
 
     private Matrix transposeStack(Matrix... ws) {

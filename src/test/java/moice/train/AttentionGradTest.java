@@ -30,7 +30,7 @@ class AttentionGradTest {
     void gemmIsBitIdenticalToScalarTwin() {
         SplittableRandom rnd = new SplittableRandom(3);
         int C = AttentionTiles.COLS;
-        for (int m : new int[] {1, 3, 4, 5, 8, 11})
+        for (int m : new int[] {1, 3, 4, 5, 6, 8, 11, 12, 17})
             for (int n : new int[] {C, 2 * C, 3 * C})
                 for (int kk : new int[] {0, 1, 7, 16, 33})
                     for (boolean transposedA : new boolean[] {false, true})
