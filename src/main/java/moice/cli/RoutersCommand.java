@@ -79,18 +79,26 @@ public final class RoutersCommand implements Runnable {
         }
 
         private double[] bases(double theta) {
-            String flag = baseChoice.bases != null ? "--bases" : "--base-ratios";
-            double[] given = baseChoice.bases != null ? baseChoice.bases : baseChoice.ratios;
-            double[] bases = new double[given.length];
-            Set<Double> seen = new HashSet<>();
-            for (int i = 0; i < given.length; i++) {
-                if (!(given[i] > 0) || Double.isInfinite(given[i]))
-                    throw new MoiceException(flag + ": element " + (i + 1) + " (" + given[i] + ") is not positive");
-                bases[i] = baseChoice.bases != null ? given[i] : theta * given[i];
-                if (!seen.add(bases[i])) throw new MoiceException(flag + ": element " + (i + 1) + " repeats an earlier base");
-            }
-            return bases;
+            return resolveBases(baseChoice.bases, baseChoice.ratios, theta);
         }
+    }
+
+    /**
+     * The RoPE bases from {@code --bases} (absolute) or {@code --base-ratios} (multiples of {@code theta}, the model's
+     * rope_theta): every one positive and finite, none repeated; errors name the flag and element.
+     */
+    static double[] resolveBases(double[] absolute, double[] ratios, double theta) {
+        String flag = absolute != null ? "--bases" : "--base-ratios";
+        double[] given = absolute != null ? absolute : ratios;
+        double[] bases = new double[given.length];
+        Set<Double> seen = new HashSet<>();
+        for (int i = 0; i < given.length; i++) {
+            if (!(given[i] > 0) || Double.isInfinite(given[i]))
+                throw new MoiceException(flag + ": element " + (i + 1) + " (" + given[i] + ") is not positive");
+            bases[i] = absolute != null ? given[i] : theta * given[i];
+            if (!seen.add(bases[i])) throw new MoiceException(flag + ": element " + (i + 1) + " repeats an earlier base");
+        }
+        return bases;
     }
 
     /** Prints what a checkpoint holds. */

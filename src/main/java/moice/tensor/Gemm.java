@@ -188,8 +188,8 @@ final class Gemm {
             a2 = FloatVector.fromMemorySegment(S, w, r2 + kb, LE).fma(xv, a2);
             a3 = FloatVector.fromMemorySegment(S, w, r3 + kb, LE).fma(xv, a3);
         }
-        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+        float s0 = VectorKernels.sumLanes(a0), s1 = VectorKernels.sumLanes(a1);
+        float s2 = VectorKernels.sumLanes(a2), s3 = VectorKernels.sumLanes(a3);
         for (; k < n; k++) {
             float xv = x[xo + k];
             long kb = 4L * k;
@@ -225,14 +225,14 @@ final class Gemm {
             b2 = w2.fma(yv, b2);
             b3 = w3.fma(yv, b3);
         }
-        acc[at] += a0.reduceLanes(VectorOperators.ADD);
-        acc[at + 1] += a1.reduceLanes(VectorOperators.ADD);
-        acc[at + 2] += a2.reduceLanes(VectorOperators.ADD);
-        acc[at + 3] += a3.reduceLanes(VectorOperators.ADD);
-        acc[at + 4] += b0.reduceLanes(VectorOperators.ADD);
-        acc[at + 5] += b1.reduceLanes(VectorOperators.ADD);
-        acc[at + 6] += b2.reduceLanes(VectorOperators.ADD);
-        acc[at + 7] += b3.reduceLanes(VectorOperators.ADD);
+        acc[at] += VectorKernels.sumLanes(a0);
+        acc[at + 1] += VectorKernels.sumLanes(a1);
+        acc[at + 2] += VectorKernels.sumLanes(a2);
+        acc[at + 3] += VectorKernels.sumLanes(a3);
+        acc[at + 4] += VectorKernels.sumLanes(b0);
+        acc[at + 5] += VectorKernels.sumLanes(b1);
+        acc[at + 6] += VectorKernels.sumLanes(b2);
+        acc[at + 7] += VectorKernels.sumLanes(b3);
         for (; k < n; k++) {
             float xv = x[xa + k], yv = x[xb + k];
             long kb = 4L * k;
@@ -261,8 +261,8 @@ final class Gemm {
             a2 = FloatVector.fromArray(S, buf, 2 * c + k).fma(xv, a2);
             a3 = FloatVector.fromArray(S, buf, 3 * c + k).fma(xv, a3);
         }
-        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+        float s0 = VectorKernels.sumLanes(a0), s1 = VectorKernels.sumLanes(a1);
+        float s2 = VectorKernels.sumLanes(a2), s3 = VectorKernels.sumLanes(a3);
         for (; k < n; k++) {
             float xv = x[xo + k];
             s0 += buf[k] * xv;
@@ -297,14 +297,14 @@ final class Gemm {
             b2 = w2.fma(yv, b2);
             b3 = w3.fma(yv, b3);
         }
-        acc[at] += a0.reduceLanes(VectorOperators.ADD);
-        acc[at + 1] += a1.reduceLanes(VectorOperators.ADD);
-        acc[at + 2] += a2.reduceLanes(VectorOperators.ADD);
-        acc[at + 3] += a3.reduceLanes(VectorOperators.ADD);
-        acc[at + 4] += b0.reduceLanes(VectorOperators.ADD);
-        acc[at + 5] += b1.reduceLanes(VectorOperators.ADD);
-        acc[at + 6] += b2.reduceLanes(VectorOperators.ADD);
-        acc[at + 7] += b3.reduceLanes(VectorOperators.ADD);
+        acc[at] += VectorKernels.sumLanes(a0);
+        acc[at + 1] += VectorKernels.sumLanes(a1);
+        acc[at + 2] += VectorKernels.sumLanes(a2);
+        acc[at + 3] += VectorKernels.sumLanes(a3);
+        acc[at + 4] += VectorKernels.sumLanes(b0);
+        acc[at + 5] += VectorKernels.sumLanes(b1);
+        acc[at + 6] += VectorKernels.sumLanes(b2);
+        acc[at + 7] += VectorKernels.sumLanes(b3);
         for (; k < n; k++) {
             float xv = x[xa + k], yv = x[xb + k];
             for (int i = 0; i < DECODE_ROWS; i++) {

@@ -100,6 +100,6 @@ final class Q4KFormat implements WeightFormat, RowDot {
                 }
             }
         }
-        return a0.add(a1).reduceLanes(ADD);
+        return VectorKernels.sumLanes(a0.add(a1));
     }
 }

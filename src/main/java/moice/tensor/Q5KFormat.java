@@ -105,6 +105,6 @@ final class Q5KFormat implements WeightFormat, RowDot {
                 }
             }
         }
-        return a0.add(a1).reduceLanes(ADD);
+        return VectorKernels.sumLanes(a0.add(a1));
     }
 }

@@ -23,6 +23,37 @@ public final class VectorKernels {
 
     private VectorKernels() {}
 
+    /** Folds that add lane {@code i + step} onto lane {@code i}, for step = L/2, L/4, .., 1 (see {@link #sumLanes}). */
+    private static final VectorShuffle<Float>[] FOLDS = folds(S);
+    private static final VectorShuffle<Float>[] FOLDS_256 = folds(FloatVector.SPECIES_256);
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[] folds(VectorSpecies<Float> species) {
+        int lanes = species.length();
+        VectorShuffle<Float>[] f = new VectorShuffle[Integer.numberOfTrailingZeros(lanes)];
+        for (int k = 0, step = lanes / 2; step >= 1; k++, step /= 2) {
+            int s = step;
+            f[k] = VectorShuffle.fromOp(species, i -> (i + s) % lanes);
+        }
+        return f;
+    }
+
+    /**
+     * The sum of the lanes of {@code v} in a fixed tree order. {@code reduceLanes(ADD)} may add float lanes in a
+     * different order once the JIT has compiled the caller than before, so the same inputs could give results a bit
+     * apart within one run; training's resume-to-identical-routers guarantee needs sums that do not depend on that.
+     */
+    public static float sumLanes(FloatVector v) {
+        VectorShuffle<Float>[] folds = v.species() == S ? FOLDS : v.species() == FloatVector.SPECIES_256 ? FOLDS_256 : null;
+        if (folds == null) {
+            float s = 0;
+            for (int i = 0; i < v.length(); i++) s += v.lane(i);
+            return s;
+        }
+        for (VectorShuffle<Float> f : folds) v = v.add(v.rearrange(f));
+        return v.lane(0);
+    }
+
     private static float[] pairSigns() {
         float[] s = new float[L];
         for (int i = 0; i < L; i++) s[i] = (i & 1) == 0 ? -1f : 1f;
@@ -41,7 +72,7 @@ public final class VectorKernels {
         }
         for (; i <= n - L; i += L)
             s0 = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), s0);
-        float s = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+        float s = sumLanes(s0.add(s1).add(s2.add(s3)));
         for (; i < n; i++) s += a[ao + i] * b[bo + i];
         return s;
     }
@@ -84,7 +115,7 @@ public final class VectorKernels {
             FloatVector a = FloatVector.fromArray(S, x, xo + i);
             s0 = a.fma(a, s0);
         }
-        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        float s = sumLanes(s0.add(s1));
         for (; i < n; i++) s += x[xo + i] * x[xo + i];
         return s;
     }
@@ -136,7 +167,7 @@ public final class VectorKernels {
             e.intoArray(x, o + i);
             sv = sv.add(e);
         }
-        float sum = sv.reduceLanes(VectorOperators.ADD);
+        float sum = sumLanes(sv);
         for (; i < n; i++) {
             float e = (float) Math.exp(x[o + i] - m);
             x[o + i] = e;
