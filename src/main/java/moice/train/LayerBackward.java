@@ -1,7 +1,6 @@
 package moice.train;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import moice.model.Model;
 import moice.model.ModelConfig;
 import moice.model.Weights;
@@ -97,7 +96,7 @@ final class LayerBackward {
 
     /**
      * Backward of {@code a = silu(g) ⊙ u} over {@code n} elements at {@code o} of {@code gate}, {@code up} and
-     * {@code dAct}: {@code dGate = dA·u·σ(g)·(1 + g·(1 − σ(g)))}, {@code dUp = dA·g·σ(g)}. SIMD exp; see the scalar twin.
+     * {@code dAct}: {@code dGate = dA·u·σ(g)·(1 + g·(1 − σ(g)))}, {@code dUp = dA·g·σ(g)}. Bit-identical to the scalar twin.
      */
     static void siluBackward(float[] gate, float[] up, float[] dAct, int o, int n, float[] dGate, int go, float[] dUp,
                              int uo) {
@@ -106,18 +105,18 @@ final class LayerBackward {
         FloatVector one = FloatVector.broadcast(S, 1f);
         for (; i <= n - L; i += L) {
             FloatVector g = FloatVector.fromArray(S, gate, o + i), da = FloatVector.fromArray(S, dAct, o + i);
-            FloatVector sig = one.div(one.add(g.neg().lanewise(VectorOperators.EXP)));
+            FloatVector sig = one.div(one.add(AttentionTiles.exp(g.neg())));
             da.mul(g).mul(sig).intoArray(dUp, uo + i);
             da.mul(FloatVector.fromArray(S, up, o + i)).mul(sig).mul(one.add(g.mul(one.sub(sig)))).intoArray(dGate, go + i);
         }
         for (; i < n; i++) siluBackwardScalar(gate, up, dAct, o + i, 1, dGate, go + i, dUp, uo + i);
     }
 
-    /** Scalar twin of {@link #siluBackward} ({@link Math#exp}). */
+    /** Scalar twin of {@link #siluBackward}. */
     static void siluBackwardScalar(float[] gate, float[] up, float[] dAct, int o, int n, float[] dGate, int go,
                                    float[] dUp, int uo) {
         for (int i = 0; i < n; i++) {
-            float g = gate[o + i], da = dAct[o + i], sig = 1f / (1f + (float) Math.exp(-g));
+            float g = gate[o + i], da = dAct[o + i], sig = 1f / (1f + AttentionTiles.exp(-g));
             dUp[uo + i] = da * g * sig;
             dGate[go + i] = da * up[o + i] * sig * (1f + g * (1f - sig));
         }

@@ -55,11 +55,35 @@ class AttentionGradTest {
             float[] x = random(rnd, o + n + 3, 6), y = x.clone();
             float s1 = AttentionTiles.expSum(x, o, n, 0.125f, 0.4f), s2 = AttentionTiles.expSumScalar(y, o, n, 0.125f, 0.4f);
             assertEquals(s2, s1, 1e-6 * s2 + 1e-30);
-            for (int i = 0; i < x.length; i++) assertEquals(y[i], x[i], 4e-7 * Math.abs(y[i]), "exp " + i);
+            assertArrayEquals(y, x);
             float[] p = random(rnd, o + n, 1), d1 = random(rnd, o + n, 2), d2 = d1.clone();
             AttentionTiles.scoreGrad(p, o, d1, o, n, 0.3f, 0.125f);
             AttentionTiles.scoreGradScalar(p, o, d2, o, n, 0.3f, 0.125f);
             assertArrayEquals(d2, d1);
+        }
+    }
+
+    /** The exp: vector and scalar bit-identical; against Math.exp within 1e-6 relative; the documented clamps. */
+    @Test
+    void expMatchesScalarTwinAndMathExp() {
+        SplittableRandom rnd = new SplittableRandom(6);
+        int L = AttentionTiles.S.length();
+        float[] x = new float[4096];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (rnd.nextDouble() * 190 - 95);
+        float[] special = {0f, -0f, 1f, -1f, 0.5f, -87f, -87.0001f, 88f, 88.5f, -1000f, 1000f, 1e-8f, -1e-8f,
+                Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY, 0.34657359f, -0.34657359f};
+        System.arraycopy(special, 0, x, 0, special.length);
+        float[] v = new float[x.length];
+        for (int i = 0; i + L <= x.length; i += L)
+            AttentionTiles.exp(jdk.incubator.vector.FloatVector.fromArray(AttentionTiles.S, x, i)).intoArray(v, i);
+        for (int i = 0; i < x.length; i++) {
+            float s = AttentionTiles.exp(x[i]);
+            assertEquals(Float.floatToRawIntBits(s), Float.floatToRawIntBits(v[i]), "x=" + x[i]);
+            if (x[i] < -87f) assertEquals(0f, s, "x=" + x[i]);
+            else {
+                double ref = Math.exp(Math.min(x[i], 88f));
+                assertEquals(ref, s, 1e-6 * ref, "x=" + x[i]);
+            }
         }
     }
 
@@ -72,8 +96,8 @@ class AttentionGradTest {
             float[] dg = new float[n + 3], du = new float[n + 5], dg2 = dg.clone(), du2 = du.clone();
             LayerBackward.siluBackward(g, u, da, o, n, dg, 3, du, 5);
             LayerBackward.siluBackwardScalar(g, u, da, o, n, dg2, 3, du2, 5);
-            for (int i = 0; i < dg.length; i++) assertEquals(dg2[i], dg[i], 1e-6 * Math.abs(dg2[i]) + 1e-30, "dGate " + i);
-            for (int i = 0; i < du.length; i++) assertEquals(du2[i], du[i], 1e-6 * Math.abs(du2[i]) + 1e-30, "dUp " + i);
+            assertArrayEquals(dg2, dg);
+            assertArrayEquals(du2, du);
         }
     }
 
