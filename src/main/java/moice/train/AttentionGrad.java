@@ -20,11 +20,19 @@ import java.util.Arrays;
  * <p>Forward per layer: the router of MoiceAttention (same arithmetic, {@link Routers#logits}), then for every
  * selected (token, head, expert) a causal softmax attention with query and keys rotated by the expert's base, whose
  * output and log-sum-exp are kept ({@code [T·heads, K]}), so that backward needs neither T² memory nor a second
- * forward. Backward recomputes the scores row by row (as FlashAttention's backward does), and returns gradients of
- * the un-rotated q, k, v; router gradients (cross-entropy through the renormalised top-K weights, plus the
+ * forward. Backward recomputes the scores (as FlashAttention's backward does), and returns gradients of the
+ * un-rotated q, k, v; router gradients (cross-entropy through the renormalised top-K weights, plus the
  * load-balancing loss) are added to a {@link RouterGradients}.
  *
- * <p>Results do not depend on the thread count: work is split in fixed pieces and reduced in a fixed order.
+ * <p>Both passes are tiled, FlashAttention-2 style: a task is one (KV head, expert) pair; the queries of the head's
+ * group that selected the expert form a dense block of rows (by position), keys are rotated once per task, and each
+ * tile of {@code BQ} rows against the keys they see runs as small GEMMs ({@link AttentionTiles#gemm}): scores
+ * {@code Q·Kᵀ}, {@code P·V}; backward {@code dP = dO·Vᵀ}, {@code dS = P ∘ (dP − Δ)}, {@code dV += Pᵀ·dO},
+ * {@code dQ += dS·K}, {@code dK += dSᵀ·Q}. The plain row-by-row form is the test twin {@code AttentionGradReference}.
+ *
+ * <p>Results do not depend on the thread count: a task runs on one thread, and tasks' gradients are reduced in a
+ * fixed order. Its arithmetic uses no operation whose result depends on JIT compilation (see
+ * {@link AttentionTiles#exp(jdk.incubator.vector.FloatVector)}), so runs repeat bit for bit.
  */
 final class AttentionGrad implements AttentionVariant {
     private static final int ROUTER_CHUNK = 32;
@@ -228,7 +236,10 @@ final class AttentionGrad implements AttentionVariant {
         return rows;
     }
 
-    /** Fills the scratch's rotated keys (both layouts), values and rotated queries for task (g, j). */
+    /**
+     * Fills the scratch's rotated keys (both layouts), values (transposed too when {@code valuesT}) and rotated queries
+     * for task (g, j).
+     */
     private void prepare(int g, int j, int rows, float[] q, float[] keys, float[] values, boolean valuesT, Scratch s) {
         int kvDim = shape.kvDim(), qDim = shape.qDim(), dp = s.dp, tp = s.tp;
         for (int u = 0; u < T; u++) {

@@ -118,6 +118,37 @@ class AttentionGradTest {
         for (Case c : cases) check(c, seed++);
     }
 
+    /**
+     * The same results bit for bit whether the pool's threads share the work or one thread does it all (a call made
+     * inside a {@link moice.tensor.Parallel} body runs serially).
+     */
+    @Test
+    void resultsDoNotDependOnThreadCount() {
+        Case c = new Case(6, 2, 16, 97, 0, RopeLayout.HALF_SPLIT, new double[] {1e4, 2e4, 3e4, 4e4, 5e4}, 2);
+        float[][] pooled = run(c, 21);
+        float[][][] serial = new float[1][][];
+        moice.tensor.Parallel.forRange(1, 1, (lo, hi) -> serial[0] = run(c, 21));
+        for (int i = 0; i < pooled.length; i++) assertArrayEquals(pooled[i], serial[0][i], "result " + i);
+    }
+
+    /** Layer-0 output, dq, dk, dv and router gradients of the tiled attention on seeded random inputs. */
+    private static float[][] run(Case c, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int T = c.T;
+        ModelConfig config = new ModelConfig("LlamaForCausalLM", 100, c.heads * c.d, 32, 1, c.heads, c.kvHeads,
+                c.d, 1e-5f, 10000, RopeScaling.NONE, 4096, false, false, false, false, c.window, 1, List.of(2));
+        AttentionShape shape = new AttentionShape(c.heads, c.kvHeads, c.d, c.window, c.layout);
+        Routers routers = Routers.random(c.bases, c.topK, c.d, 1, 0.6, seed);
+        AttentionGrad a = new AttentionGrad(config, shape, routers, T, true);
+        int qDim = shape.qDim(), kvDim = shape.kvDim();
+        float[] q = random(rnd, T * qDim, 2), k = random(rnd, T * kvDim, 2), v = random(rnd, T * kvDim, 1);
+        float[] out = new float[T * qDim], dq = new float[T * qDim], dk = new float[T * kvDim], dv = new float[T * kvDim];
+        a.attend(0, q, T, 0, k, v, out);
+        RouterGradients grads = RouterGradients.zerosLike(routers);
+        a.backward(0, q, k, v, random(rnd, T * qDim, 1), dq, dk, dv, grads, new double[] {0.01, 0.02, 0, 0.03, 0.01});
+        return new float[][] {out, dq, dk, dv, grads.gate1()[0], grads.gate2()[0], grads.gate3()[0]};
+    }
+
     private static void check(Case c, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         int layers = 2, T = c.T;
