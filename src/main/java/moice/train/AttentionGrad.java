@@ -410,6 +410,7 @@ final class AttentionGrad implements AttentionVariant {
         double[][] partial = new double[chunks][];
         Parallel.forRange(chunks, 1, (lo, hi) -> {
             double[] dz = new double[n], dHidden = new double[n], da = new double[n], db = new double[n];
+            double[] dw = new double[k], hidden = new double[n];
             double[] dx = new double[d];
             float[] dxf = new float[d];
             for (int chunk = lo; chunk < hi; chunk++) {
@@ -419,7 +420,6 @@ final class AttentionGrad implements AttentionVariant {
                     int t = e / heads, h = e % heads;
                     Arrays.fill(dz, 0);
                     double wdw = 0;
-                    double[] dw = new double[k];
                     for (int r = 0; r < k; r++) {
                         dw[r] = VectorKernels.dot(dOut, t * qDim + h * d, outputs, (e * k + r) * d, d);
                         wdw += weights[e * k + r] * dw[r];
@@ -435,9 +435,9 @@ final class AttentionGrad implements AttentionVariant {
                         for (int i = 0; i < n; i++) s += w2[i * n + c] * dz[i];
                         dHidden[c] = s;
                     }
+                    for (int c = 0; c < n; c++) hidden[c] = Routers.hidden(gateA[e * n + c], gateB[e * n + c]);
                     for (int i = 0; i < n; i++) {
-                        for (int c = 0; c < n; c++)
-                            acc[g2 + i * n + c] += dz[i] * Routers.hidden(gateA[e * n + c], gateB[e * n + c]);
+                        for (int c = 0; c < n; c++) acc[g2 + i * n + c] += dz[i] * hidden[c];
                         double a = gateA[e * n + i], sig = 1 / (1 + Math.exp(-a));
                         da[i] = dHidden[i] * gateB[e * n + i] * sig * (1 + a * (1 - sig));
                         db[i] = dHidden[i] * a * sig;
