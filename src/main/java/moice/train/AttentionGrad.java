@@ -20,11 +20,19 @@ import java.util.Arrays;
  * <p>Forward per layer: the router of MoiceAttention (same arithmetic, {@link Routers#logits}), then for every
  * selected (token, head, expert) a causal softmax attention with query and keys rotated by the expert's base, whose
  * output and log-sum-exp are kept ({@code [T·heads, K]}), so that backward needs neither T² memory nor a second
- * forward. Backward recomputes the scores row by row (as FlashAttention's backward does), and returns gradients of
- * the un-rotated q, k, v; router gradients (cross-entropy through the renormalised top-K weights, plus the
+ * forward. Backward recomputes the scores (as FlashAttention's backward does), and returns gradients of the
+ * un-rotated q, k, v; router gradients (cross-entropy through the renormalised top-K weights, plus the
  * load-balancing loss) are added to a {@link RouterGradients}.
  *
- * <p>Results do not depend on the thread count: work is split in fixed pieces and reduced in a fixed order.
+ * <p>Both passes are tiled, FlashAttention-2 style: a task is one (KV head, expert) pair; the queries of the head's
+ * group that selected the expert form a dense block of rows (by position), keys are rotated once per task, and each
+ * tile of {@code BQ} rows against the keys they see runs as small GEMMs ({@link AttentionTiles#gemm}): scores
+ * {@code Q·Kᵀ}, {@code P·V}; backward {@code dP = dO·Vᵀ}, {@code dS = P ∘ (dP − Δ)}, {@code dV += Pᵀ·dO},
+ * {@code dQ += dS·K}, {@code dK += dSᵀ·Q}. The plain row-by-row form is the test twin {@code AttentionGradReference}.
+ *
+ * <p>Results do not depend on the thread count: a task runs on one thread, and tasks' gradients are reduced in a
+ * fixed order. Its arithmetic uses no operation whose result depends on JIT compilation (see
+ * {@link AttentionTiles#exp(jdk.incubator.vector.FloatVector)}), so runs repeat bit for bit.
  */
 final class AttentionGrad implements AttentionVariant {
     private static final int ROUTER_CHUNK = 32;
@@ -96,6 +104,16 @@ final class AttentionGrad implements AttentionVariant {
         counting = on;
     }
 
+    /** The kept expert outputs of {@code layer} ({@code [T·heads, K, d]}, by rank), for tests. */
+    float[] keptOutputs(int layer) {
+        return states[states.length == 1 ? 0 : layer].outputs;
+    }
+
+    /** The kept log-sum-exp of {@code layer} ({@code [T·heads, K]}), for tests. */
+    float[] keptLse(int layer) {
+        return states[states.length == 1 ? 0 : layer].lse;
+    }
+
     /** Routing events counted so far (layers × tokens × heads). */
     long events() { return events; }
 
@@ -139,8 +157,7 @@ final class AttentionGrad implements AttentionVariant {
         }
         int kvHeads = shape.numKvHeads();
         Parallel.forRange(kvHeads * n, 1, (lo, hi) -> {
-            Scratch s = new Scratch(T, d);
-            for (int task = lo; task < hi; task++) forwardTask(task / n, task % n, q, keys, values, s, st);
+            for (int task = lo; task < hi; task++) forwardTask(task / n, task % n, q, keys, values, st);
         });
         int qDim = shape.qDim();
         Arrays.fill(out, 0, T * qDim, 0f);
@@ -181,62 +198,113 @@ final class AttentionGrad implements AttentionVariant {
         return -1;
     }
 
-    /** Per-task working memory. */
-    private static final class Scratch {
-        final float[] keys, scores, query, dQuery, dKeys, dValues, dOut;
+    /** Query rows per tile: a tile's scores are {@code [BQ, keys]}. */
+    private static final int BQ = 48;
+    private static final int COLS = AttentionTiles.COLS;
 
-        Scratch(int T, int d) {
-            keys = new float[T * d];
-            scores = new float[T];
-            query = new float[d];
-            dQuery = new float[d];
-            dKeys = new float[T * d];
-            dValues = new float[T * d];
-            dOut = new float[d];
-        }
+    /** Per-thread working memory of one (KV head, expert) task, reused across tasks and layers of this instance. */
+    private final class Scratch {
+        final int dp = (d + COLS - 1) / COLS * COLS;      // padded head width (GEMM columns)
+        final int tp = (T + COLS - 1) / COLS * COLS + COLS; // padded key count, room for a tile's rounded-up width
+        final int maxRows = T * shape.groupSize();
+        final float[] keys = new float[T * dp];            // rotated keys, row-major
+        final float[] keysT = new float[d * tp];           // rotated keys, transposed
+        final float[] vals = new float[T * dp];            // values, row-major
+        final float[] valsT = new float[d * tp];           // values, transposed (backward)
+        final float[] query = new float[maxRows * dp];     // rotated queries of the rows
+        final float[] dOut = new float[maxRows * dp];      // weighted output gradients of the rows (backward)
+        final float[] dQuery = new float[maxRows * dp];
+        final float[] dKeys = new float[T * dp], dValues = new float[T * dp];
+        final float[] probs = new float[BQ * tp], dScores = new float[BQ * tp];
+        final float[] out = new float[BQ * dp];
+        final int[] rowEvent = new int[maxRows], rowRank = new int[maxRows];
+        final float[] rowLse = new float[maxRows], rowDelta = new float[maxRows];
     }
 
-    /** Rotates KV head {@code g}'s keys with expert {@code j}'s base into {@code dst} ({@code [T, d]}). */
-    private void rotatedKeys(float[] keys, int g, int j, float[] dst) {
-        int kvDim = shape.kvDim();
-        for (int u = 0; u < T; u++) {
-            System.arraycopy(keys, u * kvDim + g * d, dst, u * d, d);
-            rotate(dst, u * d, u, ropes[j]);
-        }
-    }
+    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
 
-    private void forwardTask(int g, int j, float[] q, float[] keys, float[] values, Scratch s, LayerState st) {
-        int group = shape.groupSize(), qDim = shape.qDim(), kvDim = shape.kvDim();
-        boolean keysReady = false;
+    /** The rows of task (g, j): events of KV head g's query heads that selected expert j, by position then head. */
+    private int gatherRows(int g, int j, LayerState st, Scratch s) {
+        int group = shape.groupSize(), rows = 0;
         for (int t = 0; t < T; t++)
             for (int h = g * group; h < (g + 1) * group; h++) {
                 int e = t * heads + h, r = rankOf(st, e, j);
                 if (r < 0) continue;
-                if (!keysReady) {
-                    rotatedKeys(keys, g, j, s.keys);
-                    keysReady = true;
-                }
-                System.arraycopy(q, t * qDim + h * d, s.query, 0, d);
-                rotate(s.query, 0, t, ropes[j]);
-                int lo = shape.firstVisible(t);
-                float max = Float.NEGATIVE_INFINITY;
-                for (int u = lo; u <= t; u++) {
-                    float sc = VectorKernels.dot(s.query, 0, s.keys, u * d, d) * scale;
-                    s.scores[u] = sc;
-                    if (sc > max) max = sc;
-                }
-                int o = (e * k + r) * d;
-                float[] outputs = st.outputs;
-                Arrays.fill(outputs, o, o + d, 0f);
-                double sum = 0;
-                for (int u = lo; u <= t; u++) {
-                    float p = (float) Math.exp(s.scores[u] - max);
-                    sum += p;
-                    VectorKernels.axpy(p, values, u * kvDim + g * d, outputs, o, d);
-                }
-                VectorKernels.scale(outputs, o, d, (float) (1 / sum));
-                st.lse[e * k + r] = (float) (max + Math.log(sum));
+                s.rowEvent[rows] = e;
+                s.rowRank[rows++] = r;
             }
+        return rows;
+    }
+
+    /**
+     * Fills the scratch's rotated keys (both layouts), values (transposed too when {@code valuesT}) and rotated queries
+     * for task (g, j).
+     */
+    private void prepare(int g, int j, int rows, float[] q, float[] keys, float[] values, boolean valuesT, Scratch s) {
+        int kvDim = shape.kvDim(), qDim = shape.qDim(), dp = s.dp, tp = s.tp;
+        for (int u = 0; u < T; u++) {
+            System.arraycopy(keys, u * kvDim + g * d, s.keys, u * dp, d);
+            rotate(s.keys, u * dp, u, ropes[j]);
+            System.arraycopy(values, u * kvDim + g * d, s.vals, u * dp, d);
+            for (int c = 0; c < d; c++) {
+                s.keysT[c * tp + u] = s.keys[u * dp + c];
+                if (valuesT) s.valsT[c * tp + u] = s.vals[u * dp + c];
+            }
+        }
+        for (int i = 0; i < rows; i++) {
+            int e = s.rowEvent[i], t = e / heads, h = e % heads;
+            System.arraycopy(q, t * qDim + h * d, s.query, i * dp, d);
+            rotate(s.query, i * dp, t, ropes[j]);
+        }
+    }
+
+    /**
+     * Rows {@code [i0, i0+bm)} of a task see keys {@code [ks, ks+kl)} between them (rows are ordered by position);
+     * writes their scaled scores' {@code exp(· − shift)} into {@code s.probs} rows ({@code [bm, kw]}, zero where a
+     * row does not see the key), the shift being each row's max when {@code forward} (rows are then normalised and
+     * their log-sum-exp stored in {@code s.rowLse}), else the row's kept log-sum-exp from {@code s.rowLse}.
+     */
+    private void probabilities(int i0, int bm, int ks, int kl, int kw, boolean forward, Scratch s) {
+        int tp = s.tp;
+        AttentionTiles.gemm(bm, kw, d, s.query, i0 * s.dp, s.dp, 1, s.keysT, ks, tp, s.probs, 0, tp, false);
+        for (int i = 0; i < bm; i++) {
+            int t = s.rowEvent[i0 + i] / heads, row = i * tp;
+            int lo = shape.firstVisible(t) - ks, hi = t - ks + 1;
+            Arrays.fill(s.probs, row, row + lo, 0f);
+            Arrays.fill(s.probs, row + hi, row + kw, 0f);
+            if (forward) {
+                float shift = VectorKernels.max(s.probs, row + lo, hi - lo) * scale;
+                float sum = AttentionTiles.expSum(s.probs, row + lo, hi - lo, scale, shift);
+                VectorKernels.scale(s.probs, row + lo, hi - lo, 1 / sum);
+                s.rowLse[i0 + i] = (float) (shift + Math.log(sum));
+            } else {
+                AttentionTiles.expSum(s.probs, row + lo, hi - lo, scale, s.rowLse[i0 + i]);
+            }
+        }
+    }
+
+    /** First key seen by any of the rows from {@code i0} (rows are ordered by position). */
+    private int firstKey(int i0, Scratch s) {
+        return shape.firstVisible(s.rowEvent[i0] / heads);
+    }
+
+    private void forwardTask(int g, int j, float[] q, float[] keys, float[] values, LayerState st) {
+        Scratch s = scratch.get();
+        int rows = gatherRows(g, j, st, s);
+        if (rows == 0) return;
+        prepare(g, j, rows, q, keys, values, false, s);
+        int dp = s.dp, tp = s.tp;
+        for (int i0 = 0; i0 < rows; i0 += BQ) {
+            int bm = Math.min(BQ, rows - i0);
+            int ks = firstKey(i0, s), kl = s.rowEvent[i0 + bm - 1] / heads - ks + 1, kw = (kl + COLS - 1) / COLS * COLS;
+            probabilities(i0, bm, ks, kl, kw, true, s);
+            AttentionTiles.gemm(bm, dp, kl, s.probs, 0, tp, 1, s.vals, ks * dp, dp, s.out, 0, dp, false);
+            for (int i = 0; i < bm; i++) {
+                int ek = s.rowEvent[i0 + i] * k + s.rowRank[i0 + i];
+                System.arraycopy(s.out, i * dp, st.outputs, ek * d, d);
+                st.lse[ek] = s.rowLse[i0 + i];
+            }
+        }
     }
 
     /**
@@ -253,14 +321,13 @@ final class AttentionGrad implements AttentionVariant {
         int tasks = kvHeads * n;
         float[][] taskDq = new float[tasks][], taskDk = new float[tasks][], taskDv = new float[tasks][];
         Parallel.forRange(tasks, 1, (lo, hi) -> {
-            Scratch s = new Scratch(T, d);
             for (int task = lo; task < hi; task++) {
                 int g = task / n, j = task % n;
-                float[] tdq = new float[T * group * d];
-                if (backwardTask(g, j, q, keys, values, dOut, tdq, s, st)) {
+                float[] tdq = new float[T * group * d], tdk = new float[T * d], tdv = new float[T * d];
+                if (backwardTask(g, j, q, keys, values, dOut, tdq, tdk, tdv, st)) {
                     taskDq[task] = tdq;
-                    taskDk[task] = s.dKeys.clone();
-                    taskDv[task] = s.dValues.clone();
+                    taskDk[task] = tdk;
+                    taskDv[task] = tdv;
                 }
             }
         });
@@ -280,42 +347,50 @@ final class AttentionGrad implements AttentionVariant {
         if (routers != null) routerBackward(st, dOut, dq, grads, auxGrad);
     }
 
-    /** One (KV head, expert) pair; false when no query of the group selected the expert. */
+    /**
+     * One (KV head, expert) pair, writing its un-rotated gradients: {@code tdq [T, group, d]}, {@code tdk}, {@code tdv}
+     * {@code [T, d]}; false when no query of the group selected the expert.
+     */
     private boolean backwardTask(int g, int j, float[] q, float[] keys, float[] values, float[] dOut, float[] tdq,
-                                 Scratch s, LayerState st) {
-        int group = shape.groupSize(), qDim = shape.qDim(), kvDim = shape.kvDim();
-        boolean any = false;
-        for (int t = 0; t < T; t++)
-            for (int h = g * group; h < (g + 1) * group; h++) {
-                int e = t * heads + h, r = rankOf(st, e, j);
-                if (r < 0) continue;
-                if (!any) {
-                    rotatedKeys(keys, g, j, s.keys);
-                    Arrays.fill(s.dKeys, 0f);
-                    Arrays.fill(s.dValues, 0f);
-                    any = true;
-                }
-                float w = st.weights[e * k + r];
-                for (int c = 0; c < d; c++) s.dOut[c] = w * dOut[t * qDim + h * d + c];
-                int o = (e * k + r) * d;
-                float delta = VectorKernels.dot(s.dOut, 0, st.outputs, o, d);
-                float rowLse = st.lse[e * k + r];
-                System.arraycopy(q, t * qDim + h * d, s.query, 0, d);
-                rotate(s.query, 0, t, ropes[j]);
-                Arrays.fill(s.dQuery, 0f);
-                for (int u = shape.firstVisible(t); u <= t; u++) {
-                    float p = (float) Math.exp(VectorKernels.dot(s.query, 0, s.keys, u * d, d) * scale - rowLse);
-                    VectorKernels.axpy(p, s.dOut, 0, s.dValues, u * d, d);
-                    float dp = VectorKernels.dot(s.dOut, 0, values, u * kvDim + g * d, d);
-                    float ds = p * (dp - delta) * scale;
-                    VectorKernels.axpy(ds, s.keys, u * d, s.dQuery, 0, d);
-                    VectorKernels.axpy(ds, s.query, 0, s.dKeys, u * d, d);
-                }
-                rotateBack(s.dQuery, 0, t, ropes[j]);
-                VectorKernels.add(tdq, (t * group + h - g * group) * d, s.dQuery, 0, d);
-            }
-        if (any) for (int u = 0; u < T; u++) rotateBack(s.dKeys, u * d, u, ropes[j]);
-        return any;
+                                 float[] tdk, float[] tdv, LayerState st) {
+        Scratch s = scratch.get();
+        int rows = gatherRows(g, j, st, s);
+        if (rows == 0) return false;
+        prepare(g, j, rows, q, keys, values, true, s);
+        int group = shape.groupSize(), qDim = shape.qDim(), dp = s.dp, tp = s.tp;
+        for (int i = 0; i < rows; i++) {
+            int e = s.rowEvent[i], ek = e * k + s.rowRank[i], t = e / heads, h = e % heads;
+            float w = st.weights[ek];
+            for (int c = 0; c < d; c++) s.dOut[i * dp + c] = w * dOut[t * qDim + h * d + c];
+            s.rowDelta[i] = VectorKernels.dot(s.dOut, i * dp, st.outputs, ek * d, d);
+            s.rowLse[i] = st.lse[ek];
+        }
+        Arrays.fill(s.dQuery, 0, rows * dp, 0f);
+        Arrays.fill(s.dKeys, 0f);
+        Arrays.fill(s.dValues, 0f);
+        for (int i0 = 0; i0 < rows; i0 += BQ) {
+            int bm = Math.min(BQ, rows - i0);
+            int ks = firstKey(i0, s), kl = s.rowEvent[i0 + bm - 1] / heads - ks + 1, kw = (kl + COLS - 1) / COLS * COLS;
+            probabilities(i0, bm, ks, kl, kw, false, s);
+            // dP = dO·Vᵀ, then dS = P ∘ (dP − Δ) · scale (zero where P is)
+            AttentionTiles.gemm(bm, kw, d, s.dOut, i0 * dp, dp, 1, s.valsT, ks, tp, s.dScores, 0, tp, false);
+            for (int i = 0; i < bm; i++)
+                AttentionTiles.scoreGrad(s.probs, i * tp, s.dScores, i * tp, kl, s.rowDelta[i0 + i], scale);
+            AttentionTiles.gemm(kl, dp, bm, s.probs, 0, 1, tp, s.dOut, i0 * dp, dp, s.dValues, ks * dp, dp, true);
+            AttentionTiles.gemm(bm, dp, kl, s.dScores, 0, tp, 1, s.keys, ks * dp, dp, s.dQuery, i0 * dp, dp, true);
+            AttentionTiles.gemm(kl, dp, bm, s.dScores, 0, 1, tp, s.query, i0 * dp, dp, s.dKeys, ks * dp, dp, true);
+        }
+        for (int i = 0; i < rows; i++) {
+            int e = s.rowEvent[i], t = e / heads, h = e % heads;
+            rotateBack(s.dQuery, i * dp, t, ropes[j]);
+            System.arraycopy(s.dQuery, i * dp, tdq, (t * group + h - g * group) * d, d);
+        }
+        for (int u = 0; u < T; u++) {
+            rotateBack(s.dKeys, u * dp, u, ropes[j]);
+            System.arraycopy(s.dKeys, u * dp, tdk, u * d, d);
+            System.arraycopy(s.dValues, u * dp, tdv, u * d, d);
+        }
+        return true;
     }
 
     /**
@@ -335,6 +410,7 @@ final class AttentionGrad implements AttentionVariant {
         double[][] partial = new double[chunks][];
         Parallel.forRange(chunks, 1, (lo, hi) -> {
             double[] dz = new double[n], dHidden = new double[n], da = new double[n], db = new double[n];
+            double[] dw = new double[k], hidden = new double[n];
             double[] dx = new double[d];
             float[] dxf = new float[d];
             for (int chunk = lo; chunk < hi; chunk++) {
@@ -344,7 +420,6 @@ final class AttentionGrad implements AttentionVariant {
                     int t = e / heads, h = e % heads;
                     Arrays.fill(dz, 0);
                     double wdw = 0;
-                    double[] dw = new double[k];
                     for (int r = 0; r < k; r++) {
                         dw[r] = VectorKernels.dot(dOut, t * qDim + h * d, outputs, (e * k + r) * d, d);
                         wdw += weights[e * k + r] * dw[r];
@@ -360,9 +435,9 @@ final class AttentionGrad implements AttentionVariant {
                         for (int i = 0; i < n; i++) s += w2[i * n + c] * dz[i];
                         dHidden[c] = s;
                     }
+                    for (int c = 0; c < n; c++) hidden[c] = Routers.hidden(gateA[e * n + c], gateB[e * n + c]);
                     for (int i = 0; i < n; i++) {
-                        for (int c = 0; c < n; c++)
-                            acc[g2 + i * n + c] += dz[i] * Routers.hidden(gateA[e * n + c], gateB[e * n + c]);
+                        for (int c = 0; c < n; c++) acc[g2 + i * n + c] += dz[i] * hidden[c];
                         double a = gateA[e * n + i], sig = 1 / (1 + Math.exp(-a));
                         da[i] = dHidden[i] * gateB[e * n + i] * sig * (1 + a * (1 - sig));
                         db[i] = dHidden[i] * a * sig;

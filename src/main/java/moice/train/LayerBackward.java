@@ -1,5 +1,6 @@
 package moice.train;
 
+import jdk.incubator.vector.FloatVector;
 import moice.model.Model;
 import moice.model.ModelConfig;
 import moice.model.Weights;
@@ -38,7 +39,7 @@ final class LayerBackward {
     private final ModelConfig config;
     private final int T;
     private final TransposedWeights transposed;
-    private final float[] dAct, dGate, dUp, dNormed, tmp, dMid, dAttn, dq, dk, dv;
+    private final float[] dAct, dGateUp, dNormed, dMid, dAttn, dq, dk, dv, dQkv;
 
     LayerBackward(ModelConfig config, int T, TransposedWeights transposed) {
         this.config = config;
@@ -46,15 +47,14 @@ final class LayerBackward {
         this.transposed = transposed;
         int H = config.hiddenSize(), F = config.intermediateSize();
         dAct = new float[T * F];
-        dGate = new float[T * F];
-        dUp = new float[T * F];
+        dGateUp = new float[T * 2 * F];
         dNormed = new float[T * H];
-        tmp = new float[T * H];
         dMid = new float[T * H];
         dAttn = new float[T * config.qDim()];
         dq = new float[T * config.qDim()];
         dk = new float[T * config.kvDim()];
         dv = new float[T * config.kvDim()];
+        dQkv = new float[T * (config.qDim() + 2 * config.kvDim())];
     }
 
     /**
@@ -71,30 +71,55 @@ final class LayerBackward {
 
         // MLP: out = mid + down(silu(gate) ⊙ up), gate/up of rmsnorm(mid)
         transposed.of(w.down()).matmul(dOut, T, dAct);
+        // rows of [dGate | dUp], so that one GEMM with [Wgate; Wup]ᵀ gives dGate·Wgate + dUp·Wup
         Parallel.forRange(T, 16, (lo, hi) -> {
-            for (int i = lo * F; i < hi * F; i++) {
-                float g = b.gate[i], sig = (float) (1 / (1 + Math.exp(-g)));
-                dUp[i] = dAct[i] * g * sig;
-                dGate[i] = dAct[i] * b.up[i] * sig * (1 + g * (1 - sig));
-            }
+            for (int t = lo; t < hi; t++) siluBackward(b.gate, b.up, dAct, t * F, F, dGateUp, 2 * t * F, dGateUp, (2 * t + 1) * F);
         });
-        transposed.of(w.gate()).matmul(dGate, T, dNormed);
-        transposed.of(w.up()).matmul(dUp, T, tmp);
-        VectorKernels.add(dNormed, 0, tmp, 0, T * H);
+        transposed.stacked(w.gate(), w.up()).matmul(dGateUp, T, dNormed);
         System.arraycopy(dOut, 0, dMid, 0, T * H);
         rmsnormBackwardRows(b.mid, w.ffnNorm(), dNormed, dMid, H, eps);
 
         // attention: mid = input + o_proj(attention(q, k, v)), q/k/v of rmsnorm(input)
         transposed.of(w.o()).matmul(dMid, T, dAttn);
         attention.backward(layer, b.q, keys, values, dAttn, dq, dk, dv, grads, auxGrad);
-        transposed.of(w.q()).matmul(dq, T, dNormed);
-        transposed.of(w.k()).matmul(dk, T, tmp);
-        VectorKernels.add(dNormed, 0, tmp, 0, T * H);
-        transposed.of(w.v()).matmul(dv, T, tmp);
-        VectorKernels.add(dNormed, 0, tmp, 0, T * H);
+        int qDim = config.qDim(), kvDim = config.kvDim(), width = qDim + 2 * kvDim;
+        for (int t = 0; t < T; t++) {
+            System.arraycopy(dq, t * qDim, dQkv, t * width, qDim);
+            System.arraycopy(dk, t * kvDim, dQkv, t * width + qDim, kvDim);
+            System.arraycopy(dv, t * kvDim, dQkv, t * width + qDim + kvDim, kvDim);
+        }
+        transposed.stacked(w.q(), w.k(), w.v()).matmul(dQkv, T, dNormed);
         rmsnormBackwardRows(input, w.attnNorm(), dNormed, dMid, H, eps);
         System.arraycopy(dMid, 0, dOut, 0, T * H);
         return dOut;
+    }
+
+    /**
+     * Backward of {@code a = silu(g) ⊙ u} over {@code n} elements at {@code o} of {@code gate}, {@code up} and
+     * {@code dAct}: {@code dGate = dA·u·σ(g)·(1 + g·(1 − σ(g)))}, {@code dUp = dA·g·σ(g)}. Bit-identical to the scalar twin.
+     */
+    static void siluBackward(float[] gate, float[] up, float[] dAct, int o, int n, float[] dGate, int go, float[] dUp,
+                             int uo) {
+        var S = AttentionTiles.S;
+        int L = S.length(), i = 0;
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        for (; i <= n - L; i += L) {
+            FloatVector g = FloatVector.fromArray(S, gate, o + i), da = FloatVector.fromArray(S, dAct, o + i);
+            FloatVector sig = one.div(one.add(AttentionTiles.exp(g.neg())));
+            da.mul(g).mul(sig).intoArray(dUp, uo + i);
+            da.mul(FloatVector.fromArray(S, up, o + i)).mul(sig).mul(one.add(g.mul(one.sub(sig)))).intoArray(dGate, go + i);
+        }
+        for (; i < n; i++) siluBackwardScalar(gate, up, dAct, o + i, 1, dGate, go + i, dUp, uo + i);
+    }
+
+    /** Scalar twin of {@link #siluBackward}. */
+    static void siluBackwardScalar(float[] gate, float[] up, float[] dAct, int o, int n, float[] dGate, int go,
+                                   float[] dUp, int uo) {
+        for (int i = 0; i < n; i++) {
+            float g = gate[o + i], da = dAct[o + i], sig = 1f / (1f + AttentionTiles.exp(-g));
+            dUp[uo + i] = da * g * sig;
+            dGate[go + i] = da * up[o + i] * sig * (1f + g * (1f - sig));
+        }
     }
 
     private void rmsnormBackwardRows(float[] x, float[] weight, float[] dy, float[] dx, int H, float eps) {

@@ -26,7 +26,9 @@ import moice.tensor.VectorKernels;
  */
 public final class ModelObjective implements RouterObjective {
     /** Rows of logits formed at once in the cross-entropy, bounding its memory to this many vocabulary rows. */
-    private static final int LOGIT_ROWS = 64;
+    private static final int LOGIT_ROWS = 256;
+    /** Exponentials summed in float at a time in the cross-entropy (then added in double). */
+    private static final int EXP_PIECE = 512;
 
     private final Model model;
     private final ModelConfig config;
@@ -178,12 +180,9 @@ public final class ModelObjective implements RouterObjective {
                 for (int i = lo; i < hi; i++) {
                     int o = i * V, target = tokens[rows[first + i] + 1];
                     float max = VectorKernels.max(logits, o, V), targetLogit = logits[o + target];
-                    double sum = 0;
-                    for (int v = 0; v < V; v++) {
-                        float e = (float) Math.exp(logits[o + v] - max);
-                        logits[o + v] = e;
-                        sum += e;
-                    }
+                    double sum = 0; // float partial sums of short pieces, added in double
+                    for (int v = 0; v < V; v += EXP_PIECE)
+                        sum += AttentionTiles.expSum(logits, o + v, Math.min(EXP_PIECE, V - v), 1f, max);
                     rowLoss[i] = max + Math.log(sum) - targetLogit;
                     VectorKernels.scale(logits, o, V, (float) (gradScale / sum));
                     logits[o + target] -= gradScale;
