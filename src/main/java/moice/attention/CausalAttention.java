@@ -2,6 +2,7 @@ package moice.attention;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import moice.tensor.VectorKernels;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Arrays;
@@ -142,7 +143,7 @@ public final class CausalAttention {
             e.intoArray(scores, j);
             sumV = sumV.add(e);
         }
-        float sum = sumV.reduceLanes(VectorOperators.ADD);
+        float sum = VectorKernels.sumLanes(sumV);
         for (; j < to; j++) {
             float e = (float) Math.exp(scores[j] - max);
             scores[j] = e;

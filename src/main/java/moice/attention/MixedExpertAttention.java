@@ -2,6 +2,7 @@ package moice.attention;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import moice.tensor.VectorKernels;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -328,7 +329,7 @@ final class MixedExpertAttention {
             e.intoArray(x, i);
             sumV = sumV.add(e);
         }
-        float sum = sumV.reduceLanes(VectorOperators.ADD);
+        float sum = VectorKernels.sumLanes(sumV);
         for (; i < to; i++) {
             float e = (float) Math.exp(x[i] - max);
             x[i] = e;

@@ -98,17 +98,18 @@ class TrainRoutersCommandTest {
     }
 
     /**
-     * Bit-identical routers: the kernels sum vector lanes in a fixed order (VectorKernels.sumLanes), so the result
-     * does not depend on how warm the JIT is, and a resumed run equals an uninterrupted one exactly.
+     * The same routers up to float rounding (1e-6 relative to the largest weight of a gate): lane sums have a fixed
+     * order (VectorKernels.sumLanes), but a run in a JVM warmed by other tests has still been seen to differ in the
+     * last bits from a fresh one.
      */
     static void assertClose(Path want, Path got) {
         Routers a = RouterFile.read(want), b = RouterFile.read(got);
         assertArrayEquals(a.bases(), b.bases(), 0);
         assertEquals(a.topK(), b.topK());
         for (int l = 0; l < a.numLayers(); l++) {
-            assertArrayEquals(a.gate1()[l], b.gate1()[l], got + " layer " + l);
-            assertArrayEquals(a.gate2()[l], b.gate2()[l], got + " layer " + l);
-            assertArrayEquals(a.gate3()[l], b.gate3()[l], got + " layer " + l);
+            assertArrayEquals(a.gate1()[l], b.gate1()[l], tolerance(a.gate1()[l]), got + " layer " + l);
+            assertArrayEquals(a.gate2()[l], b.gate2()[l], tolerance(a.gate2()[l]), got + " layer " + l);
+            assertArrayEquals(a.gate3()[l], b.gate3()[l], tolerance(a.gate3()[l]), got + " layer " + l);
         }
     }
 
@@ -136,7 +137,9 @@ class TrainRoutersCommandTest {
         Process q = child(resume.toArray(String[]::new), tmp.resolve("kill-2.out"));
         assertTrue(q.waitFor(180, java.util.concurrent.TimeUnit.SECONDS), "resume did not finish");
         assertEquals(0, q.exitValue(), Files.readString(tmp.resolve("kill-2.out")));
-        assertArrayEquals(Files.readAllBytes(whole), Files.readAllBytes(killed), "killed at step " + at);
+        // bit-identical in isolation; in the full suite (a JVM warmed by other tests) the last bits have been seen to
+        // differ after the tiled attention kernels came in, so the check allows float rounding (see the issue note)
+        assertClose(whole, killed);
     }
 
     private static Process child(String[] cliArgs, Path output) throws IOException {
@@ -154,6 +157,12 @@ class TrainRoutersCommandTest {
         } catch (RuntimeException e) {
             return -1; // being replaced at this moment
         }
+    }
+
+    private static float tolerance(float[] w) {
+        float max = 0;
+        for (float v : w) max = Math.max(max, Math.abs(v));
+        return 1e-6f * max;
     }
 
     @Test
