@@ -237,55 +237,15 @@ public final class MoiceAttention implements AttentionVariant {
         int heads = shape.numHeads();
         Parallel.forRange(T * heads, 64, (lo, hi) -> {
             int d = shape.headDim(), n = routers.numExperts();
-            float[] x = new float[d], hidden = new float[n], z = new float[n];
+            float[] x = new float[d], a = new float[n], b = new float[n], z = new float[n];
             for (int e = lo; e < hi; e++) {
                 int t = e / heads, h = e % heads;
                 System.arraycopy(q, t * shape.qDim() + h * d, x, 0, d);
                 RopeKernels.rotate(x, 0, start + t, first, shape.layout());
-                routerLogits(layer, x, hidden, z);
+                routers.logits(layer, x, 0, a, b, z);
                 System.arraycopy(z, 0, logits, e * n, n);
-                selectTopK(z, routers.topK(), experts, weights, e * routers.topK());
+                Routers.selectTopK(z, 0, n, routers.topK(), experts, weights, e * routers.topK());
             }
         });
-    }
-
-    /** {@code z = W2·(silu(W1·x) ⊙ (W3·x))}, float32 values with double accumulation. */
-    void routerLogits(int layer, float[] x, float[] hidden, float[] z) {
-        int d = shape.headDim(), n = routers.numExperts();
-        float[] w1 = routers.gate1()[layer], w2 = routers.gate2()[layer], w3 = routers.gate3()[layer];
-        for (int i = 0; i < n; i++) {
-            double a = 0, b = 0;
-            for (int c = 0; c < d; c++) {
-                a += (double) w1[i * d + c] * x[c];
-                b += (double) w3[i * d + c] * x[c];
-            }
-            float gate = (float) a;
-            float silu = (float) (gate / (1 + Math.exp(-gate)));
-            hidden[i] = silu * (float) b;
-        }
-        for (int i = 0; i < n; i++) {
-            double s = 0;
-            for (int c = 0; c < n; c++) s += (double) w2[i * n + c] * hidden[c];
-            z[i] = (float) s;
-        }
-    }
-
-    /**
-     * Writes the K largest logits' experts (descending; on equal logits the lower index first) and their softmax
-     * weights renormalised over the kept K, i.e. {@code exp(z_j - max) / Σ_kept exp(z_i - max)}.
-     */
-    static void selectTopK(float[] z, int k, int[] experts, float[] weights, int off) {
-        boolean[] used = new boolean[z.length];
-        for (int r = 0; r < k; r++) {
-            int best = -1;
-            for (int i = 0; i < z.length; i++)
-                if (!used[i] && (best < 0 || z[i] > z[best])) best = i;
-            used[best] = true;
-            experts[off + r] = best;
-        }
-        double max = z[experts[off]], total = 0;
-        double[] e = new double[k];
-        for (int r = 0; r < k; r++) total += (e[r] = Math.exp(z[experts[off + r]] - max));
-        for (int r = 0; r < k; r++) weights[off + r] = (float) (e[r] / total);
     }
 }

@@ -102,7 +102,7 @@ class MoiceAttentionTest {
         float[] z = {a, b, c, dd};
         int[] experts = new int[k];
         float[] weights = new float[k];
-        MoiceAttention.selectTopK(z, k, experts, weights, 0);
+        Routers.selectTopK(z, 0, z.length, k, experts, weights, 0);
         int[] order = sortedDescending(new double[]{a, b, c, dd});
         assertArrayEquals(java.util.Arrays.copyOf(order, k), experts);
         double sum = 0;
