@@ -1,7 +1,6 @@
 package moice.attention;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import moice.tensor.VectorKernels;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -100,7 +99,7 @@ public final class CausalAttention {
                 float correction = (float) Math.exp(max[qi] - newMax);
                 int ao = qi * d;
                 if (correction != 1f) for (int c = 0; c < d; c++) acc[ao + c] *= correction;
-                float tileSum = expTile(scores, jFrom, jTo, newMax);
+                float tileSum = MixedExpertAttention.expInPlace(scores, jFrom, jTo, newMax);
                 sum[qi] = sum[qi] * correction + tileSum;
                 max[qi] = newMax;
                 accumulateValues(values, kb, kvDim, kvOff, scores, jFrom, jTo, acc, ao, d);
@@ -130,26 +129,6 @@ public final class CausalAttention {
             a0.mul(scale).intoArray(scores, j);
             a1.mul(scale).intoArray(scores, j + L);
         }
-    }
-
-    /** Replaces scores[j] by exp(scores[j] - max) on [from, to), zero elsewhere is not needed; returns the sum. */
-    private static float expTile(float[] scores, int from, int to, float max) {
-        int L = S.length();
-        FloatVector sumV = FloatVector.zero(S);
-        FloatVector maxV = FloatVector.broadcast(S, max);
-        int j = from;
-        for (; j + L <= to; j += L) {
-            FloatVector e = FloatVector.fromArray(S, scores, j).sub(maxV).lanewise(VectorOperators.EXP);
-            e.intoArray(scores, j);
-            sumV = sumV.add(e);
-        }
-        float sum = VectorKernels.sumLanes(sumV);
-        for (; j < to; j++) {
-            float e = (float) Math.exp(scores[j] - max);
-            scores[j] = e;
-            sum += e;
-        }
-        return sum;
     }
 
     /** acc[ao..ao+d) += Σ_j p_j · v[kb+j] over j in [from, to). */

@@ -131,7 +131,7 @@ final class MixedExpertAttention {
             int pos = start + t0 + sc.rowQuery[r] / group;
             int from = shape.firstVisible(pos) - kb0, to = pos - kb0 + 1;
             int o = r * width;
-            float max = maxOf(scores, o + from, o + to);
+            float max = VectorKernels.max(scores, o + from, to - from);
             float z = expInPlace(scores, o + from, o + to, max);
             sc.rowWeight[r] /= z;
         }
@@ -311,16 +311,7 @@ final class MixedExpertAttention {
         }
     }
 
-    static float maxOf(float[] x, int from, int to) {
-        int L = S.length(), i = from;
-        FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        for (; i + L <= to; i += L) m = m.max(FloatVector.fromArray(S, x, i));
-        float max = m.reduceLanes(VectorOperators.MAX);
-        for (; i < to; i++) max = Math.max(max, x[i]);
-        return max;
-    }
-
-    /** {@code x[i] = exp(x[i] − max)} on {@code [from, to)}; returns their sum. */
+    /** {@code x[i] = exp(x[i] − max)} on {@code [from, to)}; returns their sum (also CausalAttention's tile step). */
     static float expInPlace(float[] x, int from, int to, float max) {
         int L = S.length(), i = from;
         FloatVector sumV = FloatVector.zero(S), maxV = FloatVector.broadcast(S, max);

@@ -22,22 +22,14 @@ public enum Metric {
     LEVAL_SINGLE_OPTION {
         @Override
         public double score(String prediction, List<String> answers) {
-            double best = 0;
-            for (String a : answers)
-                best = Math.max(best, Metrics.levalOptionScore(Metrics.levalPredictedOptions(prediction, false),
-                        Metrics.levalGoldOptions(a)));
-            return best;
+            return bestOptionScore(prediction, answers, false);
         }
     },
     /** L-Eval Coursera: one or more option letters, partial credit 0.25 for a strict subset. */
     LEVAL_MULTI_OPTION {
         @Override
         public double score(String prediction, List<String> answers) {
-            double best = 0;
-            for (String a : answers)
-                best = Math.max(best, Metrics.levalOptionScore(Metrics.levalPredictedOptions(prediction, true),
-                        Metrics.levalGoldOptions(a)));
-            return best;
+            return bestOptionScore(prediction, answers, true);
         }
     },
     /** L-Eval SFiction: the True/False judgement according to the document. */
@@ -59,4 +51,13 @@ public enum Metric {
 
     /** The score of {@code prediction}, best over {@code answers}. */
     public abstract double score(String prediction, List<String> answers);
+
+    /** The best L-Eval option score of {@code prediction} over the gold {@code answers}. */
+    private static double bestOptionScore(String prediction, List<String> answers, boolean multipleAnswers) {
+        double best = 0;
+        for (String a : answers)
+            best = Math.max(best, Metrics.levalOptionScore(Metrics.levalPredictedOptions(prediction, multipleAnswers),
+                    Metrics.levalGoldOptions(a)));
+        return best;
+    }
 }
