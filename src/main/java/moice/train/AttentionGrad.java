@@ -222,6 +222,8 @@ final class AttentionGrad implements AttentionVariant {
     }
 
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+    /** Per (KV head, expert) task: un-rotated dq {@code [T, group, d]}, dk and dv {@code [T, d]}, reused across layers. */
+    private float[][] taskDq, taskDk, taskDv;
 
     /** The rows of task (g, j): events of KV head g's query heads that selected expert j, by position then head. */
     private int gatherRows(int g, int j, LayerState st, Scratch s) {
@@ -319,16 +321,23 @@ final class AttentionGrad implements AttentionVariant {
         LayerState st = states[states.length == 1 ? 0 : layer];
         if (st == null || st.layer != layer) throw new IllegalStateException("layer " + layer + " was not attended");
         int tasks = kvHeads * n;
-        float[][] taskDq = new float[tasks][], taskDk = new float[tasks][], taskDv = new float[tasks][];
+        if (taskDq == null) {
+            taskDq = new float[tasks][];
+            taskDk = new float[tasks][];
+            taskDv = new float[tasks][];
+        }
+        boolean[] used = new boolean[tasks];
         Parallel.forRange(tasks, 1, (lo, hi) -> {
             for (int task = lo; task < hi; task++) {
-                int g = task / n, j = task % n;
-                float[] tdq = new float[T * group * d], tdk = new float[T * d], tdv = new float[T * d];
-                if (backwardTask(g, j, q, keys, values, dOut, tdq, tdk, tdv, st)) {
-                    taskDq[task] = tdq;
-                    taskDk[task] = tdk;
-                    taskDv[task] = tdv;
+                if (taskDq[task] == null) {
+                    taskDq[task] = new float[T * group * d];
+                    taskDk[task] = new float[T * d];
+                    taskDv[task] = new float[T * d];
+                } else {
+                    Arrays.fill(taskDq[task], 0f); // only the rows of the task's queries are written
                 }
+                used[task] = backwardTask(task / n, task % n, q, keys, values, dOut, taskDq[task], taskDk[task],
+                        taskDv[task], st);
             }
         });
         Arrays.fill(dq, 0, T * qDim, 0f);
@@ -337,7 +346,7 @@ final class AttentionGrad implements AttentionVariant {
         for (int g = 0; g < kvHeads; g++)
             for (int j = 0; j < n; j++) {
                 int task = g * n + j;
-                if (taskDq[task] == null) continue;
+                if (!used[task]) continue;
                 for (int t = 0; t < T; t++) {
                     VectorKernels.add(dq, t * qDim + g * group * d, taskDq[task], t * group * d, group * d);
                     VectorKernels.add(dk, t * kvDim + g * d, taskDk[task], t * d, d);
