@@ -1,5 +1,6 @@
 package moice.attention;
 
+import moice.tensor.Exp;
 import jdk.incubator.vector.FloatVector;
 import moice.tensor.VectorKernels;
 import jdk.incubator.vector.VectorSpecies;
@@ -96,7 +97,7 @@ public final class CausalAttention {
                 float tileMax = Float.NEGATIVE_INFINITY;
                 for (int j = jFrom; j < jTo; j++) tileMax = Math.max(tileMax, scores[j]);
                 float newMax = Math.max(max[qi], tileMax);
-                float correction = (float) Math.exp(max[qi] - newMax);
+                float correction = Exp.exp(max[qi] - newMax);
                 int ao = qi * d;
                 if (correction != 1f) for (int c = 0; c < d; c++) acc[ao + c] *= correction;
                 float tileSum = MixedExpertAttention.expInPlace(scores, jFrom, jTo, newMax);

@@ -1,5 +1,6 @@
 package moice.attention;
 
+import moice.tensor.Exp;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import moice.tensor.VectorKernels;
@@ -316,13 +317,13 @@ final class MixedExpertAttention {
         int L = S.length(), i = from;
         FloatVector sumV = FloatVector.zero(S), maxV = FloatVector.broadcast(S, max);
         for (; i + L <= to; i += L) {
-            FloatVector e = FloatVector.fromArray(S, x, i).sub(maxV).lanewise(VectorOperators.EXP);
+            FloatVector e = Exp.exp(FloatVector.fromArray(S, x, i).sub(maxV));
             e.intoArray(x, i);
             sumV = sumV.add(e);
         }
         float sum = VectorKernels.sumLanes(sumV);
         for (; i < to; i++) {
-            float e = (float) Math.exp(x[i] - max);
+            float e = Exp.exp(x[i] - max);
             x[i] = e;
             sum += e;
         }

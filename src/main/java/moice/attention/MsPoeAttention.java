@@ -146,7 +146,7 @@ public final class MsPoeAttention implements AttentionVariant {
                 max = Math.max(max, scores[j]);
             }
             double sum = 0;
-            for (int j = 0; j < T; j++) sum += (scores[j] = Math.exp(scores[j] - max));
+            for (int j = 0; j < T; j++) sum += (scores[j] = StrictMath.exp(scores[j] - max));
             for (int j = 0; j < T; j++) if (scores[j] / sum > threshold) counts[h]++;
         }
         Integer[] order = new Integer[heads];

@@ -46,7 +46,7 @@ public final class Rope {
             int original = scaling.originalMaxPositions() > 0 ? scaling.originalMaxPositions() : maxPositions;
             if (seqLen > original) {
                 double f = scaling.factor();
-                base = theta * Math.pow(f * seqLen / original - (f - 1), (double) headDim / (headDim - 2));
+                base = theta * StrictMath.pow(f * seqLen / original - (f - 1), (double) headDim / (headDim - 2));
             }
         }
         for (int i = 0; i < half; i++) inv[i] = defaultInvFreq(base, i, headDim);
@@ -66,7 +66,7 @@ public final class Rope {
     /** HF: {@code 1 / base ** (arange(0, d, 2).float() / d)}, evaluated in float32 like torch does. */
     private static float defaultInvFreq(double base, int i, int headDim) {
         float exponent = (float) (2 * i) / (float) headDim;
-        float power = (float) Math.pow((float) base, exponent);
+        float power = (float) StrictMath.pow((float) base, exponent);
         return 1f / power;
     }
 

@@ -87,7 +87,7 @@ public record Routers(double[] bases, int topK, int headDim, float[][] gate1, fl
 
     /** {@code silu(a)·b}, the router's hidden activation, in float32. */
     public static float hidden(float a, float b) {
-        return (float) (a / (1 + Math.exp(-a))) * b;
+        return (float) (a / (1 + StrictMath.exp(-a))) * b;
     }
 
     /**
@@ -105,8 +105,8 @@ public record Routers(double[] bases, int topK, int headDim, float[][] gate1, fl
             experts[off + r] = best;
         }
         double max = z[zo + experts[off]], total = 0;
-        for (int r = 0; r < k; r++) total += Math.exp(z[zo + experts[off + r]] - max);
-        for (int r = 0; r < k; r++) weights[off + r] = (float) (Math.exp(z[zo + experts[off + r]] - max) / total);
+        for (int r = 0; r < k; r++) total += StrictMath.exp(z[zo + experts[off + r]] - max);
+        for (int r = 0; r < k; r++) weights[off + r] = (float) (StrictMath.exp(z[zo + experts[off + r]] - max) / total);
     }
 
     /**

@@ -72,7 +72,7 @@ public final class AttentionBuckets implements InferenceSession.Factory {
                     max = Math.max(max, m);
                 }
                 double total = 0;
-                for (int j = 0; j < n; j++) total += (w[j] = Math.exp(w[j] - max));
+                for (int j = 0; j < n; j++) total += (w[j] = StrictMath.exp(w[j] - max));
                 for (int j = 0; j < n; j++) weights[t * n + j] = (float) (w[j] /= total);
                 for (int v = 0; v < vocab; v++) {
                     double s = 0;

@@ -52,7 +52,7 @@ public final class Sampler {
         double max = logits[off + order[0]];
         double[] p = new double[keep];
         double total = 0;
-        for (int i = 0; i < keep; i++) total += p[i] = Math.exp((logits[off + order[i]] - max) / temperature);
+        for (int i = 0; i < keep; i++) total += p[i] = StrictMath.exp((logits[off + order[i]] - max) / temperature);
         int cut = keep;
         if (topP < 1f) {
             double cumulative = 0;

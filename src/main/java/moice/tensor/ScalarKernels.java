@@ -49,7 +49,7 @@ public final class ScalarKernels {
     public static void siluMul(float[] gate, int go, float[] up, int uo, float[] out, int oo, int n) {
         for (int i = 0; i < n; i++) {
             float g = gate[go + i];
-            out[oo + i] = g / (1f + (float) Math.exp(-g)) * up[uo + i];
+            out[oo + i] = g / (1f + Exp.exp(-g)) * up[uo + i];
         }
     }
 
@@ -66,7 +66,7 @@ public final class ScalarKernels {
         float m = max(x, o, n);
         float sum = 0;
         for (int i = 0; i < n; i++) {
-            float e = (float) Math.exp(x[o + i] - m);
+            float e = Exp.exp(x[o + i] - m);
             x[o + i] = e;
             sum += e;
         }

@@ -8,8 +8,9 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * SIMD kernels on float32 arrays ({@link FloatVector#SPECIES_PREFERRED}: 8 lanes on AVX2, 16 on AVX-512). Same
  * signatures and contracts as {@link ScalarKernels}; results differ only by summation order in reductions
- * ({@code dot}, the sums inside {@code rmsnorm} and {@code softmax}) and by the SIMD {@code exp} (within a couple of
- * ulps of {@link Math#exp}). Element-wise kernels without {@code exp} give bit-identical results.
+ * ({@code dot}, the sums inside {@code rmsnorm} and {@code softmax}); element-wise kernels give bit-identical results
+ * ({@code exp} is {@link Exp}, the same bits in both). Every kernel gives the same bits for the same inputs whichever
+ * JIT tier runs it: lane sums in a fixed order ({@link #sumLanes}), no intrinsic whose rounding depends on the tier.
  */
 public final class VectorKernels {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -137,12 +138,12 @@ public final class VectorKernels {
         int i = 0;
         for (; i <= n - L; i += L) {
             FloatVector g = FloatVector.fromArray(S, gate, go + i);
-            FloatVector e = g.neg().lanewise(VectorOperators.EXP);
+            FloatVector e = Exp.exp(g.neg());
             g.div(e.add(1f)).mul(FloatVector.fromArray(S, up, uo + i)).intoArray(out, oo + i);
         }
         for (; i < n; i++) {
             float g = gate[go + i];
-            out[oo + i] = g / (1f + (float) Math.exp(-g)) * up[uo + i];
+            out[oo + i] = g / (1f + Exp.exp(-g)) * up[uo + i];
         }
     }
 
@@ -163,13 +164,13 @@ public final class VectorKernels {
         FloatVector sv = FloatVector.zero(S);
         int i = 0;
         for (; i <= n - L; i += L) {
-            FloatVector e = FloatVector.fromArray(S, x, o + i).sub(m).lanewise(VectorOperators.EXP);
+            FloatVector e = Exp.exp(FloatVector.fromArray(S, x, o + i).sub(m));
             e.intoArray(x, o + i);
             sv = sv.add(e);
         }
         float sum = sumLanes(sv);
         for (; i < n; i++) {
-            float e = (float) Math.exp(x[o + i] - m);
+            float e = Exp.exp(x[o + i] - m);
             x[o + i] = e;
             sum += e;
         }

@@ -85,8 +85,8 @@ public final class AdamW {
         step++;
         double lr = settings.learningRate(step);
         double decay = 1 - lr * settings.weightDecay;
-        double bc1 = 1 - Math.pow(settings.beta1, step);
-        double bc2Sqrt = Math.sqrt(1 - Math.pow(settings.beta2, step));
+        double bc1 = 1 - StrictMath.pow(settings.beta1, step);
+        double bc2Sqrt = Math.sqrt(1 - StrictMath.pow(settings.beta2, step));
         double stepSize = lr / bc1;
         for (int l = 0; l < routers.numLayers(); l++) {
             update(routers.gate1()[l], grads.gate1()[l], m.gate1()[l], v.gate1()[l], decay, stepSize, bc2Sqrt);

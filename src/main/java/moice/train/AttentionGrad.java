@@ -32,7 +32,7 @@ import java.util.Arrays;
  *
  * <p>Results do not depend on the thread count: a task runs on one thread, and tasks' gradients are reduced in a
  * fixed order. Its arithmetic uses no operation whose result depends on JIT compilation (see
- * {@link AttentionTiles#exp(jdk.incubator.vector.FloatVector)}), so runs repeat bit for bit.
+ * {@link moice.tensor.Exp}), so runs repeat bit for bit.
  */
 final class AttentionGrad implements AttentionVariant {
     private static final int ROUTER_CHUNK = 32;
@@ -278,7 +278,7 @@ final class AttentionGrad implements AttentionVariant {
                 float shift = VectorKernels.max(s.probs, row + lo, hi - lo) * scale;
                 float sum = AttentionTiles.expSum(s.probs, row + lo, hi - lo, scale, shift);
                 VectorKernels.scale(s.probs, row + lo, hi - lo, 1 / sum);
-                s.rowLse[i0 + i] = (float) (shift + Math.log(sum));
+                s.rowLse[i0 + i] = (float) (shift + StrictMath.log(sum));
             } else {
                 AttentionTiles.expSum(s.probs, row + lo, hi - lo, scale, s.rowLse[i0 + i]);
             }
@@ -447,7 +447,7 @@ final class AttentionGrad implements AttentionVariant {
                     for (int c = 0; c < n; c++) hidden[c] = Routers.hidden(gateA[e * n + c], gateB[e * n + c]);
                     for (int i = 0; i < n; i++) {
                         for (int c = 0; c < n; c++) acc[g2 + i * n + c] += dz[i] * hidden[c];
-                        double a = gateA[e * n + i], sig = 1 / (1 + Math.exp(-a));
+                        double a = gateA[e * n + i], sig = 1 / (1 + StrictMath.exp(-a));
                         da[i] = dHidden[i] * gateB[e * n + i] * sig * (1 + a * (1 - sig));
                         db[i] = dHidden[i] * a * sig;
                     }
@@ -479,8 +479,8 @@ final class AttentionGrad implements AttentionVariant {
     private static void softmax(float[] z, float[] dst, int off) {
         double max = Double.NEGATIVE_INFINITY, total = 0;
         for (float v : z) max = Math.max(max, v);
-        for (float v : z) total += Math.exp(v - max);
-        for (int i = 0; i < z.length; i++) dst[off + i] = (float) (Math.exp(z[i] - max) / total);
+        for (float v : z) total += StrictMath.exp(v - max);
+        for (int i = 0; i < z.length; i++) dst[off + i] = (float) (StrictMath.exp(z[i] - max) / total);
     }
 
     private void rotate(float[] x, int xo, int pos, Rope rope) {

@@ -5,11 +5,12 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+import moice.tensor.Exp;
 import moice.tensor.VectorKernels;
 
 /**
  * Small dense kernels for training: a register-tiled GEMM on float arrays with strided operands (tiled attention,
- * {@link AttentionGrad}), and an exp built from exactly rounded operations only. Each has a plain scalar twin ({@code ...Scalar}) for tests.
+ * {@link AttentionGrad}), and a softmax-style exp-and-sum on {@link Exp}. Each has a plain scalar twin ({@code ...Scalar}) for tests.
  *
  * <p>The GEMM's vector and scalar forms are bit-identical: both accumulate every output element in ascending {@code k}
  * with a fused multiply-add, starting from the output's value (or zero).
@@ -166,60 +167,21 @@ final class AttentionTiles {
             }
     }
 
-    // exp(x) = 2^n · e^r, n = round(x·log2 e), r = x − n·ln 2 (two-part ln 2), e^r by its degree-7 Taylor polynomial
-    private static final float LOG2E = 1.44269504f, ROUND = 12582912f; // 1.5·2^23: adding it rounds to an integer
-    private static final int ROUND_BITS = Float.floatToRawIntBits(ROUND);
-    private static final float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
-    private static final float EXP_MIN = -87f, EXP_MAX = 88f;
-    private static final float[] TAYLOR = {1f / 5040, 1f / 720, 1f / 120, 1f / 24, 1f / 6, 0.5f, 1f, 1f};
-
     /**
-     * {@code e^x} in float from additions, multiplications and fused multiply-adds only, so that it gives the same bits
-     * whichever way the JIT runs it (the Vector API's own EXP may differ between compiled and uncompiled code, and
-     * training must repeat bit for bit). Within about 1e-6 relative of {@link Math#exp} on {@code [-87, 88]}; 0 below
-     * −87, {@code e^88} above 88. Bit-identical to the scalar {@link #exp(float)}.
-     */
-    static FloatVector exp(FloatVector x) {
-        VectorMask<Float> underflow = x.compare(VectorOperators.LT, EXP_MIN);
-        x = x.min(EXP_MAX).max(EXP_MIN);
-        FloatVector t = x.fma(LOG2E, ROUND), nf = t.sub(ROUND);
-        FloatVector r = nf.fma(FloatVector.broadcast(S, -LN2_HI), x);
-        r = nf.fma(FloatVector.broadcast(S, -LN2_LO), r);
-        FloatVector p = FloatVector.broadcast(S, TAYLOR[0]);
-        for (int i = 1; i < TAYLOR.length; i++) p = p.fma(r, FloatVector.broadcast(S, TAYLOR[i]));
-        IntVector shift = t.reinterpretAsInts().sub(ROUND_BITS).lanewise(VectorOperators.LSHL, 23).reinterpretAsInts();
-        FloatVector e = p.reinterpretAsInts().add(shift).reinterpretAsFloats();
-        return e.blend(0f, underflow);
-    }
-
-    /** Scalar twin of {@link #exp(FloatVector)}; bit-identical. */
-    static float exp(float x) {
-        if (x < EXP_MIN) return 0f;
-        x = Math.max(Math.min(x, EXP_MAX), EXP_MIN);
-        float t = Math.fma(x, LOG2E, ROUND), nf = t - ROUND;
-        float r = Math.fma(nf, -LN2_HI, x);
-        r = Math.fma(nf, -LN2_LO, r);
-        float p = TAYLOR[0];
-        for (int i = 1; i < TAYLOR.length; i++) p = Math.fma(p, r, TAYLOR[i]);
-        int shift = (Float.floatToRawIntBits(t) - ROUND_BITS) << 23;
-        return Float.intBitsToFloat(Float.floatToRawIntBits(p) + shift);
-    }
-
-    /**
-     * {@code x[o+i] = exp(x[o+i]·mul − sub)} for {@code i < n} ({@link #exp(FloatVector)}); returns their sum (lane-wise
+     * {@code x[o+i] = exp(x[o+i]·mul − sub)} for {@code i < n} ({@link Exp#exp(FloatVector)}); returns their sum (lane-wise
      * partial sums added in a fixed order, {@link VectorKernels#sumLanes}).
      */
     static float expSum(float[] x, int o, int n, float mul, float sub) {
         FloatVector acc = FloatVector.zero(S);
         int i = 0;
         for (; i <= n - L; i += L) {
-            FloatVector e = exp(FloatVector.fromArray(S, x, o + i).mul(mul).sub(sub));
+            FloatVector e = Exp.exp(FloatVector.fromArray(S, x, o + i).mul(mul).sub(sub));
             e.intoArray(x, o + i);
             acc = acc.add(e);
         }
         float sum = VectorKernels.sumLanes(acc);
         for (; i < n; i++) {
-            float e = exp(x[o + i] * mul - sub);
+            float e = Exp.exp(x[o + i] * mul - sub);
             x[o + i] = e;
             sum += e;
         }
@@ -230,7 +192,7 @@ final class AttentionTiles {
     static float expSumScalar(float[] x, int o, int n, float mul, float sub) {
         double sum = 0;
         for (int i = 0; i < n; i++) {
-            float e = exp(x[o + i] * mul - sub);
+            float e = Exp.exp(x[o + i] * mul - sub);
             x[o + i] = e;
             sum += e;
         }

@@ -4,6 +4,7 @@ import jdk.incubator.vector.FloatVector;
 import moice.model.Model;
 import moice.model.ModelConfig;
 import moice.model.Weights;
+import moice.tensor.Exp;
 import moice.tensor.Matrix;
 import moice.tensor.Parallel;
 import moice.tensor.VectorKernels;
@@ -105,7 +106,7 @@ final class LayerBackward {
         FloatVector one = FloatVector.broadcast(S, 1f);
         for (; i <= n - L; i += L) {
             FloatVector g = FloatVector.fromArray(S, gate, o + i), da = FloatVector.fromArray(S, dAct, o + i);
-            FloatVector sig = one.div(one.add(AttentionTiles.exp(g.neg())));
+            FloatVector sig = one.div(one.add(Exp.exp(g.neg())));
             da.mul(g).mul(sig).intoArray(dUp, uo + i);
             da.mul(FloatVector.fromArray(S, up, o + i)).mul(sig).mul(one.add(g.mul(one.sub(sig)))).intoArray(dGate, go + i);
         }
@@ -116,7 +117,7 @@ final class LayerBackward {
     static void siluBackwardScalar(float[] gate, float[] up, float[] dAct, int o, int n, float[] dGate, int go,
                                    float[] dUp, int uo) {
         for (int i = 0; i < n; i++) {
-            float g = gate[o + i], da = dAct[o + i], sig = 1f / (1f + AttentionTiles.exp(-g));
+            float g = gate[o + i], da = dAct[o + i], sig = 1f / (1f + Exp.exp(-g));
             dUp[uo + i] = da * g * sig;
             dGate[go + i] = da * up[o + i] * sig * (1f + g * (1f - sig));
         }

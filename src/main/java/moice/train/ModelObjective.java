@@ -183,7 +183,7 @@ public final class ModelObjective implements RouterObjective {
                     double sum = 0; // float partial sums of short pieces, added in double
                     for (int v = 0; v < V; v += EXP_PIECE)
                         sum += AttentionTiles.expSum(logits, o + v, Math.min(EXP_PIECE, V - v), 1f, max);
-                    rowLoss[i] = max + Math.log(sum) - targetLogit;
+                    rowLoss[i] = max + StrictMath.log(sum) - targetLogit;
                     VectorKernels.scale(logits, o, V, (float) (gradScale / sum));
                     logits[o + target] -= gradScale;
                 }
