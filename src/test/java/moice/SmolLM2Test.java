@@ -75,8 +75,10 @@ class SmolLM2Test {
                 }
                 worst = Math.max(worst, maxDiff / maxRef);
             }
-            System.out.printf("SmolLM2 logits: worst max|Δ|/max|ref| over %d positions = %.2e%n", positions.length, worst);
-            assertTrue(worst <= 1e-3, "relative max error " + worst);
+            double bound = Bounds.forwardPass(m.config(), ids.length);
+            System.out.printf("SmolLM2 logits: worst max|Δ|/max|ref| over %d positions = %.2e (bound %.2e)%n",
+                    positions.length, worst, bound);
+            assertTrue(worst <= bound, "relative max error " + worst + " above the bound " + bound);
             float[] argmax = floats(ref, "argmax");
             int agree = 0;
             for (int t = 0; t < ids.length; t++) if (Sampler.argmax(logits, t * vocab, vocab) == (int) argmax[t]) agree++;

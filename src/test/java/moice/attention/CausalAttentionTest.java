@@ -1,5 +1,6 @@
 package moice.attention;
 
+import moice.Bounds;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -37,9 +38,7 @@ class CausalAttentionTest {
             for (int t0 = 0; t0 < T; t0 += 7)
                 CausalAttention.run(shape, q, start, t0, Math.min(T, t0 + 7), g, keys, values, rope, scale, actual, 1f, sc);
         }
-        float maxDiff = 0;
-        for (int i = 0; i < expected.length; i++) maxDiff = Math.max(maxDiff, Math.abs(expected[i] - actual[i]));
-        assertTrue(maxDiff < 2e-5f, "max |Δ| " + maxDiff);
+        assertWithinAttentionBound(expected, actual, d, end, scale, q, keys, values);
     }
 
     /** Per-query weights: out += w·o, weight 0 leaves the row untouched; tiled and plain agree. */
@@ -75,9 +74,9 @@ class CausalAttentionTest {
                 CausalAttention.run(shape, q, start, t0, Math.min(T, t0 + 5), g, keys, values, rope, scale, actual,
                         weights, sc);
         }
-        float maxDiff = 0;
-        for (int i = 0; i < expected.length; i++) maxDiff = Math.max(maxDiff, Math.abs(expected[i] - actual[i]));
-        assertTrue(maxDiff < 2e-5f, "max |Δ| " + maxDiff);
+        // out += w·o: the attention bound scaled by the weight (≤ 1), plus the rounding of the product and the sum
+        assertWithinAttentionBound(expected, actual, d, end, scale, q, keys, values, 2 * Bounds.U * (Bounds.maxAbs(initial)
+                + Bounds.maxAbs(values)));
         // skipped rows are untouched; weighted rows moved
         for (int t = 0; t < T; t++)
             for (int h = 0; h < heads; h++)
@@ -94,7 +93,19 @@ class CausalAttentionTest {
             ScalarAttention.run(shape, q, start, 0, T, g, keys, values, rope, scale, viaWeights, ones);
             ScalarAttention.run(shape, q, start, 0, T, g, keys, values, rope, scale, plain, 1f);
         }
-        for (int i = 0; i < plain.length; i++) assertTrue(Math.abs(plain[i] - viaWeights[i]) <= 1e-6f * (1 + Math.abs(plain[i])));
+        // 0 + 1·o: the same bits
+        moice.Bounds.assertSameBits(plain, viaWeights, "weight 1 from zero");
+    }
+
+    /** {@link Bounds#attentionOutput} for these inputs, plus {@code extra}. */
+    static void assertWithinAttentionBound(float[] expected, float[] actual, int d, int keys, float scale, float[] q,
+                                           float[] k, float[] v, double... extra) {
+        double bound = Bounds.attentionOutput(d, keys, scale * Bounds.maxNorm(q, d) * Bounds.maxNorm(k, d),
+                Bounds.maxAbs(v));
+        for (double e : extra) bound += e;
+        float maxDiff = 0;
+        for (int i = 0; i < expected.length; i++) maxDiff = Math.max(maxDiff, Math.abs(expected[i] - actual[i]));
+        assertTrue(maxDiff <= bound, "max |Δ| " + maxDiff + " above the bound " + bound);
     }
 
     static float[] random(Random rnd, int n) {

@@ -1,5 +1,6 @@
 package moice.attention;
 
+import moice.Bounds;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -32,8 +33,9 @@ class MixedExpertAttentionTest {
                 float dot = 0;
                 for (int c = 0; c < d; c++) dot = Math.fma(q[qo + r * d + c], kT[ko + c * TILE + j], dot);
                 float expected = dot * 0.3f;
-                assertEquals(expected, three[1 + r * width + j], 1e-5f * (1 + Math.abs(expected)), "three rows " + r + "," + j);
-                assertEquals(expected, one[j], 1e-5f * (1 + Math.abs(expected)), "one row " + r + "," + j);
+                // the same fused multiply-adds in the same order (ascending c), lane by lane: the same bits
+                assertEquals(expected, three[1 + r * width + j], 0f, "three rows " + r + "," + j);
+                assertEquals(expected, one[j], 0f, "one row " + r + "," + j);
             }
         }
     }
@@ -54,9 +56,11 @@ class MixedExpertAttentionTest {
             boolean inside = i >= from && i < to;
             double expected = inside ? Math.exp(x[i] - max) : x[i];
             if (inside) expectedSum += expected;
-            assertEquals(expected, e[i], 1e-6 * Math.abs(expected) + 1e-7, "exp " + i);
+            // moice.tensor.Exp: within 4u relative (ExpTest)
+            assertEquals(expected, e[i], 4 * Bounds.U * Math.abs(expected), "exp " + i);
         }
-        assertEquals(expectedSum, sum, 1e-5 * expectedSum);
+        // a sum of positive float terms, each within 4u: γ(n) of the sum plus the terms' own error
+        assertEquals(expectedSum, sum, (Bounds.gamma(to - from) + 4 * Bounds.U) * expectedSum);
 
         float[] p = new float[to + 4];
         java.util.Arrays.fill(p, 9f);
@@ -64,7 +68,7 @@ class MixedExpertAttentionTest {
         MixedExpertAttention.mergeRow(x, 0, -0.5f, p, from, to, false);
         for (int i = 0; i < p.length; i++) {
             float expected = i >= from && i < to ? Math.fma(x[i], -0.5f, e[i] * 0.25f) : 9f;
-            assertEquals(expected, p[i], 1e-6f * (1 + Math.abs(expected)), "merge " + i);
+            assertEquals(expected, p[i], 0f, "merge " + i); // the same product and fused multiply-add
         }
     }
 
@@ -80,9 +84,14 @@ class MixedExpertAttentionTest {
         MixedExpertAttention.accumulateTwo(values, kb0, kvDim, kvOff, p, width, from, to, acc, d);
         for (int m = 0; m < 2; m++)
             for (int c = 0; c < d; c++) {
-                double e = expected[m * d + c];
-                for (int j = from; j < to; j++) e += (double) p[m * width + j] * values[(kb0 + j) * kvDim + kvOff + c];
-                assertEquals(e, acc[m * d + c], 1e-5 * (1 + Math.abs(e)), "row " + m + " dim " + c);
+                double e = expected[m * d + c], abs = Math.abs(e);
+                for (int j = from; j < to; j++) {
+                    double term = (double) p[m * width + j] * values[(kb0 + j) * kvDim + kvOff + c];
+                    e += term;
+                    abs += Math.abs(term);
+                }
+                // a float sum of (to − from + 1) terms in any order: γ(n)·Σ|terms|
+                assertEquals(e, acc[m * d + c], Bounds.gamma(to - from + 1) * abs, "row " + m + " dim " + c);
             }
     }
 
@@ -108,7 +117,7 @@ class MixedExpertAttentionTest {
                 RopeKernels.rotateScalar(k, 0, p, rope, layout);
                 int off = rotated.tileOffset(g, p / TILE);
                 for (int c = 0; c < d; c++)
-                    assertEquals(k[c], rotated.data()[off + c * TILE + p % TILE], 1e-6f, "pos " + p + " head " + g);
+                    assertEquals(k[c], rotated.data()[off + c * TILE + p % TILE], 0f, "pos " + p + " head " + g);
             }
         assertTrue(rotated.bytes() >= 4L * end * kvDim);
     }

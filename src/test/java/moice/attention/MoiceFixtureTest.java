@@ -1,5 +1,7 @@
 package moice.attention;
 
+import moice.io.HfConfig;
+import moice.Bounds;
 import moice.cli.Main;
 import moice.io.Json;
 import moice.io.LoadedModel;
@@ -21,9 +23,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * MoICE against the independent PyTorch reference (scripts/reference/moice_reference.py): {@code bin/moice forward
- * --moice} logits within 1e-4 relative max error of {@code logits.safetensors}, and the routing decisions equal to
- * {@code routing.json}: experts exactly, in order; renormalised weights within 1e-5; router logits within 1e-4 of
- * max|z| (float32 noise of the whole forward pass reaches them).
+ * --moice} logits within {@link Bounds#forwardPass} of {@code logits.safetensors}, and the routing of
+ * {@code routing.json}: router logits within the same bound of max|z| (they are computed inside the forward pass);
+ * the experts, in order, equal wherever that bound decides them ({@link Bounds#topKDecided}; at a near-tie our
+ * choice must be as good as the reference's within the bound); renormalised weights within what the observed logit
+ * error implies through the softmax ({@link Bounds#softmaxWeight}).
  */
 class MoiceFixtureTest {
     static final Path RESOURCES = Path.of("src/test/resources");
@@ -44,9 +48,8 @@ class MoiceFixtureTest {
         float[] expected = logits(fixture.resolve("logits.safetensors"));
         float[] actual = logits(out);
         assertEquals(expected.length, actual.length);
-        double rel = relativeMaxError(expected, actual);
-        System.out.printf("moice %s: logits max|Δ|/max|ref| = %.2e%n", name, rel);
-        assertTrue(rel <= 1e-4, name + ": relative max error " + rel);
+        Bounds.assertWithin(expected, actual, Bounds.forwardPass(HfConfig.load(modelDir(fixture).resolve("config.json")),
+                TokenIds.read(fixture.resolve("tokens.json")).length), "moice " + name);
     }
 
     @ParameterizedTest
@@ -69,8 +72,9 @@ class MoiceFixtureTest {
             assertEquals(routers.topK(), Json.integer(routing.get("top_k"), "top_k"));
             List<Object> layers = Json.array(routing.get("layers"), "layers");
             assertEquals(m.config().numLayers(), layers.size());
-            double maxWeightDiff = 0, maxLogitRel = 0;
-            int events = 0;
+            double bound = Bounds.forwardPass(m.config(), ids.length);
+            double maxWeightDiff = 0, maxLogitRel = 0, weightMargin = Double.POSITIVE_INFINITY;
+            int events = 0, nearTies = 0;
             for (int l = 0; l < layers.size(); l++) {
                 Map<String, Object> layer = Json.object(layers.get(l), "layer");
                 List<Object> experts = Json.array(layer.get("experts"), "experts");
@@ -85,21 +89,36 @@ class MoiceFixtureTest {
                     for (int h = 0; h < ht.size(); h++) {
                         int[] e = ints(ht.get(h));
                         double[] w = doubles(hw.get(h)), z = doubles(hz.get(h));
-                        assertArrayEquals(e, log.experts(l, t, h), name + " layer " + l + " token " + t + " head " + h);
+                        String at = name + " layer " + l + " token " + t + " head " + h;
                         float[] gotW = log.weights(l, t, h), gotZ = log.routerLogits(l, t, h);
-                        double zMax = 0;
+                        int[] gotE = log.experts(l, t, h);
+                        double zMax = 0, dz = 0;
                         for (double v : z) zMax = Math.max(zMax, Math.abs(v));
-                        for (int i = 0; i < w.length; i++) maxWeightDiff = Math.max(maxWeightDiff, Math.abs(w[i] - gotW[i]));
-                        for (int i = 0; i < z.length; i++)
-                            maxLogitRel = Math.max(maxLogitRel, Math.abs(z[i] - gotZ[i]) / zMax);
+                        for (int i = 0; i < z.length; i++) dz = Math.max(dz, Math.abs(z[i] - gotZ[i]));
+                        maxLogitRel = Math.max(maxLogitRel, dz / zMax);
+                        assertTrue(dz <= bound * zMax, at + ": router logit error " + dz / zMax + " above " + bound);
+                        if (Bounds.topKDecided(z, e.length, bound * zMax)) {
+                            assertArrayEquals(e, gotE, at);
+                            for (int i = 0; i < w.length; i++) {
+                                double diff = Math.abs(w[i] - gotW[i]), allowed = Bounds.softmaxWeight(w[i], dz);
+                                assertTrue(diff <= allowed, at + ": weight error " + diff + " above " + allowed);
+                                maxWeightDiff = Math.max(maxWeightDiff, diff);
+                                weightMargin = Math.min(weightMargin, allowed / Math.max(diff, Double.MIN_VALUE));
+                            }
+                        } else {
+                            nearTies++;
+                            for (int r = 0; r < e.length; r++)
+                                assertTrue(Math.abs(z[gotE[r]] - z[e[r]]) <= 2 * bound * zMax, at + " rank " + r
+                                        + ": expert " + gotE[r] + " where the reference chose " + e[r]);
+                        }
                         events++;
                     }
                 }
             }
-            System.out.printf("moice %s: %d routing events, experts equal, max|Δweight| = %.2e, "
-                    + "max|Δz|/max|z| = %.2e%n", name, events, maxWeightDiff, maxLogitRel);
-            assertTrue(maxWeightDiff <= 1e-5, name + ": weight error " + maxWeightDiff);
-            assertTrue(maxLogitRel <= 1e-4, name + ": router logit error " + maxLogitRel);
+            System.out.printf("moice %s: %d routing events (%d near-ties under the bound), max|Δweight| = %.2e "
+                    + "(smallest bound/error ratio %.1f), max|Δz|/max|z| = %.2e (bound %.2e)%n", name, events, nearTies,
+                    maxWeightDiff, weightMargin, maxLogitRel, bound);
+            assertTrue(nearTies < events / 10, name + ": " + nearTies + " of " + events + " events are near-ties");
         }
     }
 

@@ -1,5 +1,6 @@
 package moice.attention;
 
+import moice.Bounds;
 import moice.io.LoadedModel;
 import moice.io.RouterFile;
 import moice.io.TokenIds;
@@ -21,8 +22,8 @@ class MoiceInvariantTest {
     static final Path MODELS = Path.of("src/test/resources/models");
 
     /**
-     * One base equal to rope_theta, K = 1: every weight is exactly 1 and the only expert is vanilla attention. Not
-     * asserted bit for bit: Math.exp and the vector EXP may round differently before and after JIT compilation.
+     * One base equal to rope_theta, K = 1: every weight is exactly 1 and the only expert is vanilla attention, run by
+     * the mixed-expert kernel instead of vanilla's, so the two differ by summation order only ({@link Bounds#forwardPass}).
      */
     @ParameterizedTest
     @ValueSource(strings = {"llama-gqa", "mistral-mqa", "qwen2-bias-tied", "llama3-rope", "llama-yarn-rope"})
@@ -31,8 +32,7 @@ class MoiceInvariantTest {
             ModelConfig c = m.config();
             Routers routers = Routers.random(new double[]{c.ropeTheta()}, 1, c.headDim(), c.numLayers(), 0.5, 7);
             float[][] both = vanillaAndMoice(m, routers);
-            double rel = MoiceFixtureTest.relativeMaxError(both[0], both[1]);
-            assertTrue(rel <= 1e-5, name + ": relative max error " + rel);
+            Bounds.assertWithin(both[0], both[1], bound(m), name);
         }
     }
 
@@ -46,8 +46,7 @@ class MoiceInvariantTest {
             Arrays.fill(bases, c.ropeTheta());
             Routers routers = Routers.random(bases, 7, c.headDim(), c.numLayers(), 0.5, 11);
             float[][] both = vanillaAndMoice(m, routers);
-            double rel = MoiceFixtureTest.relativeMaxError(both[0], both[1]);
-            assertTrue(rel <= 1e-5, name + ": relative max error " + rel);
+            Bounds.assertWithin(both[0], both[1], bound(m), name);
         }
     }
 
@@ -84,17 +83,24 @@ class MoiceInvariantTest {
             KVCache cache = model.newCache(ids.length);
             MoiceAttention attention = moice(m, routers).keepRotatedKeyCopies(rotatedCopies).recordInto(stepLog);
             int split = ids.length / 3;
+            double bound = Bounds.forwardPass(c, ids.length);
             float[] first = model.forward(Arrays.copyOf(ids, split), cache, attention, split);
-            assertClose(full, 0, first, 0, split * vocab, name + " chunk");
+            assertClose(full, 0, first, 0, split * vocab, bound, name + " chunk");
             for (int t = split; t < ids.length; t++) {
                 float[] step = model.forward(new int[]{ids[t]}, cache, attention, 1);
-                assertClose(full, t * vocab, step, 0, vocab, name + " step " + t);
+                assertClose(full, t * vocab, step, 0, vocab, bound, name + " step " + t);
             }
             for (int l = 0; l < c.numLayers(); l++) {
                 assertEquals(ids.length, stepLog.positions(l));
                 for (int t = 0; t < ids.length; t++)
-                    for (int h = 0; h < c.numHeads(); h++)
-                        assertArrayEquals(fullLog.experts(l, t, h), stepLog.experts(l, t, h));
+                    for (int h = 0; h < c.numHeads(); h++) {
+                        float[] zf = fullLog.routerLogits(l, t, h);
+                        double[] z = new double[zf.length];
+                        double zMax = 0;
+                        for (int i = 0; i < z.length; i++) zMax = Math.max(zMax, Math.abs(z[i] = zf[i]));
+                        if (Bounds.topKDecided(z, routers.topK(), bound * zMax))
+                            assertArrayEquals(fullLog.experts(l, t, h), stepLog.experts(l, t, h));
+                    }
             }
         }
     }
@@ -112,12 +118,17 @@ class MoiceInvariantTest {
         return new float[][]{vanilla, moice};
     }
 
-    static void assertClose(float[] a, int ao, float[] b, int bo, int n, String what) {
+    /** Two float32 evaluations of the fixture model's tokens that differ by rounding only. */
+    private static double bound(LoadedModel m) {
+        return Bounds.forwardPass(m.config(), TokenIds.read(MODELS.resolve(m.path().getFileName()).resolve("tokens.json")).length);
+    }
+
+    static void assertClose(float[] a, int ao, float[] b, int bo, int n, double bound, String what) {
         double maxDiff = 0, maxRef = 0;
         for (int i = 0; i < n; i++) {
             maxDiff = Math.max(maxDiff, Math.abs(a[ao + i] - b[bo + i]));
             maxRef = Math.max(maxRef, Math.abs(a[ao + i]));
         }
-        assertTrue(maxDiff <= 1e-5 * maxRef, what + ": max|Δ| " + maxDiff + " of " + maxRef);
+        assertTrue(maxDiff <= bound * maxRef, what + ": max|Δ| " + maxDiff + " of " + maxRef + ", bound " + bound);
     }
 }

@@ -1,5 +1,6 @@
 package moice.cli;
 
+import moice.Bounds;
 import moice.attention.MsPoeAttention;
 import moice.io.LoadedModel;
 import moice.io.SafeTensors;
@@ -33,22 +34,24 @@ class BaselinesCliTest {
     void forwardAttentionBucketsMatchesReference() {
         // llama-gqa has rope_theta 10000, so the default bases are the fixture's retrieval-QA set
         float[] expected = logits(AB.resolve("logits.safetensors"));
-        assertTrue(relError(expected, forward(AB_MODEL, AB, "a", "--method", "ab")) <= 1e-4);
-        assertTrue(relError(expected, forward(AB_MODEL, AB, "b", "--method", "ab",
-                "--ab-bases", "10000,13000,16000,19000,22000,25000,28000")) <= 1e-4);
+        double bound = Bounds.forwardPass(AB_MODEL, AB.resolve("tokens.json"));
+        Bounds.assertWithin(expected, forward(AB_MODEL, AB, "a", "--method", "ab"), bound, "ab");
+        Bounds.assertWithin(expected, forward(AB_MODEL, AB, "b", "--method", "ab",
+                "--ab-bases", "10000,13000,16000,19000,22000,25000,28000"), bound, "ab with explicit bases");
         float[] one = forward(AB_MODEL, AB, "c", "--method", "ab", "--ab-bases", "10000");
-        assertTrue(relError(forward(AB_MODEL, AB, "d"), one) <= 1e-6, "one base θ is vanilla");
+        Bounds.assertSameBits(forward(AB_MODEL, AB, "d"), one, "one base θ is vanilla");
     }
 
     @Test
     void forwardMsPoeMatchesReference() {
         Path model = MSPOE.resolve("model");
-        double rel = relError(logits(MSPOE.resolve("logits.safetensors")), forward(model, MSPOE, "a", "--method", "mspoe"));
-        assertTrue(rel <= 1e-4, "relative error " + rel);
+        double bound = Bounds.forwardPass(model, MSPOE.resolve("tokens.json"));
+        Bounds.assertWithin(logits(MSPOE.resolve("logits.safetensors")), forward(model, MSPOE, "a", "--method", "mspoe"),
+                bound, "mspoe");
         float[] unit = forward(model, MSPOE, "b", "--method", "mspoe", "--mspoe-min", "1", "--mspoe-max", "1");
-        assertTrue(relError(logits(MSPOE.resolve("vanilla_logits.safetensors")), unit) <= 1e-4);
+        Bounds.assertWithin(logits(MSPOE.resolve("vanilla_logits.safetensors")), unit, bound, "mspoe unit ratios");
         float[] explicit = forward(model, MSPOE, "c", "--method", "MsPoE", "--mspoe-min", "1.2", "--mspoe-max", "1.8");
-        assertTrue(relError(logits(MSPOE.resolve("logits.safetensors")), explicit) <= 1e-4);
+        Bounds.assertWithin(logits(MSPOE.resolve("logits.safetensors")), explicit, bound, "mspoe explicit ratios");
     }
 
     /** Greedy generate with each baseline prints what prefill + token-by-token argmax of that method gives. */

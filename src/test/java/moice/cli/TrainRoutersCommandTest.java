@@ -68,7 +68,7 @@ class TrainRoutersCommandTest {
 
         Path twice = tmp.resolve("twice.safetensors");
         assertEquals(0, CliTest.run(args(twice, "--steps", "3", "--lr", "1e-2")).code());
-        assertClose(out, twice);
+        assertSameRouters(out, twice);
         // the initial routers are those of 'routers init' with the same seed
         Path init = tmp.resolve("init.safetensors");
         assertEquals(0, CliTest.run("routers", "init", "--model", model.toString(), "--base-ratios", "1,2,3",
@@ -80,14 +80,14 @@ class TrainRoutersCommandTest {
                 fromInit.toString(), "--init", init.toString(), "--batch", "2", "--max-len", "24", "--seed", "5",
                 "--steps", "3", "--lr", "1e-2");
         assertEquals(0, i.code(), i.err());
-        assertClose(out, fromInit);
+        assertSameRouters(out, fromInit);
 
         // two steps, then --resume to three: the same file
         Path part = tmp.resolve("part.safetensors");
         assertEquals(0, CliTest.run(args(part, "--steps", "2", "--lr", "1e-2")).code());
         CliTest.Run resumed = CliTest.run(args(part, "--steps", "3", "--lr", "1e-2", "--resume"));
         assertEquals(0, resumed.code(), resumed.err());
-        assertClose(out, part);
+        assertSameRouters(out, part);
 
         CliTest.Run other = CliTest.run(args(part, "--steps", "4", "--lr", "2e-2", "--resume"));
         assertEquals(1, other.code());
@@ -98,31 +98,24 @@ class TrainRoutersCommandTest {
     }
 
     /**
-     * The same routers up to float rounding (1e-6 relative to the largest weight of a gate): lane sums have a fixed
-     * order (VectorKernels.sumLanes), but a run in a JVM warmed by other tests has still been seen to differ in the
-     * last bits from a fresh one.
+     * The same routers bit for bit: every kernel of the forward and backward pass gives the same bits whichever JIT
+     * tier runs it (moice.tensor.Exp, fixed-order lane sums) and whatever the thread count.
      */
-    static void assertClose(Path want, Path got) {
-        assertClose(want, got, 1e-6f);
-    }
-
-    static void assertClose(Path want, Path got, float relative) {
+    static void assertSameRouters(Path want, Path got) {
         Routers a = RouterFile.read(want), b = RouterFile.read(got);
         assertArrayEquals(a.bases(), b.bases(), 0);
         assertEquals(a.topK(), b.topK());
         for (int l = 0; l < a.numLayers(); l++) {
-            assertArrayEquals(a.gate1()[l], b.gate1()[l], tolerance(a.gate1()[l], relative), got + " layer " + l);
-            assertArrayEquals(a.gate2()[l], b.gate2()[l], tolerance(a.gate2()[l], relative), got + " layer " + l);
-            assertArrayEquals(a.gate3()[l], b.gate3()[l], tolerance(a.gate3()[l], relative), got + " layer " + l);
+            moice.Bounds.assertSameBits(a.gate1()[l], b.gate1()[l], got + " gate_1 of layer " + l);
+            moice.Bounds.assertSameBits(a.gate2()[l], b.gate2()[l], got + " gate_2 of layer " + l);
+            moice.Bounds.assertSameBits(a.gate3()[l], b.gate3()[l], got + " gate_3 of layer " + l);
         }
     }
 
     /**
      * {@code bin/moice train-routers} on the tiny model (real forward and backward) in a child JVM, killed with
-     * SIGKILL once two steps are on disk, then resumed, against an uninterrupted run in another child JVM. Run alone
-     * the two are bit-identical; in the full suite the routers have differed in the last bits (JIT-dependent rounding
-     * somewhere in the kernels, amplified by 40 AdamW steps at lr 1e-2, ~1e-5 relative), so the check is 1e-4 of
-     * each gate's largest weight. Trainer-level resume is checked bit for bit in moice.train.TrainerKillResumeTest.
+     * SIGKILL once two steps are on disk, then resumed, against an uninterrupted run in another child JVM: the same
+     * routers bit for bit (the child JVMs inherit JDK_JAVA_OPTIONS, so both run at the suite's vector width).
      */
     @Test
     void killNineThenResumeEqualsAnUninterruptedRun() throws Exception {
@@ -146,7 +139,7 @@ class TrainRoutersCommandTest {
         Process q = child(resume.toArray(String[]::new), tmp.resolve("kill-2.out"));
         assertTrue(q.waitFor(180, java.util.concurrent.TimeUnit.SECONDS), "resume did not finish");
         assertEquals(0, q.exitValue(), Files.readString(tmp.resolve("kill-2.out")));
-        assertClose(whole, killed, 1e-4f);
+        assertSameRouters(whole, killed);
     }
 
     private static Process child(String[] cliArgs, Path output) throws IOException {
@@ -164,12 +157,6 @@ class TrainRoutersCommandTest {
         } catch (RuntimeException e) {
             return -1; // being replaced at this moment
         }
-    }
-
-    private static float tolerance(float[] w, float relative) {
-        float max = 0;
-        for (float v : w) max = Math.max(max, Math.abs(v));
-        return relative * max;
     }
 
     @Test

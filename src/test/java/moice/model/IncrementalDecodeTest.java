@@ -1,5 +1,6 @@
 package moice.model;
 
+import moice.Bounds;
 import moice.io.TokenIds;
 import moice.io.LoadedModel;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -25,21 +26,23 @@ class IncrementalDecodeTest {
             KVCache cache = model.newCache(ids.length);
             var attention = model.vanilla();
             int split = ids.length / 3;
+            double bound = Bounds.forwardPass(m.config(), ids.length);
             float[] first = model.forward(java.util.Arrays.copyOf(ids, split), cache, attention, split);
-            assertClose(full, 0, first, 0, split * vocab, name + " chunk");
+            assertClose(full, 0, first, 0, split * vocab, bound, name + " chunk");
             for (int t = split; t < ids.length; t++) {
                 float[] step = model.forward(new int[]{ids[t]}, cache, attention, 1);
-                assertClose(full, t * vocab, step, 0, vocab, name + " step " + t);
+                assertClose(full, t * vocab, step, 0, vocab, bound, name + " step " + t);
             }
         }
     }
 
-    static void assertClose(float[] a, int ao, float[] b, int bo, int n, String what) {
+    /** Prefill and decode run different kernels (GEMM vs GEMV): they differ by rounding only ({@link Bounds#forwardPass}). */
+    static void assertClose(float[] a, int ao, float[] b, int bo, int n, double bound, String what) {
         double maxDiff = 0, maxRef = 0;
         for (int i = 0; i < n; i++) {
             maxDiff = Math.max(maxDiff, Math.abs(a[ao + i] - b[bo + i]));
             maxRef = Math.max(maxRef, Math.abs(a[ao + i]));
         }
-        assertTrue(maxDiff <= 1e-5 * maxRef, what + ": max|Δ| " + maxDiff + " of " + maxRef);
+        assertTrue(maxDiff <= bound * maxRef, what + ": max|Δ| " + maxDiff + " of " + maxRef + ", bound " + bound);
     }
 }
