@@ -1,5 +1,6 @@
 package moice.train;
 
+import moice.Bounds;
 import moice.cli.Main;
 import moice.io.Json;
 import moice.io.RouterFile;
@@ -66,8 +67,12 @@ class GradFixtureTest {
                 actual = new Routers(routers.bases(), routers.topK(), routers.headDim(), g.gate1(), g.gate2(), g.gate3());
             }
         }
-        assertEquals(Json.number(ref.get("ce"), "ce"), ce, 1e-5 * Math.abs(ce), name + " ce");
-        assertEquals(Json.number(ref.get("aux"), "aux"), aux, 1e-5 * Math.abs(aux), name + " aux");
+        // the loss parts are outputs of the float32 forward pass (the reference is float64): the forward-pass bound
+        // relative to their size; the gradients come from the backward pass, which runs the same stages transposed,
+        // so twice that
+        double bound = Bounds.forwardPass(model, tokens);
+        assertEquals(Json.number(ref.get("ce"), "ce"), ce, bound * Math.abs(ce), name + " ce");
+        assertEquals(Json.number(ref.get("aux"), "aux"), aux, bound * Math.abs(aux), name + " aux");
         double worst = 0;
         try (SafeTensors expected = SafeTensors.open(fixture.resolve("grads.safetensors"))) {
             for (int l = 0; l < routers.numLayers(); l++) {
@@ -83,11 +88,11 @@ class GradFixtureTest {
                     }
                     double rel = maxDiff / maxRef;
                     worst = Math.max(worst, rel);
-                    assertTrue(rel <= 1e-3, name + " " + tensor + ": max|Δ|/max|ref| = " + rel);
+                    assertTrue(rel <= 2 * bound, name + " " + tensor + ": max|Δ|/max|ref| = " + rel + " above " + 2 * bound);
                 }
             }
         }
-        System.out.printf("grad %s: worst gate tensor max|Δ|/max|ref| = %.2e%n", name, worst);
+        System.out.printf("grad %s: worst gate tensor max|Δ|/max|ref| = %.2e (bound %.2e)%n", name, worst, 2 * bound);
         assertTrue(Files.exists(fixture.resolve("grads.safetensors")));
     }
 }

@@ -1,5 +1,6 @@
 package moice.train;
 
+import moice.Bounds;
 import moice.attention.MoiceAttention;
 import moice.attention.Routers;
 import moice.io.Json;
@@ -60,7 +61,8 @@ class ModelObjectiveTest {
             RouterGradients grads = RouterGradients.zerosLike(routers);
             RouterObjective.Loss loss = objective.evaluate(ids, null, routers, 0.0, grads, 1f);
             double expected = inferenceCrossEntropy(m.model(), routers, ids);
-            assertEquals(expected, loss.ce(), 1e-5 * expected, name);
+            // training's forward and the inference forward are two float32 evaluations of the same loss
+            assertEquals(expected, loss.ce(), Bounds.forwardPass(m.config(), ids.length) * expected, name);
             assertEquals(ids.length - 1, loss.targetCount());
             assertTrue(grads.norm() > 0);
         }
@@ -132,9 +134,11 @@ class ModelObjectiveTest {
             RouterGradients grads = RouterGradients.zerosLike(one);
             RouterObjective.Loss moice = objective.evaluate(ids, null, one, 0.3, grads, 1f);
             RouterObjective.Loss vanilla = objective.evaluate(ids, null, null, 0.3, null, 1f);
-            assertEquals(vanilla.ce(), moice.ce(), 1e-6 * vanilla.ce());
-            assertEquals(1.0, moice.aux(), 1e-12);
-            assertEquals(0.0, grads.norm(), 1e-6);
+            // one expert at the model's base is vanilla attention by another kernel: rounding only; its weight is
+            // exactly 1 whatever the router says, so the router gets no gradient at all
+            assertEquals(vanilla.ce(), moice.ce(), Bounds.forwardPass(c, ids.length) * vanilla.ce());
+            assertEquals(1.0, moice.aux(), 0);
+            assertEquals(0.0, grads.norm(), 0);
         }
     }
 
@@ -153,7 +157,7 @@ class ModelObjectiveTest {
             assertEquals(ids.length - ids.length / 2, masked.targetCount());
             for (int l = 0; l < routers.numLayers(); l++)
                 for (int i = 0; i < a.gate1()[l].length; i++)
-                    assertEquals(0.25f * a.gate1()[l][i], b.gate1()[l][i], 1e-6f * Math.abs(a.gate1()[l][i]) + 1e-12f);
+                    assertEquals(0.25f * a.gate1()[l][i], b.gate1()[l][i], 0f); // a power of two scales exactly
             RouterGradients again = RouterGradients.zerosLike(routers);
             objective.evaluate(ids, targets, routers, 0.0, again, 1f);
             for (int l = 0; l < routers.numLayers(); l++) assertArrayEquals(a.gate2()[l], again.gate2()[l]);
