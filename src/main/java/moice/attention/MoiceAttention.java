@@ -17,16 +17,19 @@ import java.util.Arrays;
  * working buffer ({@link RotatedKeys}: {@code N × positions × kvDim} floats at most, reused across layers and calls)
  * and run {@link MixedExpertAttention}, which scores each query against its K experts and accumulates the values once
  * per query. Shorter blocks (decode) run, per expert, the tiled kernel that rotates key tiles on the fly, with
- * per-query weights (0 = skip). {@link #keepRotatedKeyCopies} trades N× key memory for not rotating again.
+ * per-query weights (0 = skip). {@link #withRotatedKeyCopies} trades N× key memory for not rotating again.
+ *
+ * <p>Immutable and shareable: what belongs to one sequence (the kept rotated key copies, the routing log) lives in its
+ * {@link State}.
  */
 public final class MoiceAttention implements AttentionVariant {
     private final AttentionShape shape;
     private final Routers routers;
     private final RopeProvider[] ropes;
     private final ThreadLocal<TaskScratch> scratch;
-    private RoutingLog log;
-    private boolean keepRotatedCopies;
-    private KeptCopies[] kept;
+    private final boolean keepRotatedCopies;
+    private final boolean recordRouting;
+    /** Per calling thread, reused across layers and calls: working copies, not sequence state. */
     private final ThreadLocal<RotatedKeys[]> transientCopies;
 
     /** Above this many tokens a call rotates keys once per base and mixes experts in one kernel. */
@@ -49,6 +52,11 @@ public final class MoiceAttention implements AttentionVariant {
      * @param ropes one provider per base, in the order of {@code routers.bases()}, each with the model's rope scaling
      */
     public MoiceAttention(AttentionShape shape, Routers routers, RopeProvider[] ropes) {
+        this(shape, routers, ropes, false, false);
+    }
+
+    private MoiceAttention(AttentionShape shape, Routers routers, RopeProvider[] ropes, boolean keepRotatedCopies,
+                           boolean recordRouting) {
         if (routers.headDim() != shape.headDim())
             throw new IllegalArgumentException("routers for head dim " + routers.headDim() + ", model has " + shape.headDim());
         if (ropes.length != routers.numExperts())
@@ -56,6 +64,8 @@ public final class MoiceAttention implements AttentionVariant {
         this.shape = shape;
         this.routers = routers;
         this.ropes = ropes.clone();
+        this.keepRotatedCopies = keepRotatedCopies;
+        this.recordRouting = recordRouting;
         this.scratch = ThreadLocal.withInitial(() -> new TaskScratch(shape.headDim()));
         this.transientCopies = ThreadLocal.withInitial(() -> new RotatedKeys[routers.numExperts()]);
     }
@@ -68,37 +78,61 @@ public final class MoiceAttention implements AttentionVariant {
         return new MoiceAttention(shape, routers, ropes);
     }
 
-    /** Records every routing decision from now on into {@code log} ({@code null} stops recording); returns this. */
-    public MoiceAttention recordInto(RoutingLog log) {
-        this.log = log;
-        return this;
+    /**
+     * This MoICE whose sequences each record every routing decision into their own {@link RoutingLog}
+     * ({@link State#routingLog()}).
+     */
+    public MoiceAttention recordingRouting() {
+        return new MoiceAttention(shape, routers, ropes, keepRotatedCopies, true);
     }
 
     public Routers routers() { return routers; }
 
     /**
-     * Keeps, per layer, one copy of the cached keys rotated with each base (N× the key cache's memory, float32) and
-     * extends it by the new positions on every call, instead of rotating the cached keys again at every call. Meant
-     * for one session at a time: a call whose keys array or start position does not continue the kept copy rebuilds
-     * it. Off by default; returns this.
+     * This MoICE, {@code keep}ing per sequence and layer one copy of the cached keys rotated with each base (N× the key
+     * cache's memory, float32), extended by the new positions on every call, instead of rotating the cached keys again
+     * at every call. A call whose keys array or start position does not continue the kept copy rebuilds it. Off by
+     * default.
      */
-    public MoiceAttention keepRotatedKeyCopies(boolean keep) {
-        this.keepRotatedCopies = keep;
-        this.kept = keep ? new KeptCopies[routers.numLayers()] : null;
-        return this;
+    public MoiceAttention withRotatedKeyCopies(boolean keep) {
+        return new MoiceAttention(shape, routers, ropes, keep, recordRouting);
     }
 
-    /** Bytes held by the rotated key copies of {@link #keepRotatedKeyCopies} (0 when off). */
-    public long rotatedCopyBytes() {
-        long total = 0;
-        if (kept != null)
-            for (KeptCopies c : kept)
-                if (c != null) for (RotatedKeys r : c.perExpert) total += r.bytes();
-        return total;
+    /** A new sequence: no kept key copies yet, an empty routing log when recording. */
+    @Override
+    public State newState() {
+        return new State(keepRotatedCopies ? new KeptCopies[routers.numLayers()] : null, recordRouting
+                ? new RoutingLog(routers.numLayers(), shape.numHeads(), routers.numExperts(), routers.topK()) : null);
+    }
+
+    /** What one sequence keeps: its rotated key copies (with {@link #withRotatedKeyCopies}) and routing log. */
+    public static final class State implements AttentionVariant.State {
+        private final KeptCopies[] kept;
+        private final RoutingLog log;
+
+        private State(KeptCopies[] kept, RoutingLog log) {
+            this.kept = kept;
+            this.log = log;
+        }
+
+        /** The routing decisions of this sequence; null unless made by {@link #recordingRouting}. */
+        public RoutingLog routingLog() { return log; }
+
+        /** Bytes held by the rotated key copies of {@link #withRotatedKeyCopies} (0 when off). */
+        public long rotatedCopyBytes() {
+            long total = 0;
+            if (kept != null)
+                for (KeptCopies c : kept)
+                    if (c != null) for (RotatedKeys r : c.perExpert) total += r.bytes();
+            return total;
+        }
     }
 
     @Override
-    public void attend(int layer, float[] q, int T, int start, float[] keys, float[] values, float[] out) {
+    public void attend(AttentionVariant.State sequence, int layer, float[] q, int T, int start, float[] keys,
+                       float[] values, float[] out) {
+        if (!(sequence instanceof State state))
+            throw new IllegalArgumentException("MoICE attention needs the state of its newState(), got " + sequence);
         if (layer < 0 || layer >= routers.numLayers())
             throw new IllegalArgumentException("layer " + layer + ": routers cover " + routers.numLayers() + " layers");
         int n = routers.numExperts(), k = routers.topK(), heads = shape.numHeads();
@@ -110,12 +144,12 @@ public final class MoiceAttention implements AttentionVariant {
         float[] logits = new float[T * heads * n];
         route(layer, q, T, start, rope[0], experts, weights, logits);
         float scale = (float) (1.0 / Math.sqrt(shape.headDim()));
-        if (keepRotatedCopies) attendMixed(keptCopies(layer, keys, start, T, rope), q, T, start, experts, weights,
+        if (state.kept != null) attendMixed(keptCopies(state.kept, layer, keys, start, T, rope), q, T, start, experts, weights,
                 rope, values, scale, out);
         else if (T > MIXED_MIN_TOKENS) attendMixed(transientCopies(keys, start + T, experts, rope), q, T, start,
                 experts, weights, rope, values, scale, out);
         else attendPerExpert(q, T, start, experts, weights, rope, keys, values, scale, out);
-        if (log != null) log.record(layer, start, T, experts, weights, logits);
+        if (state.log != null) state.log.record(layer, start, T, experts, weights, logits);
     }
 
     /**
@@ -183,7 +217,7 @@ public final class MoiceAttention implements AttentionVariant {
     }
 
     /** The kept copies of {@code layer}, extended by positions {@code [start, start + T)} (rebuilt if stale). */
-    private RotatedKeys[] keptCopies(int layer, float[] keys, int start, int T, Rope[] rope) {
+    private RotatedKeys[] keptCopies(KeptCopies[] kept, int layer, float[] keys, int start, int T, Rope[] rope) {
         int n = routers.numExperts();
         KeptCopies c = kept[layer];
         if (c == null) {

@@ -25,7 +25,8 @@ import java.util.Arrays;
  * <p>The KV cache is the vanilla one (un-rotated keys). Each distinct ratio has its own cos/sin table built from the
  * angles {@code (t / r)·invFreq} with the model's rope scaling, not from the integer-position table.
  *
- * <p>Thread-safety: like the model, one forward call at a time.
+ * <p>Immutable and shareable: the ratios fixed at a prefill belong to that sequence's {@link State}; one forward call
+ * at a time per state.
  */
 public final class MsPoeAttention implements AttentionVariant {
     /** Layers before this one are left vanilla. */
@@ -42,8 +43,6 @@ public final class MsPoeAttention implements AttentionVariant {
     private final VanillaAttention vanilla;
     /** One provider per rank: the ratio set is the same in every layer, so the tables are shared. */
     private final RopeProvider[] ropeOfRank;
-    private final int[][] outlierCounts;
-    private final int[][] rankOfHead;
     private final ThreadLocal<CausalAttention.Scratch> scratch;
     private final boolean groupRatios;
 
@@ -76,8 +75,6 @@ public final class MsPoeAttention implements AttentionVariant {
         this.ropeOfRank = new RopeProvider[heads];
         for (int i = 0; i < heads; i++)
             ropeOfRank[i] = new RopeProvider(theta, shape.headDim(), scaling, maxPositions, ratioOfRank(i));
-        this.outlierCounts = new int[numLayers][];
-        this.rankOfHead = new int[numLayers][];
         this.scratch = ThreadLocal.withInitial(() -> new CausalAttention.Scratch(shape.headDim()));
     }
 
@@ -92,16 +89,25 @@ public final class MsPoeAttention implements AttentionVariant {
         return start == 0;
     }
 
+    /** A new sequence: no ratios until its prefill. */
     @Override
-    public void attend(int layer, float[] q, int T, int start, float[] keys, float[] values, float[] out) {
+    public State newState() {
+        return new State();
+    }
+
+    @Override
+    public void attend(AttentionVariant.State sequence, int layer, float[] q, int T, int start, float[] keys,
+                       float[] values, float[] out) {
+        if (!(sequence instanceof State state) || state.owner() != this)
+            throw new IllegalArgumentException("Ms-PoE attention needs the state of its newState(), got " + sequence);
         if (layer < 0 || layer >= numLayers)
             throw new IllegalArgumentException("layer " + layer + " of a " + numLayers + "-layer model");
         if (layer < FIRST_LAYER) {
-            vanilla.attend(layer, q, T, start, keys, values, out);
+            vanilla.attend(STATELESS, layer, q, T, start, keys, values, out);
             return;
         }
-        if (start == 0) rankHeads(layer, q, T, keys);
-        int[] rank = rankOfHead[layer];
+        if (start == 0) rankHeads(state, layer, q, T, keys);
+        int[] rank = state.rankOfHead[layer];
         if (rank == null)
             throw new IllegalStateException("Ms-PoE layer " + layer + ": decode at position " + start
                     + " before a prefill fixed the head ratios");
@@ -131,7 +137,7 @@ public final class MsPoeAttention implements AttentionVariant {
     }
 
     /** Outlier counts of every head from the last token's un-rotated attention over keys [0, T); ranks by count. */
-    private void rankHeads(int layer, float[] q, int T, float[] keys) {
+    private void rankHeads(State state, int layer, float[] q, int T, float[] keys) {
         int heads = shape.numHeads(), d = shape.headDim(), qDim = shape.qDim(), kvDim = shape.kvDim();
         double scale = 1.0 / Math.sqrt(d), threshold = OUTLIER_FACTOR / T;
         int[] counts = new int[heads];
@@ -155,43 +161,53 @@ public final class MsPoeAttention implements AttentionVariant {
                 : Integer.compare(a, b));
         int[] rank = new int[heads];
         for (int i = 0; i < heads; i++) rank[order[i]] = i;
-        outlierCounts[layer] = counts;
-        rankOfHead[layer] = rank;
+        state.outlierCounts[layer] = counts;
+        state.rankOfHead[layer] = rank;
     }
 
-    /** Outlier count per query head found at the last prefill; null for vanilla layers or before a prefill. */
-    public int[] outlierCounts(int layer) {
-        return outlierCounts[layer] == null ? null : outlierCounts[layer].clone();
-    }
+    /** One sequence's head ranking, per layer, fixed by its prefill. */
+    public final class State implements AttentionVariant.State {
+        private final int[][] outlierCounts = new int[numLayers][];
+        private final int[][] rankOfHead = new int[numLayers][];
 
-    /** Query heads from most to fewest outliers (ties: lower index first); null as for {@link #outlierCounts}. */
-    public int[] headOrder(int layer) {
-        int[] rank = rankOfHead[layer];
-        if (rank == null) return null;
-        int[] order = new int[rank.length];
-        for (int h = 0; h < rank.length; h++) order[rank[h]] = h;
-        return order;
-    }
+        private State() {}
 
-    /** Position ratio of every query head of {@code layer}; all 1 for vanilla layers; null before a prefill. */
-    public double[] ratios(int layer) {
-        double[] r = new double[shape.numHeads()];
-        if (layer < FIRST_LAYER) {
-            Arrays.fill(r, 1.0);
+        private MsPoeAttention owner() { return MsPoeAttention.this; }
+
+        /** Outlier count per query head found at the last prefill; null for vanilla layers or before a prefill. */
+        public int[] outlierCounts(int layer) {
+            return outlierCounts[layer] == null ? null : outlierCounts[layer].clone();
+        }
+
+        /** Query heads from most to fewest outliers (ties: lower index first); null as for {@link #outlierCounts}. */
+        public int[] headOrder(int layer) {
+            int[] rank = rankOfHead[layer];
+            if (rank == null) return null;
+            int[] order = new int[rank.length];
+            for (int h = 0; h < rank.length; h++) order[rank[h]] = h;
+            return order;
+        }
+
+        /** Position ratio of every query head of {@code layer}; all 1 for vanilla layers; null before a prefill. */
+        public double[] ratios(int layer) {
+            double[] r = new double[shape.numHeads()];
+            if (layer < FIRST_LAYER) {
+                Arrays.fill(r, 1.0);
+                return r;
+            }
+            int[] rank = rankOfHead[layer];
+            if (rank == null) return null;
+            for (int h = 0; h < r.length; h++) r[h] = ratioOfRank(rank[queryRatioHead(h)]);
             return r;
         }
-        int[] rank = rankOfHead[layer];
-        if (rank == null) return null;
-        for (int h = 0; h < r.length; h++) r[h] = ratioOfRank(rank[queryRatioHead(h)]);
-        return r;
-    }
 
-    /** Position ratio of the keys of every KV head: that of the first query head of its group. */
-    public double[] kvRatios(int layer) {
-        double[] r = ratios(layer);
-        if (r == null) return null;
-        double[] kv = new double[shape.numKvHeads()];
-        for (int g = 0; g < kv.length; g++) kv[g] = r[g * shape.groupSize()];
-        return kv;
+        /** Position ratio of the keys of every KV head: that of the first query head of its group. */
+        public double[] kvRatios(int layer) {
+            double[] r = ratios(layer);
+            if (r == null) return null;
+            double[] kv = new double[shape.numKvHeads()];
+            for (int g = 0; g < kv.length; g++) kv[g] = r[g * shape.groupSize()];
+            return kv;
+        }
     }
 }

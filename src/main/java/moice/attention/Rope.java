@@ -4,15 +4,18 @@ package moice.attention;
  * Rotary position embedding for one base: inverse frequencies (with the model's rope scaling applied, exactly as HF
  * transformers' {@code ROPE_INIT_FUNCTIONS} compute them) and a cos/sin table over positions that grows on demand.
  *
- * <p>Thread-safety: {@link #ensure(int)} must be called before concurrent readers use {@link #cos()}/{@link #sin()}.
+ * <p>Thread-safety: {@link #ensure(int)} must be called before concurrent readers use {@link #cos()}/{@link #sin()}
+ * for the positions they need; it may run while other threads read positions already covered.
  */
 public final class Rope {
     private final int headDim;
     private final float[] invFreq;
     private final float attentionFactor;
     private final double positionRatio;
-    private float[] cos = new float[0];
-    private float[] sin = new float[0];
+    // volatile: sessions on other threads read the tables while one thread extends them (a grown table is a new
+    // array holding the old entries, so a reader sees either one, each complete)
+    private volatile float[] cos = new float[0];
+    private volatile float[] sin = new float[0];
     private int positions;
 
     private Rope(int headDim, float[] invFreq, float attentionFactor, double positionRatio) {

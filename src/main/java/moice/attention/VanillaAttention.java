@@ -2,7 +2,7 @@ package moice.attention;
 
 import moice.tensor.Parallel;
 
-/** Standard RoPE attention with the model's own base (and rope scaling). */
+/** Standard RoPE attention with the model's own base (and rope scaling); keeps nothing per sequence. */
 public final class VanillaAttention implements AttentionVariant {
     /** Query tokens per task: enough work per task to amortise rotating a key tile, small enough to balance. */
     static final int QUERY_TILE = 16;
@@ -18,7 +18,7 @@ public final class VanillaAttention implements AttentionVariant {
     }
 
     @Override
-    public void attend(int layer, float[] q, int T, int start, float[] keys, float[] values, float[] out) {
+    public void attend(State state, int layer, float[] q, int T, int start, float[] keys, float[] values, float[] out) {
         Rope rope = ropes.forLength(start + T);
         rotateQueries(shape, q, T, start, rope);
         float scale = (float) (1.0 / Math.sqrt(shape.headDim()));

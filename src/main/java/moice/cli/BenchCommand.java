@@ -5,6 +5,9 @@ import moice.attention.Routers;
 import moice.io.RouterFile;
 import moice.io.LoadedModel;
 import moice.io.download.ModelCache;
+import moice.method.Method;
+import moice.method.MethodSpec;
+import moice.method.Methods;
 import moice.model.AttentionBuckets;
 import moice.model.Benchmark;
 import moice.model.InferenceSession;
@@ -95,29 +98,37 @@ public final class BenchCommand implements Callable<Integer> {
     /** Benchmarks every method on {@code m} side by side and prints the table; {@code builtIn}: the model's own MoICE routers. */
     private int run(Model m, String what, Optional<Routers> builtIn) {
         var config = m.config();
-        if (train != null) return runTraining(m, what, builtIn, attention.methods(builtIn.isPresent()));
+        List<Method> methods = new ArrayList<>();
+        List<String> names = new ArrayList<>(); // the specs as given label the rows (ab:B1,.. differs from ab)
+        for (MethodSpec spec : attention.specs(builtIn.isPresent())) {
+            methods.add(spec.resolve(config, builtIn, "--method"));
+            names.add(spec.label());
+        }
+        if (train != null) return runTraining(m, what, methods);
+        for (Path p : moiceAlso) {
+            methods.add(new Method.Moice(RouterFile.read(p, config.numLayers(), config.headDim()),
+                    "moice " + p.getFileName()));
+            names.add("moice " + p.getFileName());
+        }
         int[] lengths = prefill.stream().mapToInt(Integer::intValue).toArray();
         List<String> labels = new ArrayList<>();
         List<InferenceSession.Factory> factories = new ArrayList<>();
-        List<MoiceAttention> copyVariants = new ArrayList<>();
+        List<InferenceSession[]> copySessions = new ArrayList<>();
         int passes = 1;
-        for (String method : attention.methods(builtIn.isPresent())) {
-            InferenceSession.Factory sessions = attention.sessions(m, builtIn, method);
+        for (int i = 0; i < methods.size(); i++) {
+            Method method = methods.get(i);
+            InferenceSession.Factory sessions = Methods.sessions(method, m);
             if (sessions instanceof AttentionBuckets ab) passes = Math.max(passes, ab.bases().length);
-            labels.add(method);
+            labels.add(names.get(i));
             factories.add(sessions);
-            if (method.equals("moice")) {
-                Routers r = attention.routers(config, builtIn);
-                if (rotatedKeyCopies) addCopies(m, r, "moice+copies", labels, factories, copyVariants);
+            if (rotatedKeyCopies && Methods.routers(method, config).isPresent()) {
+                // remember the last session opened, to report the memory its rotated copies took
+                InferenceSession.Factory copies = Methods.sessions(method, m, new Methods.Options(true, false));
+                InferenceSession[] last = new InferenceSession[1];
+                labels.add(names.get(i) + "+copies");
+                factories.add(capacity -> last[0] = copies.open(capacity));
+                copySessions.add(last);
             }
-        }
-        for (Path p : moiceAlso) {
-            Routers r = RouterFile.read(p, config.numLayers(), config.headDim());
-            String label = "moice " + p.getFileName();
-            labels.add(label);
-            factories.add(InferenceSession.factory(m, MoiceAttention.create(m.attentionShape(), r, config.ropeScaling(),
-                    config.maxPositions())));
-            if (rotatedKeyCopies) addCopies(m, r, label + "+copies", labels, factories, copyVariants);
         }
         for (int i = 0; i < labels.size(); i++) System.err.println("method " + (i + 1) + ": " + labels.get(i));
         List<List<Benchmark.Row>> rows = Benchmark.runInterleaved(config, factories, lengths, decode, decodeContext, repeats,
@@ -138,23 +149,24 @@ public final class BenchCommand implements Callable<Integer> {
                 KVCache.bytesFor(config, maxLen) / 1048576.0,
                 passes > 1 ? " (ab: " + passes + " passes, " + passes + "× that)" : "",
                 Benchmark.peakRssBytes() / 1048576.0);
-        for (MoiceAttention c : copyVariants)
-            System.out.printf(Locale.ROOT, "rotated key copies held by a +copies method: %.1f MiB%n",
-                    c.rotatedCopyBytes() / 1048576.0);
+        for (InferenceSession[] last : copySessions)
+            if (last[0] instanceof InferenceSession.Single s && s.attentionState() instanceof MoiceAttention.State st)
+                System.out.printf(Locale.ROOT, "rotated key copies held by a +copies method: %.1f MiB%n",
+                        st.rotatedCopyBytes() / 1048576.0);
         return 0;
     }
 
-    private int runTraining(Model m, String what, Optional<Routers> builtIn, List<String> methods) {
+    private int runTraining(Model m, String what, List<Method> methods) {
         if (train < 2) throw new moice.MoiceException("--train: expected a sequence length of at least 2, got " + train);
         var config = m.config();
         int[] tokens = new java.util.Random(1).ints(train, 0, config.vocabSize()).toArray();
         var objective = new moice.train.ModelObjective(m);
         List<String> lines = new java.util.ArrayList<>();
-        for (String method : methods) {
+        for (Method method : methods) {
             Routers routers = switch (method) {
-                case "vanilla" -> null;
-                case "moice" -> attention.routers(config, builtIn);
-                default -> throw new moice.MoiceException("--train measures vanilla and moice, not " + method);
+                case Method.Vanilla v -> null;
+                case Method.Moice mo -> mo.routers();
+                default -> throw new moice.MoiceException("--train measures vanilla and moice, not " + method.label());
             };
             var grads = routers == null ? null : moice.train.RouterGradients.zerosLike(routers);
             double[] seconds = new double[repeats];
@@ -162,11 +174,11 @@ public final class BenchCommand implements Callable<Integer> {
                 long t0 = System.nanoTime();
                 var loss = objective.evaluate(tokens, null, routers, 0.3, grads, 1f);
                 double s = (System.nanoTime() - t0) / 1e9;
-                System.err.printf(Locale.ROOT, "  %s %s: %.2f s (loss %.4f)%n", method, r < 0 ? "warm-up" : "run " + (r + 1), s, loss.total());
+                System.err.printf(Locale.ROOT, "  %s %s: %.2f s (loss %.4f)%n", method.label(), r < 0 ? "warm-up" : "run " + (r + 1), s, loss.total());
                 if (r >= 0) seconds[r] = s;
             }
             java.util.Arrays.sort(seconds);
-            lines.add(String.format(Locale.ROOT, "| %-7s | %8d | %10.2f | %10.1f |", method, train,
+            lines.add(String.format(Locale.ROOT, "| %-7s | %8d | %10.2f | %10.1f |", method.label(), train,
                     seconds[repeats / 2], train / seconds[repeats / 2]));
         }
         System.out.printf(Locale.ROOT, "model: %s, %,d parameters, %d threads; forward+backward per sequence (median of %d)%n",
@@ -176,15 +188,5 @@ public final class BenchCommand implements Callable<Integer> {
         lines.forEach(System.out::println);
         System.out.printf(Locale.ROOT, "peak RSS: %.1f MiB%n", Benchmark.peakRssBytes() / 1048576.0);
         return 0;
-    }
-
-    private static void addCopies(Model m, Routers r, String label, List<String> labels,
-                                  List<InferenceSession.Factory> factories, List<MoiceAttention> copyVariants) {
-        var c = m.config();
-        MoiceAttention copies = MoiceAttention.create(m.attentionShape(), r, c.ropeScaling(), c.maxPositions())
-                .keepRotatedKeyCopies(true);
-        labels.add(label);
-        factories.add(InferenceSession.factory(m, copies));
-        copyVariants.add(copies);
     }
 }

@@ -10,6 +10,8 @@ import moice.eval.RunHeader;
 import moice.eval.SyntheticTask;
 import moice.io.LoadedModel;
 import moice.io.download.ModelCache;
+import moice.method.MethodSpec;
+import moice.method.Methods;
 import moice.tokenizer.ChatTemplate;
 import moice.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
@@ -72,9 +74,11 @@ public final class EvalCommand implements Callable<Integer> {
             description = "Samples per length × depth (synthetic), or the first N samples of the file (default ${DEFAULT-VALUE}).")
     int samples;
 
-    @Option(names = "--methods", split = ",", defaultValue = "vanilla", paramLabel = "M1,M2,..",
-            description = "Methods to compare: vanilla, moice (the model's built-in routers), moice:ROUTERS.safetensors, "
-                    + "ab (Attention Buckets), mspoe (default ${DEFAULT-VALUE}).")
+    @Option(names = "--methods", defaultValue = "vanilla", paramLabel = "M1,M2,..",
+            description = "Methods to compare, comma-separated: vanilla, moice (the model's built-in routers), "
+                    + "moice:ROUTERS.safetensors, equal[:R1,R2,..] (all bases weighted 1/N, no router; ratios of "
+                    + "rope_theta, default 1,1.75,1.8,1.9,2,2.25,2.5), random[:SEED] (fixed random routers, K = N = 7), "
+                    + "ab[:B1,B2,..] (Attention Buckets), mspoe[:MIN,MAX[,group]] (default ${DEFAULT-VALUE}).")
     List<String> methods;
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the synthetic samples (default ${DEFAULT-VALUE}).")
@@ -104,38 +108,6 @@ public final class EvalCommand implements Callable<Integer> {
             description = "Method mspoe on a grouped-query model: every query head uses its KV head's ratio (see bin/moice forward --help).")
     boolean mspoeGroupRatios;
 
-    /** A --methods entry: the method name and, for moice:PATH, its routers file. */
-    record MethodSpec(String label, String name, Path routers) {
-        static MethodSpec parse(String spec) {
-            String s = spec.strip();
-            int colon = s.indexOf(':');
-            String name = (colon < 0 ? s : s.substring(0, colon)).toLowerCase(Locale.ROOT);
-            if (!AttentionOptions.METHODS.contains(name))
-                throw new MoiceException("--methods: unknown method '" + s + "'; expected vanilla, moice, "
-                        + "moice:ROUTERS.safetensors, ab or mspoe");
-            if (colon < 0) return new MethodSpec(name, name, null);
-            if (!name.equals("moice"))
-                throw new MoiceException("--methods: only moice takes a file (moice:ROUTERS.safetensors), got '" + s + "'");
-            String path = s.substring(colon + 1);
-            if (path.isEmpty()) throw new MoiceException("--methods: moice: needs a routers file after the colon");
-            return new MethodSpec(name + ":" + path, name, Path.of(path));
-        }
-
-        /** The shared attention flags set up for this one method. */
-        AttentionOptions options(EvalCommand c) {
-            AttentionOptions o = new AttentionOptions();
-            o.method = name;
-            o.routers = routers;
-            if (name.equals("ab")) o.abBases = c.abBases;
-            if (name.equals("mspoe")) {
-                o.mspoeMin = c.mspoeMin;
-                o.mspoeMax = c.mspoeMax;
-                o.mspoeGroupRatios = c.mspoeGroupRatios;
-            }
-            return o;
-        }
-    }
-
     @Override
     public Integer call() {
         System.setProperty("java.awt.headless", "true");
@@ -162,31 +134,23 @@ public final class EvalCommand implements Callable<Integer> {
         }
         if (lengths != null)
             for (int l : lengths) if (l < 1) throw new MoiceException("--lengths: every length must be positive, got " + l);
+        // one spec syntax (moice.method.MethodSpec); --ab-bases and --mspoe-* fill in ab's and mspoe's arguments
         List<MethodSpec> specs = new ArrayList<>();
-        for (String m : methods) {
-            MethodSpec spec = MethodSpec.parse(m);
-            if (specs.stream().anyMatch(x -> x.label().equals(spec.label())))
-                throw new MoiceException("--methods: '" + spec.label() + "' is listed twice");
-            specs.add(spec);
-        }
-        if (abBases != null && specs.stream().noneMatch(s -> s.name().equals("ab")))
+        for (MethodSpec s : MethodSpec.parseList(String.join(",", methods), "--methods"))
+            specs.add(AttentionOptions.withBaselineFlags(s, abBases, mspoeMin, mspoeMax, mspoeGroupRatios, "--methods"));
+        if (abBases != null && specs.stream().noneMatch(s -> s.kind() == MethodSpec.Kind.AB))
             throw new MoiceException("--ab-bases needs method ab in --methods");
-        if ((mspoeMin != null || mspoeMax != null || mspoeGroupRatios) && specs.stream().noneMatch(s -> s.name().equals("mspoe")))
+        if ((mspoeMin != null || mspoeMax != null || mspoeGroupRatios)
+                && specs.stream().noneMatch(s -> s.kind() == MethodSpec.Kind.MSPOE))
             throw new MoiceException("--mspoe-min/--mspoe-max/--mspoe-group-ratios need method mspoe in --methods");
-        for (MethodSpec s : specs) s.options(this).checkFlags(true); // flag errors before loading the model
         // read the data before the model: a malformed file fails fast
         DataTask dataTask = synthetic ? null : DataTask.open(task, data);
 
         try (LoadedModel m = LoadedModel.open(ModelCache.resolve(model))) {
             List<EvalRun.Method> runs = new ArrayList<>();
-            for (MethodSpec s : specs) {
-                if (s.name().equals("moice") && s.routers() == null && m.builtInRouters().isEmpty())
-                    throw new MoiceException("--methods moice: " + model + " has no built-in MoICE routers; give "
-                            + "moice:ROUTERS.safetensors");
-                AttentionOptions o = s.options(this);
-                o.methods(m.builtInRouters().isPresent());
-                runs.add(new EvalRun.Method(s.label(), o.sessions(m.model(), m.builtInRouters(), s.name())));
-            }
+            for (MethodSpec s : specs)
+                runs.add(new EvalRun.Method(s.label(),
+                        Methods.sessions(s.resolve(m.config(), m.builtInRouters(), "--methods"), m.model())));
             Tokenizer tokenizer = m.tokenizer();
             PromptEncoder encoder = encoder(m, tokenizer);
             int context = m.config().maxPositions();

@@ -2,7 +2,6 @@ package moice.cli;
 
 import moice.MoiceException;
 import moice.attention.MoiceAttention;
-import moice.attention.Routers;
 import moice.attention.RoutingLog;
 import moice.attention.RoutingStats;
 import moice.io.AtomicFile;
@@ -10,6 +9,8 @@ import moice.io.LoadedModel;
 import moice.io.download.ModelCache;
 import moice.io.TokenIds;
 import moice.io.SafeTensorsWriter;
+import moice.method.Method;
+import moice.method.Methods;
 import moice.model.InferenceSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -38,7 +39,7 @@ public final class ForwardCommand implements Callable<Integer> {
     AttentionOptions attention;
 
     @Option(names = "--routing-stats", paramLabel = "FILE.csv",
-            description = "With MoICE: per layer, head and expert, how often it was selected and its mean weight (CSV, written atomically).")
+            description = "With MoICE (also equal, random): per layer, head and expert, how often it was selected and its mean weight (CSV, written atomically).")
     Path routingStats;
 
     @Override
@@ -46,27 +47,19 @@ public final class ForwardCommand implements Callable<Integer> {
         int[] ids = TokenIds.read(tokens);
         attention.checkFlags(true); // flag errors before loading the model
         try (LoadedModel m = LoadedModel.open(ModelCache.resolve(model))) {
-            String method = attention.method(m);
-            if (routingStats != null && !method.equals("moice"))
+            Method method = attention.method(m);
+            var options = new Methods.Options(false, routingStats != null);
+            if (routingStats != null && Methods.routers(method, m.config()).isEmpty())
                 throw new MoiceException("--routing-stats needs --moice ROUTERS (or a MoICE checkpoint)");
-            RoutingLog log = null;
-            InferenceSession session;
-            Routers routers = null;
-            if (routingStats != null) {
-                routers = attention.routers(m.config(), m.builtInRouters());
-                log = new RoutingLog(m.config().numLayers(), m.config().numHeads(), routers.numExperts(), routers.topK());
-                var variant = MoiceAttention.create(m.model().attentionShape(), routers, m.config().ropeScaling(),
-                        m.config().maxPositions()).recordInto(log);
-                session = InferenceSession.of(m.model(), variant, Math.max(ids.length, 1));
-            } else {
-                session = attention.sessions(m).open(Math.max(ids.length, 1));
-            }
+            InferenceSession session = Methods.sessions(method, m.model(), options).open(Math.max(ids.length, 1));
             long t0 = System.nanoTime();
             float[] logits = session.forward(ids, ids.length);
             System.err.printf("forward: %d tokens in %.2f s%n", ids.length, (System.nanoTime() - t0) / 1e9);
             new SafeTensorsWriter().addF32("logits", logits, ids.length, m.config().vocabSize()).write(out);
-            if (log != null) {
-                byte[] csv = RoutingStats.of(log).toCsv(routers.bases()).getBytes(StandardCharsets.UTF_8);
+            if (routingStats != null) {
+                RoutingLog log = ((MoiceAttention.State) ((InferenceSession.Single) session).attentionState()).routingLog();
+                double[] bases = Methods.routers(method, m.config()).orElseThrow().bases();
+                byte[] csv = RoutingStats.of(log).toCsv(bases).getBytes(StandardCharsets.UTF_8);
                 AtomicFile.write(routingStats, ch -> {
                     ByteBuffer b = ByteBuffer.wrap(csv);
                     while (b.hasRemaining()) ch.write(b);

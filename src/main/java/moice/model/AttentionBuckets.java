@@ -48,18 +48,23 @@ public final class AttentionBuckets implements InferenceSession.Factory {
     /** One sequence run through every bucket, with a KV cache per bucket. */
     public final class Session implements InferenceSession {
         private final KVCache[] caches;
+        private final AttentionVariant.State[] states;
         private float[] lastWeights = new float[0];
 
         Session(int capacity) {
             caches = new KVCache[passes.length];
-            for (int j = 0; j < passes.length; j++) caches[j] = model.newCache(capacity);
+            states = new AttentionVariant.State[passes.length];
+            for (int j = 0; j < passes.length; j++) {
+                caches[j] = model.newCache(capacity);
+                states[j] = passes[j].newState();
+            }
         }
 
         @Override
         public float[] forward(int[] tokens, int logitsCount) {
             int vocab = model.config().vocabSize(), n = passes.length;
             float[][] z = new float[n][];
-            for (int j = 0; j < n; j++) z[j] = model.forward(tokens, caches[j], passes[j], logitsCount);
+            for (int j = 0; j < n; j++) z[j] = model.forward(tokens, caches[j], passes[j], states[j], logitsCount);
             float[] combined = new float[logitsCount * vocab];
             float[] weights = new float[logitsCount * n];
             double[] w = new double[n];

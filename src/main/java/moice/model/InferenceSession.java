@@ -26,25 +26,45 @@ public interface InferenceSession {
         InferenceSession open(int capacity);
     }
 
-    /** A single model pass with {@code attention} over one KV cache. */
-    static InferenceSession of(Model model, AttentionVariant attention, int capacity) {
-        KVCache cache = model.newCache(capacity);
-        return new InferenceSession() {
-            @Override
-            public float[] forward(int[] tokens, int logitsCount) {
-                return model.forward(tokens, cache, attention, logitsCount);
-            }
-
-            @Override
-            public int size() { return cache.size(); }
-
-            @Override
-            public int capacity() { return cache.capacity(); }
-        };
+    /** A single model pass with {@code attention} over one KV cache and one attention state of its own. */
+    static Single of(Model model, AttentionVariant attention, int capacity) {
+        return new Single(model, attention, capacity);
     }
 
-    /** Sessions of {@link #of} for one model and attention variant. */
+    /**
+     * Sessions of {@link #of} for one model and attention variant. The variant is shared (it is immutable); each
+     * session owns its KV cache and attention state, so sessions may run concurrently on different threads.
+     */
     static Factory factory(Model model, AttentionVariant attention) {
         return capacity -> of(model, attention, capacity);
+    }
+
+    /** One model pass: a KV cache and the attention variant's per-sequence state, both owned by this session. */
+    final class Single implements InferenceSession {
+        private final Model model;
+        private final AttentionVariant attention;
+        private final KVCache cache;
+        private final AttentionVariant.State state;
+
+        private Single(Model model, AttentionVariant attention, int capacity) {
+            this.model = model;
+            this.attention = attention;
+            this.cache = model.newCache(capacity);
+            this.state = attention.newState();
+        }
+
+        @Override
+        public float[] forward(int[] tokens, int logitsCount) {
+            return model.forward(tokens, cache, attention, state, logitsCount);
+        }
+
+        @Override
+        public int size() { return cache.size(); }
+
+        @Override
+        public int capacity() { return cache.capacity(); }
+
+        /** This sequence's attention state (e.g. MoICE's routing log, Ms-PoE's head ratios). */
+        public AttentionVariant.State attentionState() { return state; }
     }
 }

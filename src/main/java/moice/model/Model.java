@@ -15,7 +15,8 @@ import moice.tensor.VectorKernels;
  * decode (a block of one): every projection is a GEMM over the block, attention goes through an
  * {@link AttentionVariant}, and logits are computed only for the positions asked for.
  *
- * <p>Thread-safety: one forward call at a time per {@link KVCache}; the model itself is immutable.
+ * <p>Thread-safety: one forward call at a time per {@link KVCache} (and attention state); the model itself is
+ * immutable, so sequences with their own caches and states may run on it concurrently.
  */
 public final class Model {
     /** Largest block run at once; longer inputs are split so activation memory stays bounded. */
@@ -54,11 +55,22 @@ public final class Model {
     }
 
     /**
-     * Runs {@code tokens} at positions {@code [cache.size(), cache.size() + tokens.length)}, appending their keys and
-     * values to the cache, and returns the logits of the last {@code logitsCount} of them, {@code [logitsCount, vocab]}
-     * row-major.
+     * {@link #forward(int[], KVCache, AttentionVariant, AttentionVariant.State, int)} with a fresh attention state: for
+     * one-shot calls and stateless variants (a stateful one, such as Ms-PoE after its prefill, needs the state kept
+     * with the cache).
      */
     public float[] forward(int[] tokens, KVCache cache, AttentionVariant attention, int logitsCount) {
+        return forward(tokens, cache, attention, attention.newState(), logitsCount);
+    }
+
+    /**
+     * Runs {@code tokens} at positions {@code [cache.size(), cache.size() + tokens.length)}, appending their keys and
+     * values to the cache, and returns the logits of the last {@code logitsCount} of them, {@code [logitsCount, vocab]}
+     * row-major. {@code state} is the sequence's attention state ({@link AttentionVariant#newState()}), kept by the
+     * caller with the cache.
+     */
+    public float[] forward(int[] tokens, KVCache cache, AttentionVariant attention, AttentionVariant.State state,
+                           int logitsCount) {
         int n = tokens.length;
         if (logitsCount < 0 || logitsCount > n) throw new IllegalArgumentException("logitsCount " + logitsCount);
         for (int i = 0; i < n; i++)
@@ -77,20 +89,21 @@ public final class Model {
             int[] block = java.util.Arrays.copyOfRange(tokens, b, b + T);
             int from = Math.max(firstWithLogits - b, 0);
             int want = from < T ? T - from : 0;
-            float[] blockLogits = forwardBlock(block, cache, attention, want);
+            float[] blockLogits = forwardBlock(block, cache, attention, state, want);
             if (want > 0) System.arraycopy(blockLogits, 0, logits, (b + from - firstWithLogits) * vocab, want * vocab);
         }
         return logits;
     }
 
     /** One block of at most {@link #MAX_BLOCK} tokens (or all of them, when the attention variant asks so). */
-    private float[] forwardBlock(int[] tokens, KVCache cache, AttentionVariant attention, int logitsCount) {
+    private float[] forwardBlock(int[] tokens, KVCache cache, AttentionVariant attention, AttentionVariant.State state,
+                                 int logitsCount) {
         int T = tokens.length, H = config.hiddenSize();
         int start = cache.size();
         float[] x = new float[T * H];
         for (int t = 0; t < T; t++) weights.embed().row(tokens[t], x, t * H);
         LayerBuffers buf = new LayerBuffers(config, T);
-        for (int l = 0; l < config.numLayers(); l++) layer(l, x, T, start, cache, attention, buf);
+        for (int l = 0; l < config.numLayers(); l++) layer(l, x, T, start, cache, attention, state, buf);
         cache.setSize(start + T);
         if (logitsCount == 0) return new float[0];
         float[] last = new float[logitsCount * H];
@@ -135,9 +148,10 @@ public final class Model {
     /**
      * Decoder layer {@code l} on the residual stream {@code x} ({@code [T, hidden]} at positions
      * {@code [start, start + T)}, updated in place), storing the block's keys and values in {@code cache} and every
-     * intermediate in {@code b} (sized for at least {@code T} tokens).
+     * intermediate in {@code b} (sized for at least {@code T} tokens); {@code state}: the sequence's attention state.
      */
-    public void layer(int l, float[] x, int T, int start, KVCache cache, AttentionVariant attention, LayerBuffers b) {
+    public void layer(int l, float[] x, int T, int start, KVCache cache, AttentionVariant attention,
+                      AttentionVariant.State state, LayerBuffers b) {
         Weights.Layer w = weights.layers().get(l);
         int H = config.hiddenSize(), F = config.intermediateSize();
         float eps = config.rmsNormEps();
@@ -148,7 +162,7 @@ public final class Model {
         project(w.k(), w.kBias(), b.normed, T, b.k);
         project(w.v(), w.vBias(), b.normed, T, b.v);
         cache.store(l, start, T, b.k, b.v);
-        attention.attend(l, b.q, T, start, cache.keys(l), cache.values(l), b.attn);
+        attention.attend(state, l, b.q, T, start, cache.keys(l), cache.values(l), b.attn);
         project(w.o(), w.oBias(), b.attn, T, b.proj);
         VectorKernels.add(x, 0, b.proj, 0, T * H);
         System.arraycopy(x, 0, b.mid, 0, T * H);

@@ -33,6 +33,9 @@ import java.util.Arrays;
  * <p>Results do not depend on the thread count: a task runs on one thread, and tasks' gradients are reduced in a
  * fixed order. Its arithmetic uses no operation whose result depends on JIT compilation (see
  * {@link moice.tensor.Exp}), so runs repeat bit for bit.
+ *
+ * <p>Unlike the inference variants this object is itself one training sequence's state (what backward reads), made
+ * per {@code evaluate} call and never shared; the {@link State} argument is unused.
  */
 final class AttentionGrad implements AttentionVariant {
     private static final int ROUTER_CHUNK = 32;
@@ -142,7 +145,8 @@ final class AttentionGrad implements AttentionVariant {
     }
 
     @Override
-    public void attend(int layer, float[] q, int T, int start, float[] keys, float[] values, float[] out) {
+    public void attend(State sequence, int layer, float[] q, int T, int start, float[] keys, float[] values,
+                       float[] out) {
         if (start != 0 || T != this.T)
             throw new IllegalArgumentException("training attention runs whole sequences of " + this.T + " tokens");
         int slot = states.length == 1 ? 0 : layer;

@@ -66,7 +66,7 @@ public final class ModelObjective implements RouterObjective {
         attention.countRouting(true);
         for (int l = 0; l < L; l++) {
             inputs[l] = x.clone();
-            model.layer(l, x, T, 0, cache, attention, buf);
+            model.layer(l, x, T, 0, cache, attention, attention.newState(), buf);
             if (keep) saved[l] = LayerBackward.Saved.copy(buf, T, config);
         }
         attention.countRouting(false);
@@ -94,7 +94,7 @@ public final class ModelObjective implements RouterObjective {
         for (int l = L - 1; l >= 0; l--) {
             if (!keep) { // run the layer again, from its kept input
                 System.arraycopy(inputs[l], 0, x, 0, T * H);
-                model.layer(l, x, T, 0, cache, attention, buf);
+                model.layer(l, x, T, 0, cache, attention, attention.newState(), buf);
             }
             dx = back.run(l, model.weights().layers().get(l), inputs[l], keep ? saved[l] : LayerBackward.Saved.view(buf),
                     cache.keys(l), cache.values(l), dx, attention, grads, auxGrad);

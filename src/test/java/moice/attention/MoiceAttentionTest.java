@@ -38,11 +38,12 @@ class MoiceAttentionTest {
         double[] bases = new double[n];
         for (int j = 0; j < n; j++) bases[j] = 10000 * (1 + 0.37 * j);
         Routers routers = Routers.random(bases, k, d, 2, 0.5, 5);
-        RoutingLog log = new RoutingLog(2, heads, n, k);
-        MoiceAttention moice = MoiceAttention.create(shape, routers, RopeScaling.NONE, 4096).recordInto(log);
+        MoiceAttention moice = MoiceAttention.create(shape, routers, RopeScaling.NONE, 4096).recordingRouting();
+        MoiceAttention.State state = moice.newState();
+        RoutingLog log = state.routingLog();
         float[] actual = new float[T * shape.qDim()];
         java.util.Arrays.fill(actual, Float.NaN); // the variant must overwrite every row
-        moice.attend(1, q.clone(), T, start, keys, values, actual);
+        moice.attend(state, 1, q.clone(), T, start, keys, values, actual);
 
         float[] expected = new float[T * shape.qDim()];
         float scale = (float) (1 / Math.sqrt(d));
@@ -88,14 +89,15 @@ class MoiceAttentionTest {
 
         // the same with rotated key copies kept: first a call over [0, start) builds them, then the block extends them
         MoiceAttention withCopies = MoiceAttention.create(shape, routers, RopeScaling.NONE, 4096)
-                .keepRotatedKeyCopies(true);
-        if (start > 0) withCopies.attend(1, CausalAttentionTest.random(rnd, start * shape.qDim()), start, 0, keys,
-                values, new float[start * shape.qDim()]);
+                .withRotatedKeyCopies(true);
+        MoiceAttention.State copyState = withCopies.newState();
+        if (start > 0) withCopies.attend(copyState, 1, CausalAttentionTest.random(rnd, start * shape.qDim()), start, 0,
+                keys, values, new float[start * shape.qDim()]);
         float[] copies = new float[T * shape.qDim()];
         java.util.Arrays.fill(copies, Float.NaN);
-        withCopies.attend(1, q.clone(), T, start, keys, values, copies);
+        withCopies.attend(copyState, 1, q.clone(), T, start, keys, values, copies);
         assertClose(expected, copies, bound, "rotated copies");
-        assertTrue(withCopies.rotatedCopyBytes() >= 4L * n * end * shape.kvDim());
+        assertTrue(copyState.rotatedCopyBytes() >= 4L * n * end * shape.kvDim());
     }
 
     private static void assertClose(float[] expected, float[] actual, double bound, String what) {

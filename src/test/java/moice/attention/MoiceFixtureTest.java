@@ -63,11 +63,11 @@ class MoiceFixtureTest {
             Model model = m.model();
             Routers routers = RouterFile.read(fixture.resolve("routers.safetensors"), m.config().numLayers(),
                     m.config().headDim());
-            RoutingLog log = new RoutingLog(m.config().numLayers(), m.config().numHeads(), routers.numExperts(),
-                    routers.topK());
-            AttentionVariant moice = MoiceAttention.create(model.attentionShape(), routers, m.config().ropeScaling(),
-                    m.config().maxPositions()).recordInto(log);
-            model.forward(ids, model.newCache(ids.length), moice, 0);
+            MoiceAttention moice = MoiceAttention.create(model.attentionShape(), routers, m.config().ropeScaling(),
+                    m.config().maxPositions()).recordingRouting();
+            MoiceAttention.State state = moice.newState();
+            model.forward(ids, model.newCache(ids.length), moice, state, 0);
+            RoutingLog log = state.routingLog();
 
             assertEquals(routers.topK(), Json.integer(routing.get("top_k"), "top_k"));
             List<Object> layers = Json.array(routing.get("layers"), "layers");

@@ -75,19 +75,20 @@ class MoiceInvariantTest {
             ModelConfig c = m.config();
             int vocab = c.vocabSize();
             Routers routers = RouterFile.read(fixture.resolve("routers.safetensors"), c.numLayers(), c.headDim());
-            RoutingLog fullLog = new RoutingLog(c.numLayers(), c.numHeads(), routers.numExperts(), routers.topK());
-            RoutingLog stepLog = new RoutingLog(c.numLayers(), c.numHeads(), routers.numExperts(), routers.topK());
-            float[] full = model.forward(ids, model.newCache(ids.length), moice(m, routers).recordInto(fullLog),
-                    ids.length);
+            MoiceAttention.State fullState = moice(m, routers).recordingRouting().newState();
+            float[] full = model.forward(ids, model.newCache(ids.length), moice(m, routers), fullState, ids.length);
+            RoutingLog fullLog = fullState.routingLog();
 
             KVCache cache = model.newCache(ids.length);
-            MoiceAttention attention = moice(m, routers).keepRotatedKeyCopies(rotatedCopies).recordInto(stepLog);
+            MoiceAttention attention = moice(m, routers).withRotatedKeyCopies(rotatedCopies).recordingRouting();
+            MoiceAttention.State state = attention.newState();
+            RoutingLog stepLog = state.routingLog();
             int split = ids.length / 3;
             double bound = Bounds.forwardPass(c, ids.length);
-            float[] first = model.forward(Arrays.copyOf(ids, split), cache, attention, split);
+            float[] first = model.forward(Arrays.copyOf(ids, split), cache, attention, state, split);
             assertClose(full, 0, first, 0, split * vocab, bound, name + " chunk");
             for (int t = split; t < ids.length; t++) {
-                float[] step = model.forward(new int[]{ids[t]}, cache, attention, 1);
+                float[] step = model.forward(new int[]{ids[t]}, cache, attention, state, 1);
                 assertClose(full, t * vocab, step, 0, vocab, bound, name + " step " + t);
             }
             for (int l = 0; l < c.numLayers(); l++) {

@@ -44,8 +44,9 @@ class MsPoeFixtureTest {
     void prefillMatchesReference() {
         int[] ids = TokenIds.read(FIXTURE.resolve("tokens.json"));
         try (LoadedModel m = LoadedModel.open(MODEL)) {
-            MsPoeAttention attention = mspoe(m.model());
-            float[] logits = m.model().forward(ids, m.model().newCache(ids.length), attention, ids.length);
+            MsPoeAttention mspoe = mspoe(m.model());
+            MsPoeAttention.State attention = mspoe.newState();
+            float[] logits = m.model().forward(ids, m.model().newCache(ids.length), mspoe, attention, ids.length);
             double rel = MoiceFixtureTest.relativeMaxError(MoiceFixtureTest.logits(FIXTURE.resolve("logits.safetensors")), logits);
             System.out.printf("mspoe prefill: logits max|Δ|/max|ref| = %.2e%n", rel);
             assertTrue(rel <= Bounds.forwardPass(m.config(), ids.length), "relative max error " + rel);
@@ -65,13 +66,14 @@ class MsPoeFixtureTest {
         try (LoadedModel m = LoadedModel.open(MODEL)) {
             Model model = m.model();
             int vocab = m.config().vocabSize();
-            MsPoeAttention attention = mspoe(model);
+            MsPoeAttention mspoe = mspoe(model);
+            MsPoeAttention.State attention = mspoe.newState();
             KVCache cache = model.newCache(ids.length);
             float[] all = new float[ids.length * vocab];
-            float[] first = model.forward(Arrays.copyOf(ids, prompt), cache, attention, prompt);
+            float[] first = model.forward(Arrays.copyOf(ids, prompt), cache, mspoe, attention, prompt);
             System.arraycopy(first, 0, all, 0, first.length);
             for (int t = prompt; t < ids.length; t++) {
-                float[] row = model.forward(new int[]{ids[t]}, cache, attention, 1);
+                float[] row = model.forward(new int[]{ids[t]}, cache, mspoe, attention, 1);
                 System.arraycopy(row, 0, all, t * vocab, vocab);
             }
             float[] expected = MoiceFixtureTest.logits(FIXTURE.resolve("continuation_logits.safetensors"));
@@ -95,9 +97,10 @@ class MsPoeFixtureTest {
             int group = c.numHeads() / c.numKvHeads();
             MsPoeAttention grouped = new MsPoeAttention(model.attentionShape(), c.numLayers(), c.ropeTheta(),
                     c.ropeScaling(), c.maxPositions(), MsPoeAttention.DEFAULT_MIN_RATIO, MsPoeAttention.DEFAULT_MAX_RATIO, true);
-            float[] whole = model.forward(ids, model.newCache(ids.length), grouped, ids.length);
+            MsPoeAttention.State state = grouped.newState();
+            float[] whole = model.forward(ids, model.newCache(ids.length), grouped, state, ids.length);
             for (int l = MsPoeAttention.FIRST_LAYER; l < c.numLayers(); l++) {
-                double[] r = grouped.ratios(l), kv = grouped.kvRatios(l);
+                double[] r = state.ratios(l), kv = state.kvRatios(l);
                 for (int h = 0; h < r.length; h++) assertEquals(kv[h / group], r[h], 0.0, "layer " + l + " head " + h);
             }
             float[] perHead = model.forward(ids, model.newCache(ids.length), mspoe(model), ids.length);
@@ -106,7 +109,7 @@ class MsPoeFixtureTest {
         }
     }
 
-    private static void assertStatsEqual(List<Object> layers, MsPoeAttention attention, int numLayers) {
+    private static void assertStatsEqual(List<Object> layers, MsPoeAttention.State attention, int numLayers) {
         assertEquals(numLayers - MsPoeAttention.FIRST_LAYER, layers.size());
         for (Object o : layers) {
             Map<String, Object> layer = Json.object(o, "layer");
@@ -159,12 +162,14 @@ class MsPoeFixtureTest {
             Model model = m.model();
             int[] ids = new Random(5).ints(700, 0, m.config().vocabSize()).toArray();
             MsPoeAttention mspoe = mspoe(model);
+            MsPoeAttention.State state = mspoe.newState();
             int[] largest = new int[1];
             AttentionVariant spy = new AttentionVariant() {
                 @Override
-                public void attend(int layer, float[] q, int T, int start, float[] keys, float[] values, float[] out) {
+                public void attend(State s, int layer, float[] q, int T, int start, float[] keys, float[] values,
+                                   float[] out) {
                     largest[0] = Math.max(largest[0], T);
-                    mspoe.attend(layer, q, T, start, keys, values, out);
+                    mspoe.attend(state, layer, q, T, start, keys, values, out);
                 }
 
                 @Override
@@ -174,14 +179,14 @@ class MsPoeFixtureTest {
             };
             model.forward(ids, model.newCache(ids.length), spy, 1);
             assertEquals(ids.length, largest[0]);
-            int[] longCounts = mspoe.outlierCounts(2);
+            int[] longCounts = state.outlierCounts(2);
 
             int[] prompt = TokenIds.read(FIXTURE.resolve("tokens.json"));
-            model.forward(prompt, model.newCache(prompt.length), mspoe, 1);
+            model.forward(prompt, model.newCache(prompt.length), mspoe, state, 1);
             Map<String, Object> json = Json.object(Json.parseFile(FIXTURE.resolve("mspoe.json")), "mspoe.json");
             Map<String, Object> layer2 = Json.object(Json.array(json.get("layers"), "layers").get(0), "layer");
-            assertArrayEquals(ints(layer2.get("outlier_counts")), mspoe.outlierCounts(2));
-            assertTrue(!Arrays.equals(longCounts, mspoe.outlierCounts(2)) || longCounts.length == 0);
+            assertArrayEquals(ints(layer2.get("outlier_counts")), state.outlierCounts(2));
+            assertTrue(!Arrays.equals(longCounts, state.outlierCounts(2)) || longCounts.length == 0);
         }
     }
 

@@ -137,7 +137,8 @@ final class AttentionGradReference implements AttentionVariant {
     }
 
     @Override
-    public void attend(int layer, float[] q, int T, int start, float[] keys, float[] values, float[] out) {
+    public void attend(State sequence, int layer, float[] q, int T, int start, float[] keys, float[] values,
+                       float[] out) {
         if (start != 0 || T != this.T)
             throw new IllegalArgumentException("training attention runs whole sequences of " + this.T + " tokens");
         int slot = states.length == 1 ? 0 : layer;

@@ -120,7 +120,7 @@ class AttentionGradTest {
         int qDim = shape.qDim(), kvDim = shape.kvDim();
         float[] q = random(rnd, T * qDim, 2), k = random(rnd, T * kvDim, 2), v = random(rnd, T * kvDim, 1);
         float[] out = new float[T * qDim], dq = new float[T * qDim], dk = new float[T * kvDim], dv = new float[T * kvDim];
-        a.attend(0, q, T, 0, k, v, out);
+        a.attend(moice.attention.AttentionVariant.STATELESS, 0, q, T, 0, k, v, out);
         RouterGradients grads = RouterGradients.zerosLike(routers);
         a.backward(0, q, k, v, random(rnd, T * qDim, 1), dq, dk, dv, grads, new double[] {0.01, 0.02, 0, 0.03, 0.01});
         return new float[][] {out, dq, dk, dv, grads.gate1()[0], grads.gate2()[0], grads.gate3()[0]};
@@ -148,8 +148,8 @@ class AttentionGradTest {
             ks[l] = random(rnd, T * kvDim, 2);
             vs[l] = random(rnd, T * kvDim, 1);
             float[] out = new float[T * qDim], outRef = new float[T * qDim];
-            tiled.attend(l, qs[l], T, 0, ks[l], vs[l], out);
-            ref.attend(l, qs[l], T, 0, ks[l], vs[l], outRef);
+            tiled.attend(moice.attention.AttentionVariant.STATELESS, l, qs[l], T, 0, ks[l], vs[l], out);
+            ref.attend(moice.attention.AttentionVariant.STATELESS, l, qs[l], T, 0, ks[l], vs[l], outRef);
             close(outRef, out, bound, what + " out");
             close(ref.keptOutputs(l), tiled.keptOutputs(l), bound, what + " outputs");
             close(ref.keptLse(l), tiled.keptLse(l), bound, what + " lse");
