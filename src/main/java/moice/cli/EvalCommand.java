@@ -84,6 +84,13 @@ public final class EvalCommand implements Callable<Integer> {
             description = "Most tokens generated per answer, greedy (default ${DEFAULT-VALUE}).")
     int maxNewTokens;
 
+    @Option(names = "--score", defaultValue = "generate", paramLabel = "generate|loglik",
+            description = "generate (default): greedy answers scored by the task's metric. loglik: no decoding; the "
+                    + "teacher-forced log-likelihood of the gold answer (prompt, then answer tokens, through the "
+                    + "method's own forward pass); L-Eval options: the most likely option is the prediction; other "
+                    + "tasks: correct when every answer token is the argmax (greedy agreement).")
+    String score;
+
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder (created; reused to resume).")
     Path out;
 
@@ -147,6 +154,9 @@ public final class EvalCommand implements Callable<Integer> {
             throw new MoiceException("--task: unknown task '" + task + "'; expected one of "
                     + String.join(", ", SyntheticTask.NAMES) + ", " + String.join(", ", DataTask.NAMES));
         if (samples < 1) throw new MoiceException("--samples must be at least 1, got " + samples);
+        score = score.toLowerCase(Locale.ROOT);
+        if (!moice.eval.Scoring.NAMES.contains(score))
+            throw new MoiceException("--score: expected generate or loglik, got '" + score + "'");
         if (maxNewTokens < 1) throw new MoiceException("--max-new-tokens must be at least 1, got " + maxNewTokens);
         if (synthetic) {
             if (data != null) throw new MoiceException("--data is for the data-file tasks; " + task + " is generated");
@@ -206,17 +216,20 @@ public final class EvalCommand implements Callable<Integer> {
             args.put("ab_bases", abBases);
             args.put("mspoe", mspoeMin == null && mspoeMax == null && !mspoeGroupRatios ? null
                     : List.of(String.valueOf(mspoeMin), String.valueOf(mspoeMax), mspoeGroupRatios ? "group" : "head"));
+            // only a loglik run records its scoring: run.json files of generate runs stay as they were (resumable)
+            if (!score.equals(moice.eval.Scoring.GENERATE)) args.put("score", score);
             RunHeader.writeOrCheck(out, args, EvalRun.hasResults(out));
             List<String> notes = List.of("model: " + model, "methods: " + String.join(", ",
                             specs.stream().map(MethodSpec::label).toList()),
                     "lengths: " + lens + (depths != null ? ", depths: " + depths : "") + ", samples: " + samples
-                            + ", seed: " + seed + ", max new tokens: " + maxNewTokens + ", prompt: " + args.get("prompt"));
+                            + ", seed: " + seed + (score.equals(moice.eval.Scoring.GENERATE) ? ", max new tokens: " + maxNewTokens
+                            : ", scored by log-likelihood (no decoding)") + ", prompt: " + args.get("prompt"));
             EvalRun.Source source = synthetic
                     ? new EvalRun.Synthetic(SyntheticTask.named(task), depths, seed)
                     : new EvalRun.Data(dataTask);
             EvalRun.Settings settings = new EvalRun.Settings(m.config(), encoder,
                     () -> GenerateCommand.streamOf(tokenizer.newStreamDecoder(true)), m.stopTokenIds(), maxNewTokens,
-                    lens, samples, notes);
+                    lens, samples, notes, score);
             PrintStream err = new PrintStream(System.err, true, StandardCharsets.UTF_8);
             EvalRun.run(source, runs, settings, out, err);
             err.println("eval: wrote " + out.resolve("results.csv") + ", " + out.resolve("summary.md") + " and plots");
@@ -227,14 +240,19 @@ public final class EvalCommand implements Callable<Integer> {
     /** {@code --merge}: the union of finished runs' rows (one task), reported as one run. */
     private int merge() {
         List<ResultRow> rows = new ArrayList<>();
-        String mergedTask = null;
+        String mergedTask = null, mergedScoring = null;
         for (Path dir : merge) {
             Path csv = dir.resolve("results.csv");
             if (!Files.isRegularFile(csv)) throw new MoiceException(csv + ": no results to merge (--merge)");
             for (ResultRow r : ResultsCsv.read(csv)) {
-                if (mergedTask == null) mergedTask = r.task();
-                else if (!mergedTask.equals(r.task()))
+                if (mergedTask == null) {
+                    mergedTask = r.task();
+                    mergedScoring = r.scoring();
+                } else if (!mergedTask.equals(r.task()))
                     throw new MoiceException("--merge: " + csv + " holds task " + r.task() + ", the others " + mergedTask);
+                else if (!mergedScoring.equals(r.scoring()))
+                    throw new MoiceException("--merge: " + csv + " holds rows scored by " + r.scoring() + ", the others by "
+                            + mergedScoring + " (their 'correct' columns mean different things)");
                 rows.add(r);
             }
         }
@@ -297,6 +315,9 @@ public final class EvalCommand implements Callable<Integer> {
 
         @Override
         public String text(int[] ids) { return tokenizer.decode(ids, false); }
+
+        @Override
+        public String answerSeparator() { return " "; }
     }
 
     private static void createDirectories(Path dir) {
