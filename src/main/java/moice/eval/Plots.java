@@ -53,8 +53,19 @@ public final class Plots {
     private static BufferedImage byDepth(Summary summary, Summary.Measure measure, String title, String yTitle) {
         List<String> methods = summary.methods();
         List<Map<Double, Stats.Interval>> series = methods.stream().map(m -> summary.intervalByDepth(m, measure)).toList();
+        return lines(title, "depth of the answer (0 = start, 1 = end)", 1, yTitle, methods, series, measure.scale,
+                measure == Summary.Measure.ACCURACY);
+    }
+
+    /**
+     * One line per series (x in [0, {@code xMax}]) with the 95 % interval of every point as an error bar; the y axis
+     * is 0–100 when {@code percent}, else fitted to the intervals. Values are multiplied by {@code scale}.
+     */
+    public static BufferedImage lines(String title, String xLabel, double xMax, String yTitle, List<String> names,
+                                      List<Map<Double, Stats.Interval>> series, double scale, boolean percent) {
+        List<String> methods = names;
         double lo, hi, step;
-        if (measure == Summary.Measure.ACCURACY) {
+        if (percent) {
             lo = 0;
             hi = 100;
             step = 20;
@@ -63,8 +74,8 @@ public final class Plots {
             hi = Double.NEGATIVE_INFINITY;
             for (Map<Double, Stats.Interval> m : series)
                 for (Stats.Interval ci : m.values()) {
-                    lo = Math.min(lo, ci.lower());
-                    hi = Math.max(hi, ci.upper());
+                    lo = Math.min(lo, scale * ci.lower());
+                    hi = Math.max(hi, scale * ci.upper());
                 }
             if (!(lo <= hi)) {
                 lo = -1;
@@ -104,10 +115,9 @@ public final class Plots {
             double d = t / 4.0;
             int x = left + (int) Math.round(d * w);
             g.drawLine(x, top + h, x, top + h + 5);
-            String s = String.format(Locale.ROOT, "%.2f", d);
+            String s = xMax == 1 ? String.format(Locale.ROOT, "%.2f", d) : String.format(Locale.ROOT, "%.0f", d * xMax);
             g.drawString(s, x - fm.stringWidth(s) / 2, top + h + 20);
         }
-        String xLabel = "depth of the answer (0 = start, 1 = end)";
         g.drawString(xLabel, left + (w - fm.stringWidth(xLabel)) / 2, LINE_HEIGHT - 20);
         drawVertical(g, yTitle, 25, top + h / 2);
         for (int i = 0; i < methods.size(); i++) {
@@ -116,9 +126,9 @@ public final class Plots {
             int px = -1, py = -1;
             for (Map.Entry<Double, Stats.Interval> e : series.get(i).entrySet()) {
                 Stats.Interval ci = e.getValue();
-                int x = left + (int) Math.round(e.getKey() * w) + offset;
-                int y = yOf.applyAsInt(measure.scale * ci.mean());
-                int y0 = yOf.applyAsInt(measure.scale * ci.lower()), y1 = yOf.applyAsInt(measure.scale * ci.upper());
+                int x = left + (int) Math.round(e.getKey() / xMax * w) + offset;
+                int y = yOf.applyAsInt(scale * ci.mean());
+                int y0 = yOf.applyAsInt(scale * ci.lower()), y1 = yOf.applyAsInt(scale * ci.upper());
                 g.setColor(new Color(c.getRed(), c.getGreen(), c.getBlue(), 160));
                 g.setStroke(new BasicStroke(1.5f));
                 g.drawLine(x, y0, x, y1);
