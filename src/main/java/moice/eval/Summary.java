@@ -300,7 +300,7 @@ public final class Summary {
                 for (String base : baselines) {
                     List<String> others = methods.stream().filter(m -> !isBaseline(m)).toList();
                     if (others.isEmpty()) continue;
-                    sb.append("\n").append(capitalised(x.label)).append(": method − ").append(base)
+                    sb.append("\n### ").append(capitalised(x.label)).append(": method − ").append(base)
                             .append(" by depth, paired (Δ [95 % CI], p; * p < 0.05)\n\n| method |");
                     for (double d : depths) sb.append(String.format(Locale.ROOT, " %.2f |", d));
                     sb.append("\n|---|").append("---:|".repeat(depths.size())).append('\n');
