@@ -91,10 +91,8 @@ public final class Scoring {
         return logits[offset + token] - max - Math.log(sum);
     }
 
-    /** Index of the largest logit (the first on ties, as the greedy sampler). */
+    /** Index of the largest logit: the greedy sampler's choice (the first on ties). */
     public static int argmax(float[] logits, int offset, int vocab) {
-        int best = 0;
-        for (int v = 1; v < vocab; v++) if (logits[offset + v] > logits[offset + best]) best = v;
-        return best;
+        return moice.model.Sampler.argmax(logits, offset, vocab);
     }
 }

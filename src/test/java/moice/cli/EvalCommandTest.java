@@ -193,6 +193,45 @@ class EvalCommandTest {
     }
 
     @Test
+    void methodsRunSeparatelySeeTheSamePromptsAndPairWhenMerged() throws IOException {
+        List<Path> dirs = new java.util.ArrayList<>();
+        for (String method : List.of("vanilla", "mspoe")) {
+            Path dir = tmp.resolve("paired-" + method);
+            CliTest.Run r = CliTest.run("eval", "--model", model.toString(), "--task", "kv", "--lengths", "400",
+                    "--depths", "0,1", "--samples", "2", "--methods", method, "--seed", "9", "--score", "loglik",
+                    "--out", dir.toString());
+            assertEquals(0, r.code(), r.err());
+            dirs.add(dir);
+        }
+        List<ResultRow> a = ResultsCsv.read(dirs.get(0).resolve("results.csv"));
+        List<ResultRow> b = ResultsCsv.read(dirs.get(1).resolve("results.csv"));
+        assertEquals(4, a.size());
+        for (int i = 0; i < 4; i++) {
+            assertEquals(a.get(i).pairKey(), b.get(i).pairKey());
+            assertEquals(a.get(i).gold(), b.get(i).gold(), "the sample seed does not depend on the method");
+            assertEquals(a.get(i).promptTokens(), b.get(i).promptTokens());
+            assertEquals(a.get(i).answerTokens(), b.get(i).answerTokens());
+        }
+        Path merged = tmp.resolve("paired-merged");
+        CliTest.Run m = CliTest.run("eval", "--merge", dirs.get(0) + "," + dirs.get(1), "--out", merged.toString());
+        assertEquals(0, m.code(), m.err());
+        String summary = Files.readString(merged.resolve("summary.md"));
+        assertTrue(summary.lines().anyMatch(l -> l.startsWith("| mspoe | 4 |") && l.contains("(McNemar)")
+                && l.contains("(sign-flip)")), summary);
+        assertTrue(Files.exists(merged.resolve("loglik_by_depth.png")));
+
+        // a generate run does not merge with loglik runs
+        Path generated = tmp.resolve("paired-generate");
+        assertEquals(0, CliTest.run("eval", "--model", model.toString(), "--task", "kv", "--lengths", "400",
+                "--depths", "0", "--samples", "1", "--methods", "ab", "--max-new-tokens", "2", "--seed", "9",
+                "--out", generated.toString()).code());
+        CliTest.Run mixed = CliTest.run("eval", "--merge", dirs.get(0) + "," + generated, "--out",
+                tmp.resolve("mixed").toString());
+        assertEquals(1, mixed.code());
+        assertTrue(mixed.err().contains("scored by generate, the others by loglik"), mixed.err());
+    }
+
+    @Test
     void loglikPicksTheMostLikelyLEvalOption() throws IOException {
         Path out = tmp.resolve("leval-loglik");
         Path data = Path.of("src/test/resources/eval/leval-quality.jsonl");
