@@ -108,6 +108,23 @@ final class AttentionOptions {
      * {@code --mspoe-min/--mspoe-max/--mspoe-group-ratios} to an {@code mspoe} without arguments (null / false: not
      * given); a spec that has its own arguments conflicts with the flag. {@code flag}: where the spec came from.
      */
+    /**
+     * The methods of a {@code --methods} list (eval, perplexity): one spec syntax ({@link MethodSpec}), with
+     * {@code --ab-bases} and {@code --mspoe-*} filling in ab's and mspoe's arguments.
+     */
+    static List<MethodSpec> methodList(List<String> methods, List<Double> abBases, Double mspoeMin, Double mspoeMax,
+                                       boolean mspoeGroupRatios) {
+        List<MethodSpec> specs = new ArrayList<>();
+        for (MethodSpec s : MethodSpec.parseList(String.join(",", methods), "--methods"))
+            specs.add(withBaselineFlags(s, abBases, mspoeMin, mspoeMax, mspoeGroupRatios, "--methods"));
+        if (abBases != null && specs.stream().noneMatch(s -> s.kind() == MethodSpec.Kind.AB))
+            throw new MoiceException("--ab-bases needs method ab in --methods");
+        if ((mspoeMin != null || mspoeMax != null || mspoeGroupRatios)
+                && specs.stream().noneMatch(s -> s.kind() == MethodSpec.Kind.MSPOE))
+            throw new MoiceException("--mspoe-min/--mspoe-max/--mspoe-group-ratios need method mspoe in --methods");
+        return specs;
+    }
+
     static MethodSpec withBaselineFlags(MethodSpec spec, List<Double> abBases, Double mspoeMin, Double mspoeMax,
                                         boolean mspoeGroupRatios, String flag) {
         if (spec.kind() == MethodSpec.Kind.AB && abBases != null) {

@@ -88,6 +88,13 @@ public final class EvalCommand implements Callable<Integer> {
             description = "Most tokens generated per answer, greedy (default ${DEFAULT-VALUE}).")
     int maxNewTokens;
 
+    @Option(names = "--score", defaultValue = "generate", paramLabel = "generate|loglik",
+            description = "generate (default): greedy answers scored by the task's metric. loglik: no decoding; the "
+                    + "teacher-forced log-likelihood of the gold answer (prompt, then answer tokens, through the "
+                    + "method's own forward pass); L-Eval options: the most likely option is the prediction; other "
+                    + "tasks: correct when every answer token is the argmax (greedy agreement).")
+    String score;
+
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder (created; reused to resume).")
     Path out;
 
@@ -119,6 +126,9 @@ public final class EvalCommand implements Callable<Integer> {
             throw new MoiceException("--task: unknown task '" + task + "'; expected one of "
                     + String.join(", ", SyntheticTask.NAMES) + ", " + String.join(", ", DataTask.NAMES));
         if (samples < 1) throw new MoiceException("--samples must be at least 1, got " + samples);
+        score = score.toLowerCase(Locale.ROOT);
+        if (!moice.eval.Scoring.NAMES.contains(score))
+            throw new MoiceException("--score: expected generate or loglik, got '" + score + "'");
         if (maxNewTokens < 1) throw new MoiceException("--max-new-tokens must be at least 1, got " + maxNewTokens);
         if (synthetic) {
             if (data != null) throw new MoiceException("--data is for the data-file tasks; " + task + " is generated");
@@ -134,15 +144,7 @@ public final class EvalCommand implements Callable<Integer> {
         }
         if (lengths != null)
             for (int l : lengths) if (l < 1) throw new MoiceException("--lengths: every length must be positive, got " + l);
-        // one spec syntax (moice.method.MethodSpec); --ab-bases and --mspoe-* fill in ab's and mspoe's arguments
-        List<MethodSpec> specs = new ArrayList<>();
-        for (MethodSpec s : MethodSpec.parseList(String.join(",", methods), "--methods"))
-            specs.add(AttentionOptions.withBaselineFlags(s, abBases, mspoeMin, mspoeMax, mspoeGroupRatios, "--methods"));
-        if (abBases != null && specs.stream().noneMatch(s -> s.kind() == MethodSpec.Kind.AB))
-            throw new MoiceException("--ab-bases needs method ab in --methods");
-        if ((mspoeMin != null || mspoeMax != null || mspoeGroupRatios)
-                && specs.stream().noneMatch(s -> s.kind() == MethodSpec.Kind.MSPOE))
-            throw new MoiceException("--mspoe-min/--mspoe-max/--mspoe-group-ratios need method mspoe in --methods");
+        List<MethodSpec> specs = AttentionOptions.methodList(methods, abBases, mspoeMin, mspoeMax, mspoeGroupRatios);
         // read the data before the model: a malformed file fails fast
         DataTask dataTask = synthetic ? null : DataTask.open(task, data);
 
@@ -170,17 +172,20 @@ public final class EvalCommand implements Callable<Integer> {
             args.put("ab_bases", abBases);
             args.put("mspoe", mspoeMin == null && mspoeMax == null && !mspoeGroupRatios ? null
                     : List.of(String.valueOf(mspoeMin), String.valueOf(mspoeMax), mspoeGroupRatios ? "group" : "head"));
+            // only a loglik run records its scoring: run.json files of generate runs stay as they were (resumable)
+            if (!score.equals(moice.eval.Scoring.GENERATE)) args.put("score", score);
             RunHeader.writeOrCheck(out, args, EvalRun.hasResults(out));
             List<String> notes = List.of("model: " + model, "methods: " + String.join(", ",
                             specs.stream().map(MethodSpec::label).toList()),
                     "lengths: " + lens + (depths != null ? ", depths: " + depths : "") + ", samples: " + samples
-                            + ", seed: " + seed + ", max new tokens: " + maxNewTokens + ", prompt: " + args.get("prompt"));
+                            + ", seed: " + seed + (score.equals(moice.eval.Scoring.GENERATE) ? ", max new tokens: " + maxNewTokens
+                            : ", scored by log-likelihood (no decoding)") + ", prompt: " + args.get("prompt"));
             EvalRun.Source source = synthetic
                     ? new EvalRun.Synthetic(SyntheticTask.named(task), depths, seed)
                     : new EvalRun.Data(dataTask);
             EvalRun.Settings settings = new EvalRun.Settings(m.config(), encoder,
                     () -> GenerateCommand.streamOf(tokenizer.newStreamDecoder(true)), m.stopTokenIds(), maxNewTokens,
-                    lens, samples, notes);
+                    lens, samples, notes, score);
             PrintStream err = new PrintStream(System.err, true, StandardCharsets.UTF_8);
             EvalRun.run(source, runs, settings, out, err);
             err.println("eval: wrote " + out.resolve("results.csv") + ", " + out.resolve("summary.md") + " and plots");
@@ -191,14 +196,19 @@ public final class EvalCommand implements Callable<Integer> {
     /** {@code --merge}: the union of finished runs' rows (one task), reported as one run. */
     private int merge() {
         List<ResultRow> rows = new ArrayList<>();
-        String mergedTask = null;
+        String mergedTask = null, mergedScoring = null;
         for (Path dir : merge) {
             Path csv = dir.resolve("results.csv");
             if (!Files.isRegularFile(csv)) throw new MoiceException(csv + ": no results to merge (--merge)");
             for (ResultRow r : ResultsCsv.read(csv)) {
-                if (mergedTask == null) mergedTask = r.task();
-                else if (!mergedTask.equals(r.task()))
+                if (mergedTask == null) {
+                    mergedTask = r.task();
+                    mergedScoring = r.scoring();
+                } else if (!mergedTask.equals(r.task()))
                     throw new MoiceException("--merge: " + csv + " holds task " + r.task() + ", the others " + mergedTask);
+                else if (!mergedScoring.equals(r.scoring()))
+                    throw new MoiceException("--merge: " + csv + " holds rows scored by " + r.scoring() + ", the others by "
+                            + mergedScoring + " (their 'correct' columns mean different things)");
                 rows.add(r);
             }
         }
@@ -261,6 +271,9 @@ public final class EvalCommand implements Callable<Integer> {
 
         @Override
         public String text(int[] ids) { return tokenizer.decode(ids, false); }
+
+        @Override
+        public String answerSeparator() { return " "; }
     }
 
     private static void createDirectories(Path dir) {

@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
                 RoutersCommand.class,
                 GradCommand.class,
                 EvalCommand.class,
+                PerplexityCommand.class,
                 TrainRoutersCommand.class,
         })
 public final class Main implements Runnable {

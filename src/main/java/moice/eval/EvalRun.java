@@ -54,10 +54,23 @@ public final class EvalRun {
      * @param lengths       prompt lengths in tokens (budgets for data tasks)
      * @param samples       samples per (length, depth) cell; for data tasks the first {@code samples} of the file
      * @param notes         lines describing the run, for the top of summary.md
+     * @param scoring       {@link Scoring#GENERATE} (greedy answer scored by the task's metric) or
+     *                      {@link Scoring#LOGLIK} (teacher-forced log-likelihood of the gold answer, no decoding)
      */
     public record Settings(ModelConfig config, PromptEncoder encoder, Supplier<Generator.TextStream> decoder,
                            Set<Integer> stopIds, int maxNewTokens, List<Integer> lengths, int samples,
-                           List<String> notes) {}
+                           List<String> notes, String scoring) {
+        public Settings {
+            if (!Scoring.NAMES.contains(scoring))
+                throw new MoiceException("--score: expected generate or loglik, got '" + scoring + "'");
+        }
+
+        /** Settings that generate (the default scoring). */
+        public Settings(ModelConfig config, PromptEncoder encoder, Supplier<Generator.TextStream> decoder,
+                        Set<Integer> stopIds, int maxNewTokens, List<Integer> lengths, int samples, List<String> notes) {
+            this(config, encoder, decoder, stopIds, maxNewTokens, lengths, samples, notes, Scoring.GENERATE);
+        }
+    }
 
     private EvalRun() {}
 
@@ -107,10 +120,12 @@ public final class EvalRun {
                     ranNow++;
                     double elapsed = (System.nanoTime() - started) / 1e9;
                     int remaining = total - already - ranNow;
-                    progress.printf(Locale.ROOT, "eval: %d/%d  %s  length %d%s  sample %d: %s (%.1f s)  ETA %s%n",
+                    progress.printf(Locale.ROOT, "eval: %d/%d  %s  length %d%s  sample %d: %s%s (%.1f s)  ETA %s%n",
                             already + ranNow, total, m.label(), c.length(),
                             Double.isNaN(sample.depth()) ? "" : String.format(Locale.ROOT, "  depth %.2f", sample.depth()),
                             c.sample(), row.correct() >= 1 ? "correct" : row.correct() > 0 ? "partly" : "wrong",
+                            Double.isNaN(row.loglik()) ? "" : String.format(Locale.ROOT, ", loglik %.3f over %d tokens",
+                                    row.loglik(), row.answerTokens()),
                             row.seconds(), duration(elapsed / ranNow * remaining));
                 }
             }
@@ -125,6 +140,7 @@ public final class EvalRun {
     }
 
     private static ResultRow runOne(String task, Method m, Sample sample, int length, int index, Settings s) {
+        if (s.scoring().equals(Scoring.LOGLIK)) return scoreOne(task, m, sample, length, index, s);
         int[] ids = sample.encode(s.encoder());
         MemoryProbe.start();
         long t0 = System.nanoTime();
@@ -140,6 +156,51 @@ public final class EvalRun {
                 rss < 0 ? -1 : rss / 1048576.0);
     }
 
+    /**
+     * A sample scored by log-likelihood. Closed answer sets (L-Eval options) rank every candidate by its log-likelihood
+     * and score the most likely one with the task's metric (prediction = that candidate); the log-likelihood columns
+     * hold the gold candidate's. Free-form answers (retrieval, QA) score the first gold answer; it counts as correct
+     * when greedy decoding would have produced it (every answer token the argmax given the gold tokens before it), and
+     * the prediction is the text of those argmax tokens.
+     */
+    private static ResultRow scoreOne(String task, Method m, Sample sample, int length, int index, Settings s) {
+        PromptEncoder enc = s.encoder();
+        int[] ids = sample.encode(enc);
+        int vocab = s.config().vocabSize();
+        List<String> options = sample.metric().options();
+        String gold = options == null ? sample.answers().getFirst() : sample.metric().goldOption(sample.answers().getFirst());
+        List<String> candidates = options == null ? List.of(gold) : options;
+        List<int[]> answers = new ArrayList<>();
+        for (String c : candidates) {
+            int[] a = enc.tokens(enc.continuation(sample.answerPrefix(), c));
+            if (ids.length + a.length > s.config().maxPositions())
+                throw new MoiceException("prompt (" + ids.length + " tokens) plus answer '" + c + "' (" + a.length
+                        + " tokens) exceeds the model's context of " + s.config().maxPositions() + " tokens");
+            answers.add(a);
+        }
+        MemoryProbe.start();
+        long t0 = System.nanoTime();
+        List<Scoring.Answer> scored = Scoring.scoreAll(m.sessions(), vocab, ids, answers);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        double heap = MemoryProbe.peakHeapBytes() / 1048576.0;
+        long rss = MemoryProbe.peakRssBytes();
+        Scoring.Answer goldScore = scored.get(candidates.indexOf(gold));
+        String prediction;
+        double correct;
+        if (options == null) {
+            prediction = enc.text(goldScore.argmax()).strip();
+            correct = goldScore.greedy() ? 1 : 0;
+        } else {
+            int best = 0;
+            for (int i = 1; i < scored.size(); i++) if (scored.get(i).loglik() > scored.get(best).loglik()) best = i;
+            prediction = candidates.get(best);
+            correct = sample.score(prediction);
+        }
+        return new ResultRow(m.label(), task, length, sample.depth(), sample.position(), index, prediction,
+                String.join(" | ", sample.answers()), correct, ids.length, seconds, heap, rss < 0 ? -1 : rss / 1048576.0,
+                Scoring.LOGLIK, goldScore.loglik(), goldScore.perToken(), goldScore.tokens());
+    }
+
     /** Writes summary.md and the plots for {@code rows}. */
     public static void writeReports(String task, List<ResultRow> rows, Path out, List<String> settings) {
         Summary summary = new Summary(rows);
@@ -149,6 +210,9 @@ public final class EvalRun {
         AtomicFile.write(out.resolve("summary.md"), ch -> ch.write(ByteBuffer.wrap(md)));
         if (summary.depths().isEmpty()) return;
         Plots.write(Plots.accuracyByDepth(summary, task + ": accuracy by depth"), out.resolve("accuracy_by_depth.png"));
+        if (summary.hasLoglik())
+            Plots.write(Plots.loglikByDepth(summary, task + ": log-likelihood of the answer by depth"),
+                    out.resolve("loglik_by_depth.png"));
         for (String m : summary.methods())
             Plots.write(Plots.heatMap(summary, m, task + " (" + m + "): accuracy by length × depth"),
                     out.resolve("heatmap_" + fileSafe(m) + ".png"));

@@ -20,8 +20,8 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * PNG charts drawn with java.awt (headless): accuracy by depth (one line per method) and a length × depth heat map
- * for one method. Files are written atomically.
+ * PNG charts drawn with java.awt (headless): accuracy (or log-likelihood) by depth, one line per method with 95 %
+ * bootstrap error bars, and a length × depth heat map for one method. Files are written atomically.
  */
 public final class Plots {
     /** Size of the line chart. */
@@ -37,50 +37,112 @@ public final class Plots {
 
     private Plots() {}
 
-    /** Accuracy (0–100 %) against depth, one line per method of {@code summary}. */
+    /**
+     * Accuracy (0–100 %) against depth, one line per method of {@code summary}, with the 95 % bootstrap interval of
+     * every point as an error bar (methods side by side, a few pixels apart, so that bars do not hide each other).
+     */
     public static BufferedImage accuracyByDepth(Summary summary, String title) {
+        return byDepth(summary, Summary.Measure.ACCURACY, title, "accuracy (%), 95 % CI");
+    }
+
+    /** The same for the mean log-likelihood of the gold answer (nats), on an axis fitted to the intervals. */
+    public static BufferedImage loglikByDepth(Summary summary, String title) {
+        return byDepth(summary, Summary.Measure.LOGLIK, title, "log-likelihood of the answer (nats), 95 % CI");
+    }
+
+    private static BufferedImage byDepth(Summary summary, Summary.Measure measure, String title, String yTitle) {
+        List<String> methods = summary.methods();
+        List<Map<Double, Stats.Interval>> series = methods.stream().map(m -> summary.intervalByDepth(m, measure)).toList();
+        return lines(title, "depth of the answer (0 = start, 1 = end)", 1, yTitle, methods, series, measure.scale,
+                measure == Summary.Measure.ACCURACY);
+    }
+
+    /**
+     * One line per series (x in [0, {@code xMax}]) with the 95 % interval of every point as an error bar; the y axis
+     * is 0–100 when {@code percent}, else fitted to the intervals. Values are multiplied by {@code scale}.
+     */
+    public static BufferedImage lines(String title, String xLabel, double xMax, String yTitle, List<String> names,
+                                      List<Map<Double, Stats.Interval>> series, double scale, boolean percent) {
+        List<String> methods = names;
+        double lo, hi, step;
+        if (percent) {
+            lo = 0;
+            hi = 100;
+            step = 20;
+        } else {
+            lo = Double.POSITIVE_INFINITY;
+            hi = Double.NEGATIVE_INFINITY;
+            for (Map<Double, Stats.Interval> m : series)
+                for (Stats.Interval ci : m.values()) {
+                    lo = Math.min(lo, scale * ci.lower());
+                    hi = Math.max(hi, scale * ci.upper());
+                }
+            if (!(lo <= hi)) {
+                lo = -1;
+                hi = 0;
+            }
+            if (hi - lo < 1e-9) {
+                lo -= 0.5;
+                hi += 0.5;
+            }
+            step = niceStep((hi - lo) / 5);
+            lo = Math.floor(lo / step) * step;
+            hi = Math.ceil(hi / step) * step;
+        }
         BufferedImage img = canvas(LINE_WIDTH, LINE_HEIGHT);
         Graphics2D g = graphics(img);
         int left = 80, right = 190, top = 50, bottom = 70;
         int w = LINE_WIDTH - left - right, h = LINE_HEIGHT - top - bottom;
+        final double yLo = lo, ySpan = hi - lo;
+        java.util.function.DoubleToIntFunction yOf = v -> top + h - (int) Math.round((v - yLo) / ySpan * h);
         drawTitle(g, title, LINE_WIDTH - right + left);
+        int ticks = (int) Math.round((hi - lo) / step);
         g.setColor(new Color(0xdddddd));
-        for (int p = 0; p <= 100; p += 20) {
-            int y = top + h - p * h / 100;
+        for (int t = 0; t <= ticks; t++) {
+            int y = yOf.applyAsInt(lo + t * step);
             g.drawLine(left, y, left + w, y);
         }
         g.setColor(Color.BLACK);
         g.drawRect(left, top, w, h);
         FontMetrics fm = g.getFontMetrics();
-        for (int p = 0; p <= 100; p += 20) {
-            int y = top + h - p * h / 100;
-            String s = String.valueOf(p);
+        for (int t = 0; t <= ticks; t++) {
+            double v = lo + t * step;
+            int y = yOf.applyAsInt(v);
+            String s = step >= 1 ? String.format(Locale.ROOT, "%.0f", v) : String.format(Locale.ROOT, "%.2f", v);
             g.drawString(s, left - 8 - fm.stringWidth(s), y + fm.getAscent() / 2 - 1);
         }
         for (int t = 0; t <= 4; t++) {
             double d = t / 4.0;
             int x = left + (int) Math.round(d * w);
             g.drawLine(x, top + h, x, top + h + 5);
-            String s = String.format(Locale.ROOT, "%.2f", d);
+            String s = xMax == 1 ? String.format(Locale.ROOT, "%.2f", d) : String.format(Locale.ROOT, "%.0f", d * xMax);
             g.drawString(s, x - fm.stringWidth(s) / 2, top + h + 20);
         }
-        String xLabel = "depth of the answer (0 = start, 1 = end)";
         g.drawString(xLabel, left + (w - fm.stringWidth(xLabel)) / 2, LINE_HEIGHT - 20);
-        drawVertical(g, "accuracy (%)", 25, top + h / 2);
-        List<String> methods = summary.methods();
+        drawVertical(g, yTitle, 25, top + h / 2);
         for (int i = 0; i < methods.size(); i++) {
             Color c = PALETTE[i % PALETTE.length];
-            g.setColor(c);
-            g.setStroke(new BasicStroke(2.5f));
+            int offset = (int) Math.round((i - (methods.size() - 1) / 2.0) * 5);
             int px = -1, py = -1;
-            for (Map.Entry<Double, Double> e : summary.accuracyByDepth(methods.get(i)).entrySet()) {
-                int x = left + (int) Math.round(e.getKey() * w);
-                int y = top + h - (int) Math.round(e.getValue() * h);
+            for (Map.Entry<Double, Stats.Interval> e : series.get(i).entrySet()) {
+                Stats.Interval ci = e.getValue();
+                int x = left + (int) Math.round(e.getKey() / xMax * w) + offset;
+                int y = yOf.applyAsInt(scale * ci.mean());
+                int y0 = yOf.applyAsInt(scale * ci.lower()), y1 = yOf.applyAsInt(scale * ci.upper());
+                g.setColor(new Color(c.getRed(), c.getGreen(), c.getBlue(), 160));
+                g.setStroke(new BasicStroke(1.5f));
+                g.drawLine(x, y0, x, y1);
+                g.drawLine(x - 4, y0, x + 4, y0);
+                g.drawLine(x - 4, y1, x + 4, y1);
+                g.setColor(c);
+                g.setStroke(new BasicStroke(2.5f));
                 if (px >= 0) g.drawLine(px, py, x, y);
                 g.fillOval(x - 4, y - 4, 8, 8);
                 px = x;
                 py = y;
             }
+            g.setColor(c);
+            g.setStroke(new BasicStroke(2.5f));
             int ly = top + 10 + i * 22;
             g.drawLine(left + w + 15, ly, left + w + 40, ly);
             g.fillOval(left + w + 24, ly - 4, 8, 8);
@@ -89,6 +151,13 @@ public final class Plots {
         }
         g.dispose();
         return img;
+    }
+
+    /** 1, 2 or 5 times a power of ten, at least {@code raw}. */
+    static double niceStep(double raw) {
+        double p = Math.pow(10, Math.floor(Math.log10(raw)));
+        for (double m : new double[]{1, 2, 5, 10}) if (m * p >= raw) return m * p;
+        return 10 * p;
     }
 
     /** Accuracy of {@code method} over lengths (rows) × depths (columns), red (0 %) to green (100 %). */

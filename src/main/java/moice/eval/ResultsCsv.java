@@ -24,7 +24,9 @@ public final class ResultsCsv implements AutoCloseable {
 
     /**
      * Opens {@code file} for appending, writing the header first when the file is new or empty. A last record cut off
-     * by an interruption (no final line break) is removed first, so that new rows start on a line of their own.
+     * by an interruption (no final line break) is removed first, so that new rows start on a line of their own. A file
+     * written before log-likelihood scoring (the 13-column header) is first rewritten, atomically, with the current
+     * header, its rows marked {@code generate} and their log-likelihood columns empty (nothing is lost).
      */
     public static ResultsCsv append(Path file) {
         try {
@@ -35,6 +37,8 @@ public final class ResultsCsv implements AutoCloseable {
                     try (var ch = java.nio.channels.FileChannel.open(file, StandardOpenOption.WRITE)) {
                         ch.truncate(text.substring(0, complete).getBytes(StandardCharsets.UTF_8).length);
                     }
+                List<List<String>> records = parse(text.substring(0, complete));
+                if (!records.isEmpty() && records.get(0).equals(ResultRow.COLUMNS_V1)) upgrade(file);
             }
             boolean fresh = !Files.exists(file) || Files.size(file) == 0;
             BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
@@ -47,18 +51,35 @@ public final class ResultsCsv implements AutoCloseable {
         }
     }
 
+    /** Rewrites a 13-column file with the current header (atomically). */
+    private static void upgrade(Path file) {
+        List<ResultRow> rows = read(file);
+        StringBuilder sb = new StringBuilder();
+        line(ResultRow.COLUMNS, sb);
+        for (ResultRow r : rows) line(r.cells(), sb);
+        byte[] bytes = sb.toString().getBytes(StandardCharsets.UTF_8);
+        moice.io.AtomicFile.write(file, ch -> {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes);
+            while (b.hasRemaining()) ch.write(b);
+        });
+    }
+
     /** Appends {@code row} and flushes it to the file. */
     public void write(ResultRow row) {
         writeLine(row.cells());
     }
 
-    private void writeLine(List<String> cells) {
-        StringBuilder sb = new StringBuilder();
+    private static void line(List<String> cells, StringBuilder sb) {
         for (int i = 0; i < cells.size(); i++) {
             if (i > 0) sb.append(',');
             quote(cells.get(i), sb);
         }
         sb.append("\r\n");
+    }
+
+    private void writeLine(List<String> cells) {
+        StringBuilder sb = new StringBuilder();
+        line(cells, sb);
         try {
             out.write(sb.toString());
             out.flush();
@@ -99,13 +120,19 @@ public final class ResultsCsv implements AutoCloseable {
         List<List<String>> records = parse(text);
         List<ResultRow> rows = new ArrayList<>();
         if (records.isEmpty()) return rows;
-        if (!records.get(0).equals(ResultRow.COLUMNS))
-            throw new MoiceException(file + ": header is not " + String.join(",", ResultRow.COLUMNS));
+        List<String> header = records.get(0);
+        if (!header.equals(ResultRow.COLUMNS) && !header.equals(ResultRow.COLUMNS_V1))
+            throw new MoiceException(file + ": header is not " + String.join(",", ResultRow.COLUMNS)
+                    + " (nor the older " + ResultRow.COLUMNS_V1.size() + "-column header without scoring and "
+                    + "log-likelihood)");
         for (int i = 1; i < records.size(); i++) {
             List<String> r = records.get(i);
-            if (r.size() != ResultRow.COLUMNS.size())
+            if (r.size() != header.size())
                 throw new MoiceException(file + ": row " + i + " has " + r.size() + " fields, expected "
-                        + ResultRow.COLUMNS.size());
+                        + header.size());
+            if (r.size() > 13 && !Scoring.NAMES.contains(r.get(13)))
+                throw new MoiceException(file + ": row " + i + ": scoring '" + r.get(13) + "' is not one of "
+                        + String.join(", ", Scoring.NAMES));
             try {
                 rows.add(ResultRow.of(r));
             } catch (NumberFormatException e) {

@@ -106,6 +106,201 @@ class EvalCommandTest {
         assertTrue(other.err().contains("different arguments") && other.err().contains("samples"), other.err());
     }
 
+    /** log softmax(row)[token] computed here, independently of the code under test. */
+    static double logProb(float[] logits, int row, int vocab, int token) {
+        double max = Double.NEGATIVE_INFINITY, sum = 0;
+        for (int v = 0; v < vocab; v++) max = Math.max(max, logits[row * vocab + v]);
+        for (int v = 0; v < vocab; v++) sum += Math.exp(logits[row * vocab + v] - max);
+        return logits[row * vocab + token] - max - Math.log(sum);
+    }
+
+    static int[] concat(int[] a, int[] b) {
+        int[] c = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
+    }
+
+    /** Sum of log-probabilities of {@code answer} after {@code prompt} from one vanilla forward over both. */
+    static double[] vanillaLoglik(moice.model.Model model, int[] prompt, int[] answer) {
+        int[] all = concat(prompt, answer);
+        int vocab = model.config().vocabSize();
+        float[] logits = model.forward(all, model.newCache(all.length), model.vanilla(), all.length);
+        double sum = 0;
+        boolean greedy = true;
+        for (int j = 0; j < answer.length; j++) {
+            int row = prompt.length - 1 + j;
+            sum += logProb(logits, row, vocab, answer[j]);
+            int best = 0;
+            for (int v = 1; v < vocab; v++) if (logits[row * vocab + v] > logits[row * vocab + best]) best = v;
+            greedy &= best == answer[j];
+        }
+        return new double[]{sum, greedy ? 1 : 0};
+    }
+
+    @Test
+    void loglikScoringIsTheSumOfForwardLogSoftmax() throws IOException {
+        Path out = tmp.resolve("loglik");
+        CliTest.Run r = CliTest.run("eval", "--model", model.toString(), "--task", "passkey", "--lengths", "300",
+                "--depths", "0,1", "--samples", "2", "--methods", "vanilla,mspoe", "--seed", "5", "--plain",
+                "--score", "loglik", "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        List<ResultRow> rows = ResultsCsv.read(out.resolve("results.csv"));
+        assertEquals(8, rows.size());
+        try (moice.io.LoadedModel m = moice.io.LoadedModel.open(model)) {
+            EvalCommand.PlainEncoder encoder = new EvalCommand.PlainEncoder(m.tokenizer());
+            moice.eval.SyntheticTask passkey = moice.eval.SyntheticTask.named("passkey");
+            for (ResultRow row : rows) {
+                assertEquals("loglik", row.scoring());
+                moice.eval.Sample sample = passkey.sample(300, row.depth(), row.sample(), 5, encoder);
+                int[] prompt = sample.encode(encoder);
+                // a plain prompt ends with the question: the answer follows after a space
+                int[] answer = m.tokenizer().encode(" " + sample.answers().getFirst(), false);
+                assertEquals(prompt.length, row.promptTokens());
+                assertEquals(answer.length, row.answerTokens());
+                assertEquals(row.loglik() / row.answerTokens(), row.loglikPerToken(), 1e-5);
+                assertTrue(row.loglik() < 0, row.toString());
+                if (row.method().equals("vanilla")) {
+                    double[] expected = vanillaLoglik(m.model(), prompt, answer);
+                    assertEquals(expected[0], row.loglik(), 1e-3 + 1e-5 * Math.abs(expected[0]), row.toString());
+                    assertEquals(expected[1], row.correct(), "correct = greedy agreement");
+                }
+            }
+            // the same prompts for both methods (paired), different attention
+            for (int i = 0; i < 4; i++) {
+                ResultRow v = rows.stream().filter(x -> x.method().equals("vanilla")).toList().get(i);
+                ResultRow ms = rows.stream().filter(x -> x.pairKey().equals(v.pairKey()) && x.method().equals("mspoe"))
+                        .findFirst().orElseThrow();
+                assertEquals(v.promptTokens(), ms.promptTokens());
+                assertEquals(v.gold(), ms.gold());
+                assertTrue(Math.abs(v.loglik() - ms.loglik()) > 1e-6, "Ms-PoE attends differently");
+            }
+        }
+        String summary = Files.readString(out.resolve("summary.md"));
+        assertTrue(summary.contains("Paired difference: method − vanilla") && summary.contains("log-likelihood (nats)")
+                && summary.contains("(sign-flip)"), summary);
+        BufferedImage plot = ImageIO.read(out.resolve("loglik_by_depth.png").toFile());
+        assertEquals(Plots.LINE_WIDTH, plot.getWidth());
+        // rerun resumes (run.json records the scoring); a generate rerun into the same folder is refused
+        CliTest.Run again = CliTest.run("eval", "--model", model.toString(), "--task", "passkey", "--lengths", "300",
+                "--depths", "0,1", "--samples", "2", "--methods", "vanilla,mspoe", "--seed", "5", "--plain",
+                "--score", "loglik", "--out", out.toString());
+        assertTrue(again.err().contains("resuming, 8 of 8"), again.err());
+        CliTest.Run generate = CliTest.run("eval", "--model", model.toString(), "--task", "passkey", "--lengths", "300",
+                "--depths", "0,1", "--samples", "2", "--methods", "vanilla,mspoe", "--seed", "5", "--plain",
+                "--out", out.toString());
+        assertEquals(1, generate.code());
+        assertTrue(generate.err().contains("different arguments") && generate.err().contains("score"), generate.err());
+    }
+
+    @Test
+    void methodsRunSeparatelySeeTheSamePromptsAndPairWhenMerged() throws IOException {
+        List<Path> dirs = new java.util.ArrayList<>();
+        for (String method : List.of("vanilla", "mspoe")) {
+            Path dir = tmp.resolve("paired-" + method);
+            CliTest.Run r = CliTest.run("eval", "--model", model.toString(), "--task", "kv", "--lengths", "400",
+                    "--depths", "0,1", "--samples", "2", "--methods", method, "--seed", "9", "--score", "loglik",
+                    "--out", dir.toString());
+            assertEquals(0, r.code(), r.err());
+            dirs.add(dir);
+        }
+        List<ResultRow> a = ResultsCsv.read(dirs.get(0).resolve("results.csv"));
+        List<ResultRow> b = ResultsCsv.read(dirs.get(1).resolve("results.csv"));
+        assertEquals(4, a.size());
+        for (int i = 0; i < 4; i++) {
+            assertEquals(a.get(i).pairKey(), b.get(i).pairKey());
+            assertEquals(a.get(i).gold(), b.get(i).gold(), "the sample seed does not depend on the method");
+            assertEquals(a.get(i).promptTokens(), b.get(i).promptTokens());
+            assertEquals(a.get(i).answerTokens(), b.get(i).answerTokens());
+        }
+        Path merged = tmp.resolve("paired-merged");
+        CliTest.Run m = CliTest.run("eval", "--merge", dirs.get(0) + "," + dirs.get(1), "--out", merged.toString());
+        assertEquals(0, m.code(), m.err());
+        String summary = Files.readString(merged.resolve("summary.md"));
+        assertTrue(summary.lines().anyMatch(l -> l.startsWith("| mspoe | 4 |") && l.contains("(McNemar)")
+                && l.contains("(sign-flip)")), summary);
+        assertTrue(Files.exists(merged.resolve("loglik_by_depth.png")));
+
+        // a generate run does not merge with loglik runs
+        Path generated = tmp.resolve("paired-generate");
+        assertEquals(0, CliTest.run("eval", "--model", model.toString(), "--task", "kv", "--lengths", "400",
+                "--depths", "0", "--samples", "1", "--methods", "ab", "--max-new-tokens", "2", "--seed", "9",
+                "--out", generated.toString()).code());
+        CliTest.Run mixed = CliTest.run("eval", "--merge", dirs.get(0) + "," + generated, "--out",
+                tmp.resolve("mixed").toString());
+        assertEquals(1, mixed.code());
+        assertTrue(mixed.err().contains("scored by generate, the others by loglik"), mixed.err());
+    }
+
+    @Test
+    void loglikPicksTheMostLikelyLEvalOption() throws IOException {
+        Path out = tmp.resolve("leval-loglik");
+        Path data = Path.of("src/test/resources/eval/leval-quality.jsonl");
+        CliTest.Run r = CliTest.run("eval", "--model", model.toString(), "--task", "leval-quality", "--data",
+                data.toString(), "--lengths", "600", "--methods", "vanilla", "--plain", "--score", "loglik",
+                "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        List<ResultRow> rows = ResultsCsv.read(out.resolve("results.csv"));
+        assertEquals(2, rows.size());
+        try (moice.io.LoadedModel m = moice.io.LoadedModel.open(model)) {
+            EvalCommand.PlainEncoder encoder = new EvalCommand.PlainEncoder(m.tokenizer());
+            moice.eval.DataTask task = moice.eval.DataTask.open("leval-quality", data);
+            List<String> golds = List.of("A", "B"); // outputs "A" and "(B) a sailor"
+            for (ResultRow row : rows) {
+                moice.eval.Sample sample = task.sample(row.sample(), 600, encoder);
+                int[] prompt = sample.encode(encoder);
+                double best = Double.NEGATIVE_INFINITY, gold = Double.NaN;
+                String chosen = null;
+                for (String option : List.of("A", "B", "C", "D")) {
+                    // after "\nAnswer:" the option follows a space
+                    double ll = vanillaLoglik(m.model(), prompt, m.tokenizer().encode(" " + option, false))[0];
+                    if (ll > best) {
+                        best = ll;
+                        chosen = option;
+                    }
+                    if (option.equals(golds.get(row.sample()))) gold = ll;
+                }
+                assertEquals(chosen, row.prediction());
+                assertEquals(gold, row.loglik(), 1e-3);
+                assertEquals(chosen.equals(golds.get(row.sample())) ? 1.0 : 0.0, row.correct());
+            }
+        }
+    }
+
+    @Test
+    void oldResultsWithoutLoglikColumnsAreReadAndUpgradedOnResume() throws IOException {
+        Path out = tmp.resolve("old");
+        String[] args = {"eval", "--model", model.toString(), "--task", "passkey", "--lengths", "300",
+                "--depths", "0.5", "--samples", "3", "--methods", "vanilla", "--max-new-tokens", "2", "--out",
+                out.toString()};
+        assertEquals(0, CliTest.run(args).code());
+        Path csv = out.resolve("results.csv");
+        // rewrite as the 13-column file of earlier versions, the last row lost
+        List<String> lines = Files.readAllLines(csv);
+        StringBuilder old = new StringBuilder();
+        for (int i = 0; i < lines.size() - 1; i++) {
+            String[] cells = lines.get(i).split(",", -1);
+            old.append(String.join(",", java.util.Arrays.copyOf(cells, 13))).append("\r\n");
+        }
+        Files.writeString(csv, old.toString());
+        List<ResultRow> read = ResultsCsv.read(csv);
+        assertEquals(2, read.size());
+        assertEquals("generate", read.getFirst().scoring());
+        assertTrue(Double.isNaN(read.getFirst().loglik()));
+        CliTest.Run again = CliTest.run(args);
+        assertEquals(0, again.code(), again.err());
+        assertTrue(again.err().contains("resuming, 2 of 3"), again.err());
+        assertEquals(String.join(",", ResultRow.COLUMNS), Files.readAllLines(csv).getFirst());
+        assertEquals(3, ResultsCsv.read(csv).size());
+
+        // a header that is neither is refused with the file named
+        Path bad = tmp.resolve("bad-header");
+        Files.createDirectories(bad);
+        Files.writeString(bad.resolve("results.csv"), "method,task,score\r\nvanilla,passkey,1\r\n");
+        CliTest.Run merge = CliTest.run("eval", "--merge", bad.toString(), "--out", tmp.resolve("m").toString());
+        assertEquals(1, merge.code());
+        assertTrue(merge.err().contains("results.csv: header is not"), merge.err());
+    }
+
     @Test
     void dataTaskRunsFromAFile() throws IOException {
         Path out = tmp.resolve("mdqa");
@@ -166,7 +361,7 @@ class EvalCommandTest {
         CliTest.Run r = CliTest.run("eval", "--help");
         assertEquals(0, r.code());
         for (String flag : List.of("--model", "--task", "--data", "--lengths", "--depths", "--samples", "--methods",
-                "--seed", "--max-new-tokens", "--out", "--plain", "--ab-bases", "--mspoe-min", "--mspoe-max"))
+                "--seed", "--max-new-tokens", "--score", "--out", "--plain", "--ab-bases", "--mspoe-min", "--mspoe-max"))
             assertTrue(r.out().contains(flag), flag);
     }
 }

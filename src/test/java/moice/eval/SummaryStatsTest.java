@@ -1,0 +1,92 @@
+package moice.eval;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** summary.md statistics on rows built by hand, so every number is known. */
+class SummaryStatsTest {
+    static ResultRow row(String method, double depth, int sample, double correct, double loglik) {
+        return new ResultRow(method, "passkey", 1024, depth, 1, sample, "x", "y", correct, 1000, 1.0, 10, 20,
+                "loglik", loglik, loglik / 2, 2);
+    }
+
+    /**
+     * 10 samples at each of two depths. moice is right on all 20, vanilla on none at depth 0 and on all at depth 1: 10
+     * discordant pairs, all for moice (McNemar p = 2·0.5^10). moice's log-likelihood is higher by 0.1·(i+1) at depth 0
+     * and equal at depth 1 (sign-flip p over the 10 non-zero differences = 2/1024; zero differences do not change it).
+     * equal is vanilla's copy, so moice − equal gives the same numbers.
+     */
+    static List<ResultRow> rows() {
+        List<ResultRow> rows = new ArrayList<>();
+        for (String m : List.of("vanilla", "equal", "moice:r.safetensors"))
+            for (double depth : new double[]{0, 1})
+                for (int i = 0; i < 10; i++) {
+                    boolean moice = m.startsWith("moice");
+                    double base = -5 - i;
+                    double ll = moice && depth == 0 ? base + 0.1 * (i + 1) : base;
+                    rows.add(row(m, depth, i, moice || depth == 1 ? 1 : 0, ll));
+                }
+        return rows;
+    }
+
+    @Test
+    void pairedComparisonsAgainstVanillaAndEqual() {
+        Summary s = new Summary(rows());
+        assertEquals(List.of("vanilla", "equal"), s.baselines());
+        Stats.Paired acc = s.paired("moice:r.safetensors", "vanilla", Summary.Measure.ACCURACY, r -> true);
+        assertEquals(20, acc.n());
+        assertEquals(10, acc.onlyA());
+        assertEquals(0, acc.onlyB());
+        assertEquals(2 * Math.pow(0.5, 10), acc.p(), 1e-15);
+        assertEquals(0.5, acc.difference().mean(), 1e-12);
+        Stats.Paired ll = s.paired("moice:r.safetensors", "equal", Summary.Measure.LOGLIK, r -> r.depth() == 0);
+        assertEquals(10, ll.n());
+        assertEquals(2.0 / 1024, ll.p(), 0);
+        assertEquals(0.55, ll.difference().mean(), 1e-12);
+        assertNull(s.paired("moice:r.safetensors", "nobody", Summary.Measure.ACCURACY, r -> true));
+        // by depth: moice is right everywhere (zero-width CI), vanilla 0 % at depth 0 and 100 % at depth 1
+        assertEquals(new Stats.Interval(10, 0, 0, 0), s.intervalByDepth("vanilla", Summary.Measure.ACCURACY).get(0.0));
+        assertEquals(new Stats.Interval(10, 1, 1, 1), s.intervalByDepth("moice:r.safetensors", Summary.Measure.ACCURACY).get(1.0));
+    }
+
+    @Test
+    void markdownStatesNAndMarksSignificance() {
+        String md = new Summary(rows()).markdown("t", List.of("note"));
+        // accuracy difference vs vanilla: +50 points, CI by bootstrap of 10 ones and 10 zeros; 10 / 0 discordant
+        assertTrue(md.contains("## Paired difference: method − vanilla"), md);
+        assertTrue(md.contains("## Paired difference: method − equal"), md);
+        String line = md.lines().filter(l -> l.startsWith("| moice:r.safetensors | 20 | +50.0 [")).findFirst().orElseThrow();
+        assertTrue(line.contains("| 10 / 0 | 0.002 (McNemar) | * |"), line);
+        assertTrue(line.contains("(sign-flip) | * |"), line);
+        // equal vs vanilla: identical, p = 1, no mark
+        String eq = md.lines().filter(l -> l.startsWith("| equal | 20 |") && l.contains("McNemar")).findFirst().orElseThrow();
+        assertTrue(eq.contains("+0.0 [+0.0, +0.0] | 0 / 0 | 1.000 (McNemar) |  |"), eq);
+        assertTrue(md.contains("Accuracy by depth (all lengths; n = 10 per cell)"), md);
+        assertTrue(md.contains("| vanilla | 0.0 [0.0, 0.0] | 100.0 [100.0, 100.0] | 100.0 |"), md);
+        // by depth vs vanilla: depth 0 is +100 points with p = 2·0.5^10, depth 1 is 0 with p = 1
+        assertTrue(md.contains("| moice:r.safetensors | +100.0 [+100.0, +100.0] p=0.002 * | +0.0 [+0.0, +0.0] p=1.000 |"), md);
+        assertTrue(md.contains("| vanilla | 20 | 50.0 ["), md);
+        assertTrue(md.contains("Log-likelihood by depth"), md);
+    }
+
+    @Test
+    void generateRowsHaveNoLoglikTables() {
+        List<ResultRow> rows = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            rows.add(new ResultRow("vanilla", "kv", 512, 0.5, 1, i, "p", "g", i % 2, 500, 1, 1, 1));
+            rows.add(new ResultRow("ab", "kv", 512, 0.5, 1, i, "p", "g", 1, 500, 1, 1, 1));
+        }
+        Summary s = new Summary(rows);
+        String md = s.markdown("t", List.of());
+        assertTrue(!s.hasLoglik() && !md.contains("Log-likelihood by depth") && !md.contains("sign-flip) |"), md);
+        // ab right on the 2 samples vanilla misses: McNemar p = 2·0.5^2 = 0.5
+        assertTrue(md.contains("| ab | 4 | +50.0 ["), md);
+        assertTrue(md.contains("| 2 / 0 | 0.500 (McNemar) |  |"), md);
+    }
+}
