@@ -115,6 +115,14 @@ public final class Bounds {
         return true;
     }
 
+    /**
+     * Largest difference of a log-softmax entry (a token's log-probability) when every logit may be off by at most
+     * {@code relative·maxAbsLogit}: {@code log p_i = z_i − logsumexp(z)} moves by at most twice that.
+     */
+    public static double logProb(double relative, double maxAbsLogit) {
+        return 2 * relative * maxAbsLogit;
+    }
+
     /** {@code max|expected − actual| / max|expected|}. */
     public static double relativeMaxError(float[] expected, float[] actual) {
         assertEquals(expected.length, actual.length, "lengths");
