@@ -18,7 +18,8 @@ Files written, for each fixture NAME:
 
 Fixtures:
   all_types_v3   tensors of every type moice dequantises (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K) plus a
-                 Q5_0 tensor (known but unsupported), metadata of every value type incl. nested arrays, a unicode
+                 Q5_0 tensor (named "unsupported" from before moice read Q5_0; make_q5_fixture.py writes the Q5_0/Q5_1
+                 fixture and an unsupported Q2_K tensor), metadata of every value type incl. nested arrays, a unicode
                  string, uint64 max, and the llama/tokenizer keys the model loader reads.
   small_v2       a GGUF version 2 file with alignment 64. The writer only emits v3; for little-endian files v2 and v3
                  are byte-identical except for the version field, so the script patches that field to 2.

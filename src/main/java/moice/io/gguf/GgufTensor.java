@@ -79,7 +79,7 @@ public final class GgufTensor {
     public GgufTensor requireDequantSupported() {
         if (!type.dequantSupported())
             throw new MoiceException(file + ": tensor " + GgufReader.quote(name) + ": type " + type
-                    + " is not supported (moice reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K)");
+                    + " is not supported (moice reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K)");
         return this;
     }
 

@@ -15,8 +15,8 @@ public enum GgufType {
     F16(1, 1, 2, true),
     Q4_0(2, 32, 18, true),
     Q4_1(3, 32, 20, true),
-    Q5_0(6, 32, 22, false),
-    Q5_1(7, 32, 24, false),
+    Q5_0(6, 32, 22, true),
+    Q5_1(7, 32, 24, true),
     Q8_0(8, 32, 34, true),
     /** ggml's block is two f16 plus 32 int8 (36 bytes); the Python package still lists 40 (its old f32 layout). */
     Q8_1(9, 32, 36, false),
@@ -74,7 +74,7 @@ public enum GgufType {
         return Optional.ofNullable(BY_ID[(int) id]);
     }
 
-    /** Whether moice can decode this type (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K). */
+    /** Whether moice can decode this type (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K). */
     public boolean dequantSupported() {
         return dequantSupported;
     }

@@ -103,7 +103,8 @@ class ModelCacheTest {
     void somethingElseIsExplained() {
         MoiceException e = assertThrows(MoiceException.class, () -> new ModelCache(home).locate("no-such-model"));
         assertEquals("model 'no-such-model': no such file or directory, and not a known model name"
-                + " (smollm2-135m-instruct) or a Hugging Face repository id OWNER/NAME", e.getMessage());
+                + " (smollm2-135m-instruct, qwen2.5-coder-0.5b-instruct, qwen2.5-coder-1.5b-instruct) or a Hugging Face"
+                + " repository id OWNER/NAME", e.getMessage());
     }
 
     @Test

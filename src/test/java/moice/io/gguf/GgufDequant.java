@@ -17,6 +17,9 @@ import java.lang.foreign.ValueLayout;
  *   <li>Q4_0 (18 B / 32): f16 d, u8 qs[16]; value j &lt; 16 is the low nibble of qs[j], j ≥ 16 the high nibble of
  *       qs[j-16]; {@code y = d·(q-8)}.</li>
  *   <li>Q4_1 (20 B / 32): f16 d, f16 m, nibbles as Q4_0; {@code y = d·q + m}.</li>
+ *   <li>Q5_0 (22 B / 32): f16 d, u32 qh, u8 qs[16]; the low four bits as Q4_0, bit j of qh is the fifth bit of
+ *       value j; {@code y = d·(q-16)}.</li>
+ *   <li>Q5_1 (24 B / 32): f16 d, f16 m, u32 qh, u8 qs[16] as Q5_0; {@code y = d·q + m}.</li>
  *   <li>Q4_K (144 B / 256): f16 d, f16 dmin, 12 bytes of eight 6-bit (scale, min) pairs, u8 qs[128]; sub-block j
  *       (32 values) uses nibble j%2 of qs[32·(j/2) ..]; {@code y = (d·sc_j)·q - (dmin·m_j)}.</li>
  *   <li>Q5_K (176 B / 256): as Q4_K plus u8 qh[32] before qs; bit j of qh[l] is the fifth bit of value l of
@@ -50,11 +53,13 @@ public final class GgufDequant {
             case Q8_0 -> dequantizeQ8_0(src, offset, dst, dstOffset, count);
             case Q4_0 -> dequantizeQ4_0(src, offset, dst, dstOffset, count);
             case Q4_1 -> dequantizeQ4_1(src, offset, dst, dstOffset, count);
+            case Q5_0 -> dequantizeQ5(src, offset, dst, dstOffset, count, false);
+            case Q5_1 -> dequantizeQ5(src, offset, dst, dstOffset, count, true);
             case Q4_K -> dequantizeQ4_K(src, offset, dst, dstOffset, count);
             case Q5_K -> dequantizeQ5_K(src, offset, dst, dstOffset, count);
             case Q6_K -> dequantizeQ6_K(src, offset, dst, dstOffset, count);
             default -> throw new MoiceException("GGUF type " + type + " cannot be dequantised (moice reads F32, F16, BF16, "
-                    + "Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K)");
+                    + "Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K)");
         }
     }
 
@@ -98,6 +103,23 @@ public final class GgufDequant {
                 int q = u8(src, block + 4 + j);
                 dst[out + j] = d * (q & 0xF) + m;
                 dst[out + j + 16] = d * (q >>> 4) + m;
+            }
+        }
+    }
+
+    /** Q5_0 ({@code withMin} false: d, qh, qs) or Q5_1 (true: d, m, qh, qs). */
+    public static void dequantizeQ5(MemorySegment src, long offset, float[] dst, int dstOffset, int count, boolean withMin) {
+        int blockBytes = withMin ? 24 : 22;
+        for (int b = 0; b < count / 32; b++) {
+            long block = offset + (long) blockBytes * b;
+            float d = half(src, block);
+            float m = withMin ? half(src, block + 2) : 0f;
+            long qhAt = block + (withMin ? 4 : 2);
+            int qh = src.get(GgufReader.I32, qhAt);
+            for (int i = 0; i < 32; i++) {
+                int nibbles = u8(src, qhAt + 4 + (i & 15));
+                int q = (i < 16 ? nibbles & 0xF : nibbles >>> 4) | ((qh >>> i) & 1) << 4;
+                dst[dstOffset + 32 * b + i] = withMin ? d * q + m : d * (q - 16);
             }
         }
     }
