@@ -111,9 +111,11 @@ class QwenTest {
             double worstLast = lastDiff / lastMax;
             System.out.printf("Qwen logits over %d positions: top-%d max|Δ|/max|ref| %.2e, last full row %.2e,"
                     + " logsumexp rel %.2e, argmax %d/%d%n", rows, k, worstTop, worstLast, worstLse, agree, rows);
-            assertTrue(worstTop <= 1e-3, "top-k relative max error " + worstTop);
-            assertTrue(worstLast <= 1e-3, "last-row relative max error " + worstLast);
-            assertTrue(worstLse <= 1e-3, "logsumexp relative error " + worstLse);
+            // the product requirement (≤ 1e-3 relative) is stricter here than the error model's bound
+            double bound = Math.min(1e-3, Bounds.forwardPass(m.config(), ids.length));
+            assertTrue(worstTop <= bound, "top-k relative max error " + worstTop + " above " + bound);
+            assertTrue(worstLast <= bound, "last-row relative max error " + worstLast + " above " + bound);
+            assertTrue(worstLse <= bound, "logsumexp relative error " + worstLse + " above " + bound);
             assertTrue(agree >= rows - 2, "argmax agrees at " + agree + " of " + rows + " positions");
         }
     }
