@@ -135,8 +135,10 @@ public final class BenchCommand implements Callable<Integer> {
                 s -> System.err.println("  " + s));
         int w = Math.max(7, labels.stream().mapToInt(String::length).max().orElse(7));
         String fmt = "| %-" + w + "s | %-14s | %12s | %15s |%n";
-        System.out.printf(Locale.ROOT, "model: %s, %,d parameters, %d threads; methods measured in alternation%n", what,
-                config.parameterCount(), Parallel.threads());
+        System.out.printf(Locale.ROOT, "model: %s, %,d parameters, %d threads; methods measured in alternation; "
+                + "tokens/s: median of %d (mean of the middle two for an even count), range: min – max%n", what,
+                config.parameterCount(), Parallel.threads(), repeats);
+        System.out.println("machine: " + Benchmark.machine());
         System.out.printf(Locale.ROOT, fmt, "method", "test", "tokens/s", "range");
         System.out.printf(Locale.ROOT, "|%s|%s|%s|%s|%n", "-".repeat(w + 2), "-".repeat(16), "-".repeat(14), "-".repeat(17));
         for (int i = 0; i < labels.size(); i++)
@@ -177,14 +179,15 @@ public final class BenchCommand implements Callable<Integer> {
                 System.err.printf(Locale.ROOT, "  %s %s: %.2f s (loss %.4f)%n", method.label(), r < 0 ? "warm-up" : "run " + (r + 1), s, loss.total());
                 if (r >= 0) seconds[r] = s;
             }
-            java.util.Arrays.sort(seconds);
-            lines.add(String.format(Locale.ROOT, "| %-7s | %8d | %10.2f | %10.1f |", method.label(), train,
-                    seconds[repeats / 2], train / seconds[repeats / 2]));
+            double median = Benchmark.median(seconds);
+            lines.add(String.format(Locale.ROOT, "| %-7s | %8d | %10.2f | %10.2f | %10.1f |", method.label(), train,
+                    median, java.util.Arrays.stream(seconds).min().orElse(median), train / median));
         }
         System.out.printf(Locale.ROOT, "model: %s, %,d parameters, %d threads; forward+backward per sequence (median of %d)%n",
                 what, config.parameterCount(), Parallel.threads(), repeats);
-        System.out.printf(Locale.ROOT, "| %-7s | %8s | %10s | %10s |%n", "method", "tokens", "seconds", "tokens/s");
-        System.out.printf(Locale.ROOT, "|%s|%s|%s|%s|%n", "-".repeat(9), "-".repeat(10), "-".repeat(12), "-".repeat(12));
+        System.out.println("machine: " + Benchmark.machine());
+        System.out.printf(Locale.ROOT, "| %-7s | %8s | %10s | %10s | %10s |%n", "method", "tokens", "seconds", "min s", "tokens/s");
+        System.out.printf(Locale.ROOT, "|%s|%s|%s|%s|%s|%n", "-".repeat(9), "-".repeat(10), "-".repeat(12), "-".repeat(12), "-".repeat(12));
         lines.forEach(System.out::println);
         System.out.printf(Locale.ROOT, "peak RSS: %.1f MiB%n", Benchmark.peakRssBytes() / 1048576.0);
         return 0;

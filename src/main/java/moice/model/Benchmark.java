@@ -86,9 +86,37 @@ public final class Benchmark {
     private static Row row(String test, int tokens, double[] tps) {
         double[] sorted = tps.clone();
         Arrays.sort(sorted);
-        double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2]
-                : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
-        return new Row(test, tokens, median, sorted[0], sorted[sorted.length - 1]);
+        return new Row(test, tokens, median(tps), sorted[0], sorted[sorted.length - 1]);
+    }
+
+    /** The median of {@code values}; for an even count the mean of the middle two. */
+    public static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
+    /**
+     * One line naming the machine a benchmark ran on: CPU model, cores, the vector width the Vector API picked, and
+     * the CPU's SIMD flags that decide it (speed numbers mean little without them).
+     */
+    public static String machine() {
+        String model = "unknown CPU";
+        java.util.Set<String> flags = new java.util.TreeSet<>();
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name") && model.equals("unknown CPU")) model = line.substring(line.indexOf(':') + 1).strip();
+                if (line.startsWith("flags") && flags.isEmpty())
+                    for (String f : line.substring(line.indexOf(':') + 1).strip().split("\\s+"))
+                        if (f.startsWith("avx") || f.equals("fma") || f.startsWith("sse4") || f.equals("f16c")) flags.add(f);
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // not Linux: the model and flags stay unknown
+        }
+        int lanes = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
+        return String.format(java.util.Locale.ROOT, "%s, %d cores; vectors: %d-bit (%d float lanes); flags: %s", model,
+                Runtime.getRuntime().availableProcessors(), lanes * 32, lanes, flags.isEmpty() ? "?" : String.join(" ", flags));
     }
 
     /** Peak resident memory of this process in bytes (VmHWM), or -1 where /proc is absent. */
