@@ -104,7 +104,9 @@ class MsPoeFixtureTest {
                 for (int h = 0; h < r.length; h++) assertEquals(kv[h / group], r[h], 0.0, "layer " + l + " head " + h);
             }
             float[] perHead = model.forward(ids, model.newCache(ids.length), mspoe(model), ids.length);
-            assertTrue(MoiceFixtureTest.relativeMaxError(perHead, whole) > 1e-3, "group ratios changed nothing");
+            // beyond anything rounding explains
+            assertTrue(MoiceFixtureTest.relativeMaxError(perHead, whole) > 10 * Bounds.forwardPass(c, ids.length),
+                    "group ratios changed nothing");
 
         }
     }
@@ -135,7 +137,8 @@ class MsPoeFixtureTest {
                     MoiceFixtureTest.logits(FIXTURE.resolve("vanilla_logits.safetensors")), unit);
             assertTrue(rel <= Bounds.forwardPass(m.config(), ids.length), "vs vanilla fixture: relative max error " + rel);
             float[] moved = model.forward(ids, model.newCache(ids.length), mspoe(model), ids.length);
-            assertTrue(MoiceFixtureTest.relativeMaxError(vanilla, moved) > 1e-2, "default Ms-PoE must move the logits");
+            assertTrue(MoiceFixtureTest.relativeMaxError(vanilla, moved) > 10 * Bounds.forwardPass(m.config(), ids.length),
+                    "default Ms-PoE must move the logits beyond rounding");
         }
     }
 
