@@ -1,5 +1,13 @@
 package moice.io;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.StreamReadException;
 import moice.MoiceException;
 
 import java.io.IOException;
@@ -12,31 +20,74 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A small strict JSON (RFC 8259) parser and writer.
+ * Strict JSON (RFC 8259) reading through Jackson's streaming parser, and a small writer.
  *
  * <p>Values map to Java as: object → {@code LinkedHashMap<String,Object>} (key order kept), array →
  * {@code ArrayList<Object>}, string → {@code String}, number → {@code Long} when it is an integer that fits, else
- * {@code Double}, {@code true/false} → {@code Boolean}, {@code null} → {@code null}. Errors are
- * {@link MoiceException}s naming the source and the line/column.
+ * {@code Double}, {@code true/false} → {@code Boolean}, {@code null} → {@code null}. Strict: a duplicate key, a
+ * malformed number (leading zeros, NaN), comments, trailing content after the document or nesting deeper than
+ * {@value #MAX_DEPTH} are errors. Errors are {@link MoiceException}s naming the source and the line/column.
  */
 public final class Json {
-    private final String text;
-    private final String source;
-    private int pos;
+    private static final int MAX_DEPTH = 512;
+    private static final JsonFactory FACTORY = JsonFactory.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH)
+                    .maxStringLength(Integer.MAX_VALUE).maxNameLength(1 << 20).build())
+            .build();
 
-    private Json(String text, String source) {
-        this.text = text;
-        this.source = source;
-    }
+    private Json() {}
 
     /** Parses one JSON document; {@code source} names it in error messages (a file name, a field). */
     public static Object parse(String text, String source) {
-        Json p = new Json(text, source);
-        p.skipWs();
-        Object v = p.value(0);
-        p.skipWs();
-        if (p.pos != text.length()) throw p.error("unexpected trailing characters");
-        return v;
+        try (JsonParser p = FACTORY.createParser(text)) {
+            JsonToken first = p.nextToken();
+            if (first == null) throw error(source, p.currentLocation(), "unexpected end of input");
+            Object v = value(p, first, source);
+            JsonToken after;
+            try {
+                after = p.nextToken();
+            } catch (StreamReadException e) {
+                throw error(source, e.getLocation(), "unexpected trailing characters");
+            }
+            if (after != null) throw error(source, p.currentTokenLocation(), "unexpected trailing characters");
+            return v;
+        } catch (JsonProcessingException e) { // syntax errors, and limits (nesting depth)
+            throw error(source, e.getLocation(), e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new MoiceException(source + ": cannot read JSON: " + e.getMessage(), e);
+        }
+    }
+
+    private static Object value(JsonParser p, JsonToken t, String source) throws IOException {
+        return switch (t) {
+            case START_OBJECT -> {
+                Map<String, Object> m = new LinkedHashMap<>();
+                for (JsonToken k = p.nextToken(); k != JsonToken.END_OBJECT; k = p.nextToken()) {
+                    String key = p.currentName();
+                    m.put(key, value(p, p.nextToken(), source));
+                }
+                yield m;
+            }
+            case START_ARRAY -> {
+                List<Object> l = new ArrayList<>();
+                for (JsonToken e = p.nextToken(); e != JsonToken.END_ARRAY; e = p.nextToken()) l.add(value(p, e, source));
+                yield l;
+            }
+            case VALUE_STRING -> p.getText();
+            case VALUE_NUMBER_INT -> p.getNumberType() == JsonParser.NumberType.BIG_INTEGER
+                    ? (Object) Double.parseDouble(p.getText()) : (Object) p.getLongValue();
+            case VALUE_NUMBER_FLOAT -> Double.parseDouble(p.getText());
+            case VALUE_TRUE -> Boolean.TRUE;
+            case VALUE_FALSE -> Boolean.FALSE;
+            case VALUE_NULL -> null;
+            default -> throw error(source, p.currentTokenLocation(), "unexpected token " + t);
+        };
+    }
+
+    private static MoiceException error(String source, JsonLocation at, String what) {
+        String where = at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
+        return new MoiceException(source + ": malformed JSON" + where + ": " + what);
     }
 
     /** Reads and parses a UTF-8 JSON file. */
@@ -170,185 +221,5 @@ public final class Json {
             }
         }
         sb.append('"');
-    }
-
-    // ---- parser ----
-
-    private static final int MAX_DEPTH = 512;
-
-    private Object value(int depth) {
-        if (depth > MAX_DEPTH) throw error("nesting deeper than " + MAX_DEPTH);
-        if (pos >= text.length()) throw error("unexpected end of input");
-        char c = text.charAt(pos);
-        return switch (c) {
-            case '{' -> object(depth);
-            case '[' -> array(depth);
-            case '"' -> string();
-            case 't' -> literal("true", Boolean.TRUE);
-            case 'f' -> literal("false", Boolean.FALSE);
-            case 'n' -> literal("null", null);
-            default -> {
-                if (c == '-' || (c >= '0' && c <= '9')) yield number();
-                throw error("unexpected character '" + c + "'");
-            }
-        };
-    }
-
-    private Map<String, Object> object(int depth) {
-        pos++; // {
-        Map<String, Object> m = new LinkedHashMap<>();
-        skipWs();
-        if (peek() == '}') {
-            pos++;
-            return m;
-        }
-        while (true) {
-            skipWs();
-            if (peek() != '"') throw error("expected a string key");
-            String key = string();
-            skipWs();
-            expect(':');
-            skipWs();
-            m.put(key, value(depth + 1));
-            skipWs();
-            char c = next();
-            if (c == '}') return m;
-            if (c != ',') throw error("expected ',' or '}' in object");
-        }
-    }
-
-    private List<Object> array(int depth) {
-        pos++; // [
-        List<Object> l = new ArrayList<>();
-        skipWs();
-        if (peek() == ']') {
-            pos++;
-            return l;
-        }
-        while (true) {
-            skipWs();
-            l.add(value(depth + 1));
-            skipWs();
-            char c = next();
-            if (c == ']') return l;
-            if (c != ',') throw error("expected ',' or ']' in array");
-        }
-    }
-
-    private String string() {
-        pos++; // opening quote
-        StringBuilder sb = null;
-        int start = pos;
-        while (true) {
-            if (pos >= text.length()) throw error("unterminated string");
-            char c = text.charAt(pos);
-            if (c == '"') {
-                String s = sb == null ? text.substring(start, pos) : sb.append(text, start, pos).toString();
-                pos++;
-                return s;
-            }
-            if (c < 0x20) throw error("control character in string");
-            if (c == '\\') {
-                if (sb == null) sb = new StringBuilder();
-                sb.append(text, start, pos);
-                pos++;
-                char e = next();
-                switch (e) {
-                    case '"' -> sb.append('"');
-                    case '\\' -> sb.append('\\');
-                    case '/' -> sb.append('/');
-                    case 'b' -> sb.append('\b');
-                    case 'f' -> sb.append('\f');
-                    case 'n' -> sb.append('\n');
-                    case 'r' -> sb.append('\r');
-                    case 't' -> sb.append('\t');
-                    case 'u' -> {
-                        if (pos + 4 > text.length()) throw error("truncated \\u escape");
-                        int cp = 0;
-                        for (int i = 0; i < 4; i++) {
-                            int d = Character.digit(text.charAt(pos + i), 16);
-                            if (d < 0) throw error("bad \\u escape");
-                            cp = cp * 16 + d;
-                        }
-                        pos += 4;
-                        sb.append((char) cp);
-                    }
-                    default -> throw error("bad escape '\\" + e + "'");
-                }
-                start = pos;
-            } else {
-                pos++;
-            }
-        }
-    }
-
-    private Object number() {
-        int start = pos;
-        if (peek() == '-') pos++;
-        if (peek() == '0') pos++;
-        else if (isDigit(peek())) while (isDigit(peek())) pos++;
-        else throw error("bad number");
-        boolean integral = true;
-        if (peek() == '.') {
-            integral = false;
-            pos++;
-            if (!isDigit(peek())) throw error("bad number: digit expected after '.'");
-            while (isDigit(peek())) pos++;
-        }
-        if (peek() == 'e' || peek() == 'E') {
-            integral = false;
-            pos++;
-            if (peek() == '+' || peek() == '-') pos++;
-            if (!isDigit(peek())) throw error("bad number: digit expected in exponent");
-            while (isDigit(peek())) pos++;
-        }
-        String s = text.substring(start, pos);
-        if (integral && s.length() <= 18) return Long.parseLong(s);
-        return Double.parseDouble(s);
-    }
-
-    private Object literal(String word, Object v) {
-        if (!text.startsWith(word, pos)) throw error("unexpected token");
-        pos += word.length();
-        return v;
-    }
-
-    private static boolean isDigit(char c) {
-        return c >= '0' && c <= '9';
-    }
-
-    private char peek() {
-        return pos < text.length() ? text.charAt(pos) : '\0';
-    }
-
-    private char next() {
-        if (pos >= text.length()) throw error("unexpected end of input");
-        return text.charAt(pos++);
-    }
-
-    private void expect(char c) {
-        if (next() != c) {
-            pos--;
-            throw error("expected '" + c + "'");
-        }
-    }
-
-    private void skipWs() {
-        while (pos < text.length()) {
-            char c = text.charAt(pos);
-            if (c == ' ' || c == '\t' || c == '\n' || c == '\r') pos++;
-            else break;
-        }
-    }
-
-    private MoiceException error(String what) {
-        int line = 1, col = 1;
-        for (int i = 0; i < Math.min(pos, text.length()); i++) {
-            if (text.charAt(i) == '\n') {
-                line++;
-                col = 1;
-            } else col++;
-        }
-        return new MoiceException(source + ": malformed JSON at line " + line + ", column " + col + ": " + what);
     }
 }
