@@ -24,35 +24,53 @@ public final class VectorKernels {
 
     private VectorKernels() {}
 
-    /** Folds that add lane {@code i + step} onto lane {@code i}, for step = L/2, L/4, .., 1 (see {@link #sumLanes}). */
-    private static final VectorShuffle<Float>[] FOLDS = folds(S);
-    private static final VectorShuffle<Float>[] FOLDS_256 = folds(FloatVector.SPECIES_256);
+    /**
+     * Folds that add lane {@code i + step} onto lane {@code i} (see {@link #sumLanes}), one static final field per step:
+     * the JIT treats such fields as constants, so it knows each shuffle's exact class and compiles {@code rearrange} to
+     * a permute. (Shuffles read from an array are not constants: the Vector API then runs its Java fallback, which
+     * allocates a float[] and a vector object per call — gigabytes per second in decode.)
+     */
+    private static final VectorShuffle<Float> FOLD_8 = fold(S, 8), FOLD_4 = fold(S, 4), FOLD_2 = fold(S, 2),
+            FOLD_1 = fold(S, 1);
+    private static final VectorSpecies<Float> S256 = FloatVector.SPECIES_256;
+    private static final VectorShuffle<Float> FOLD256_4 = fold(S256, 4), FOLD256_2 = fold(S256, 2),
+            FOLD256_1 = fold(S256, 1);
 
-    @SuppressWarnings("unchecked")
-    private static VectorShuffle<Float>[] folds(VectorSpecies<Float> species) {
+    private static VectorShuffle<Float> fold(VectorSpecies<Float> species, int step) {
         int lanes = species.length();
-        VectorShuffle<Float>[] f = new VectorShuffle[Integer.numberOfTrailingZeros(lanes)];
-        for (int k = 0, step = lanes / 2; step >= 1; k++, step /= 2) {
-            int s = step;
-            f[k] = VectorShuffle.fromOp(species, i -> (i + s) % lanes);
-        }
-        return f;
+        return step < lanes ? VectorShuffle.fromOp(species, i -> (i + step) % lanes) : null;
     }
 
     /**
-     * The sum of the lanes of {@code v} in a fixed tree order. {@code reduceLanes(ADD)} may add float lanes in a
-     * different order once the JIT has compiled the caller than before, so the same inputs could give results a bit
-     * apart within one run; training's resume-to-identical-routers guarantee needs sums that do not depend on that.
+     * The sum of the lanes of {@code v} in a fixed tree order: lane {@code i + L/2} onto lane {@code i}, then
+     * {@code L/4}, .., 1. {@code reduceLanes(ADD)} may add float lanes in a different order once the JIT has compiled
+     * the caller than before, so the same inputs could give results a bit apart within one run; training's
+     * resume-to-identical-routers guarantee, and the same bytes from the same command, need sums that do not depend on
+     * that. Vectors of the preferred species and of 256 bits take the compiled path; others a scalar loop.
      */
     public static float sumLanes(FloatVector v) {
-        VectorShuffle<Float>[] folds = v.species() == S ? FOLDS : v.species() == FloatVector.SPECIES_256 ? FOLDS_256 : null;
-        if (folds == null) {
-            float s = 0;
-            for (int i = 0; i < v.length(); i++) s += v.lane(i);
-            return s;
+        if (v.species() == S) {
+            if (L >= 16) v = v.add(v.rearrange(FOLD_8));
+            if (L >= 8) v = v.add(v.rearrange(FOLD_4));
+            if (L >= 4) v = v.add(v.rearrange(FOLD_2));
+            if (L >= 2) v = v.add(v.rearrange(FOLD_1));
+            return v.lane(0);
         }
-        for (VectorShuffle<Float> f : folds) v = v.add(v.rearrange(f));
-        return v.lane(0);
+        if (v.species() == S256) {
+            v = v.add(v.rearrange(FOLD256_4));
+            v = v.add(v.rearrange(FOLD256_2));
+            v = v.add(v.rearrange(FOLD256_1));
+            return v.lane(0);
+        }
+        return sumLanesScalar(v);
+    }
+
+    /** {@link #sumLanes} for other species: the same tree order, lane by lane. */
+    private static float sumLanesScalar(FloatVector v) {
+        float[] lanes = v.toArray();
+        for (int step = lanes.length / 2; step >= 1; step /= 2)
+            for (int i = 0; i < step; i++) lanes[i] += lanes[i + step];
+        return lanes[0];
     }
 
     private static float[] pairSigns() {
