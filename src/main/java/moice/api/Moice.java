@@ -1,6 +1,7 @@
 package moice.api;
 
 import moice.MoiceException;
+import moice.eval.Perplexity;
 import moice.eval.ResultRow;
 import moice.io.LoadedModel;
 import moice.io.download.ModelCache;
@@ -14,9 +15,9 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Entry points of the Java API: load a model ({@link #load}), run an evaluation ({@link #eval}) or train MoICE routers
- * ({@link #trainRouters}). The command line ({@code bin/moice}) calls the same methods. Stateless; every method may be
- * called from any thread.
+ * Entry points of the Java API: load a model ({@link #load}), run an evaluation ({@link #eval}, {@link #perplexity})
+ * or train MoICE routers ({@link #trainRouters}). The command line ({@code bin/moice}) calls the same methods.
+ * Stateless; every method may be called from any thread (runs writing into the same folder must not overlap).
  *
  * <pre>{@code
  * try (Engine engine = Moice.load("smollm2-135m-instruct")) {
@@ -77,6 +78,17 @@ public final class Moice {
     /** Combines finished evaluation folders (same task and scoring) into one results.csv, summary and plots in {@code out}. */
     public static List<ResultRow> mergeEvals(List<Path> dirs, Path out, PrintStream progress) {
         return Evaluation.merge(dirs, out, progress);
+    }
+
+    /**
+     * Next-token negative log-likelihood by position over long held-out text, per method, with reports in
+     * {@code out}: {@code bin/moice perplexity} (see {@link PerplexityOptions}). No resumption: a run rewrites its
+     * files.
+     *
+     * @return one row per (method, window)
+     */
+    public static List<Perplexity.Window> perplexity(PerplexityOptions options, PrintStream progress) {
+        return PerplexityRun.run(options, progress);
     }
 
     /**

@@ -3,7 +3,7 @@
  *
  * <ul>
  * <li>{@link moice.api.Moice}: {@code load} a model (path, pulled name, or packaged name fetched on demand),
- *     {@code eval}, {@code mergeEvals}, {@code trainRouters}. Stateless.</li>
+ *     {@code eval}, {@code mergeEvals}, {@code perplexity}, {@code trainRouters}. Stateless.</li>
  * <li>{@link moice.api.Engine}: a loaded model; opens {@link moice.api.Session}s, tokenizes, renders chats, scores
  *     token sequences ({@code logProbs}). Thread-safe; {@code AutoCloseable}.</li>
  * <li>{@link moice.api.Session}: one sequence with one attention method ({@link moice.method.Method}, or a spec
@@ -11,7 +11,8 @@
  *     {@code mspoe:1.2,1.8,group}); {@code generate}, {@code chat} (optionally streaming), {@code forward}. Not
  *     thread-safe; many sessions may run concurrently on one engine.</li>
  * <li>Values: {@link moice.api.GenerateOptions}, {@link moice.api.Completion}, {@link moice.api.ChatMessage},
- *     {@link moice.api.Logits}, {@link moice.api.EvalOptions}, {@link moice.api.TrainOptions}: immutable records.</li>
+ *     {@link moice.api.Logits}, {@link moice.api.EvalOptions}, {@link moice.api.PerplexityOptions}, {@link moice.api.TrainOptions}:
+ *     immutable records.</li>
  * </ul>
  *
  * The JVM needs {@code --add-modules jdk.incubator.vector} (the SIMD kernels). Errors in the input (a missing file, a

@@ -99,4 +99,23 @@ class ApiEvalTrainTest {
         assertTrue(assertThrows(moice.MoiceException.class, () -> Moice.trainRouters(bad, quiet())).getMessage()
                 .contains("--steps"));
     }
+
+    @Test
+    void perplexityWritesWhatTheCommandWrites() throws IOException {
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < 40; i++) text.append("Sentence ").append(i).append(" tells of rivers, hills and the sea. ");
+        Path data = Files.writeString(tmp.resolve("held-out.txt"), text.toString());
+        Path cliOut = tmp.resolve("ppl-cli"), apiOut = tmp.resolve("ppl-api");
+        ApiTest.Cli r = ApiTest.cli("perplexity", "--model", model.toString(), "--data", data.toString(), "--context",
+                "64", "--buckets", "4", "--block", "32", "--methods", "vanilla,equal", "--out", cliOut.toString());
+        assertEquals(0, r.code(), r.err());
+        PerplexityOptions options = new PerplexityOptions(model.toString(), data, 64, null, 4, Integer.MAX_VALUE, 32,
+                List.of("vanilla", "equal"), null, null, null, false, apiOut);
+        List<moice.eval.Perplexity.Window> windows = Moice.perplexity(options, quiet());
+        assertTrue(windows.size() >= 2 && windows.size() % 2 == 0, "windows: " + windows.size());
+        assertEquals(Files.readString(cliOut.resolve("windows.csv")), Files.readString(apiOut.resolve("windows.csv")));
+        assertEquals(Files.readString(cliOut.resolve("perplexity.csv")),
+                Files.readString(apiOut.resolve("perplexity.csv")));
+        assertEquals(PerplexityOptions.of("m", data, 64, List.of("vanilla"), apiOut).buckets(), 8);
+    }
 }
