@@ -86,6 +86,25 @@ class ApiTest {
                 assertTrue(c.generatedTokens() <= 12 && c.generatedTokens() == c.tokens().length);
                 assertTrue(List.of("length", "eos", "stop", "context").contains(c.stopReason()), c.stopReason());
             }
+            // and what the engine's generator gives on its own, token for token
+            for (String m : List.of("vanilla", "moice:" + routers, "ab")) {
+                int[] ids = engine.tokenize("Hello there, how");
+                var decoder = engine.model().tokenizer().newStreamDecoder(true);
+                moice.model.Generator.Result direct = moice.model.Generator.generate(engine.config(),
+                        moice.method.Methods.sessions(engine.method(m), engine.model().model()), ids,
+                        new moice.model.Sampler(0f, 0, 1f, 0), new moice.model.Generator.Settings(12,
+                                engine.model().stopTokenIds(), List.of(), 0),
+                        new moice.model.Generator.TextStream() {
+                            @Override
+                            public String push(int id) { return decoder.push(id); }
+
+                            @Override
+                            public String finish() { return decoder.finish(); }
+                        }, s -> { });
+                Completion c = engine.session(m).generate(ids, GenerateOptions.greedy(12), null);
+                assertArrayEquals(direct.tokens(), c.tokens(), m);
+                assertEquals(direct.text(), c.text(), m);
+            }
             // sampling: the same seed gives the command line's text
             GenerateOptions sampled = GenerateOptions.greedy(16).withTemperature(0.9f).withTopK(50).withTopP(0.95f)
                     .withSeed(11);
