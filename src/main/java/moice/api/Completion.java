@@ -1,7 +1,8 @@
 package moice.api;
 
 /**
- * What one generation produced. Immutable apart from the {@code tokens} array, which the caller owns.
+ * What one generation produced. Immutable apart from the {@code tokens} array, which the caller owns; safe to share
+ * between threads as long as nobody changes that array.
  *
  * @param text                    the generated text (cut before a stop string; no prompt)
  * @param tokens                  the generated token ids (without the end-of-sequence token that stopped it)

@@ -3,7 +3,8 @@ package moice.api;
 /**
  * Next-token logits of a block of tokens: row {@code t} holds the scores for the token after the block's {@code t}-th
  * token. {@code values} is row-major {@code [tokens, vocab]} float32, exactly what {@code bin/moice forward} writes; the
- * array is not copied (the caller owns it), so the record is only as immutable as the caller leaves it.
+ * array is not copied (the caller owns it), so the record is only as immutable, and as safe to share between threads,
+ * as the caller leaves it.
  */
 public record Logits(int tokens, int vocab, float[] values) {
     public Logits {
