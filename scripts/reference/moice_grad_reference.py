@@ -4,7 +4,7 @@
 Run from anywhere:  python scripts/reference/moice_grad_reference.py  [case ...]
 Deterministic (one thread) and idempotent: each case directory is rebuilt from scratch.
 
-Objective (MOICE.md, "Router-only training"; the Java seam is moice.train.RouterObjective):
+Objective (docs/method.md, "Training the routers"; the Java seam is moice.train.RouterObjective):
   loss = CE + aux_coef * L_aux
   CE    = mean over the target positions t (1 <= t < T, targets[t] true; all of them when targets is null) of
           -log softmax(logits[t-1])[tokens[t]]

@@ -1,6 +1,6 @@
 """Independent float64 numpy forward passes for MoICE, Attention Buckets and Ms-PoE.
 
-Written straight from MOICE.md, without transformers: it shares only the checkpoint reader and the plain decoder
+Written straight from docs/method.md, without transformers: it shares only the checkpoint reader and the plain decoder
 pieces (RMSNorm, linear, rotate-half RoPE, RoPE scaling rules) of `numpy_forward.py`. `moice_reference.py` runs its
 patched-transformers implementation and this one side by side; agreement to ~1e-6 shows both say the same thing.
 

@@ -6,7 +6,7 @@ Deterministic (seeded, one thread) and idempotent: each fixture directory is reb
 
 The methods are implemented by replacing the `forward` of the (eager) attention modules of a loaded transformers
 model; embeddings, norms, MLPs, the mask (causal + sliding window) and the head stay transformers' own. Semantics
-follow /work/shared/MOICE.md (copied in short into each fixture's reference.json):
+follow docs/method.md (copied in short into each fixture's reference.json):
 
 MoICE, per layer, router shared by the layer's heads, no biases:
   x = RoPE(q_t^h, t, B_1)            query after q_proj (+ bias), rotated with the FIRST base

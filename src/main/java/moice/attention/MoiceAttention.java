@@ -5,7 +5,7 @@ import moice.tensor.Parallel;
 import java.util.Arrays;
 
 /**
- * Mixture of In-Context Experts attention (Lin et al. 2024; see MOICE.md). Each RoPE base is an expert. For every
+ * Mixture of In-Context Experts attention (Lin et al. 2024; see docs/method.md). Each RoPE base is an expert. For every
  * token and query head a per-layer router, shared by the layer's heads, reads the query rotated with the first base
  * and scores the experts: {@code z = W2·(silu(W1·x) ⊙ (W3·x))}; the K largest logits are kept (ties: the lower
  * expert index first) and their softmax weights renormalised to sum 1. The head's output is

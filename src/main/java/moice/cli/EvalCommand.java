@@ -1,31 +1,14 @@
 package moice.cli;
 
-import moice.MoiceException;
-import moice.eval.DataTask;
-import moice.eval.EvalRun;
-import moice.eval.ResultRow;
-import moice.eval.ResultsCsv;
-import moice.eval.PromptEncoder;
-import moice.eval.RunHeader;
-import moice.eval.SyntheticTask;
-import moice.io.LoadedModel;
-import moice.io.download.ModelCache;
-import moice.method.MethodSpec;
-import moice.method.Methods;
-import moice.tokenizer.ChatTemplate;
-import moice.tokenizer.Tokenizer;
+import moice.api.EvalOptions;
+import moice.api.Moice;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code bin/moice eval}: long-context accuracy of several attention methods, with CSV, Markdown and PNG reports. */
@@ -117,170 +100,13 @@ public final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        System.setProperty("java.awt.headless", "true");
-        if (merge != null) return merge();
-        if (model == null) throw new MoiceException("--model is required (unless --merge)");
-        if (task == null) throw new MoiceException("--task is required (unless --merge)");
-        boolean synthetic = SyntheticTask.NAMES.contains(task.toLowerCase(Locale.ROOT));
-        if (!synthetic && !DataTask.NAMES.contains(task.toLowerCase(Locale.ROOT)))
-            throw new MoiceException("--task: unknown task '" + task + "'; expected one of "
-                    + String.join(", ", SyntheticTask.NAMES) + ", " + String.join(", ", DataTask.NAMES));
-        if (samples < 1) throw new MoiceException("--samples must be at least 1, got " + samples);
-        score = score.toLowerCase(Locale.ROOT);
-        if (!moice.eval.Scoring.NAMES.contains(score))
-            throw new MoiceException("--score: expected generate or loglik, got '" + score + "'");
-        if (maxNewTokens < 1) throw new MoiceException("--max-new-tokens must be at least 1, got " + maxNewTokens);
-        if (synthetic) {
-            if (data != null) throw new MoiceException("--data is for the data-file tasks; " + task + " is generated");
-            if (lengths == null || lengths.isEmpty()) throw new MoiceException("--lengths is required for task " + task);
-            if (depths == null) depths = List.of(0.0, 0.25, 0.5, 0.75, 1.0);
-            for (double d : depths)
-                if (!(d >= 0 && d <= 1)) throw new MoiceException("--depths: every depth must be in [0, 1], got " + d);
-        } else {
-            if (data == null) throw new MoiceException("--task " + task + " reads its samples from --data FILE");
-            if (!Files.isRegularFile(data)) throw new MoiceException(data + ": no such data file (--data)");
-            if (depths != null)
-                throw new MoiceException("--depths: task " + task + " takes positions from its data file");
+        PrintStream err = new PrintStream(System.err, true, StandardCharsets.UTF_8);
+        if (merge != null) {
+            Moice.mergeEvals(merge, out, err);
+            return 0;
         }
-        if (lengths != null)
-            for (int l : lengths) if (l < 1) throw new MoiceException("--lengths: every length must be positive, got " + l);
-        List<MethodSpec> specs = AttentionOptions.methodList(methods, abBases, mspoeMin, mspoeMax, mspoeGroupRatios);
-        // read the data before the model: a malformed file fails fast
-        DataTask dataTask = synthetic ? null : DataTask.open(task, data);
-
-        try (LoadedModel m = LoadedModel.open(ModelCache.resolve(model))) {
-            List<EvalRun.Method> runs = new ArrayList<>();
-            for (MethodSpec s : specs)
-                runs.add(new EvalRun.Method(s.label(),
-                        Methods.sessions(s.resolve(m.config(), m.builtInRouters(), "--methods"), m.model())));
-            Tokenizer tokenizer = m.tokenizer();
-            PromptEncoder encoder = encoder(m, tokenizer);
-            int context = m.config().maxPositions();
-            List<Integer> lens = lengths != null ? lengths : List.of(context - maxNewTokens);
-            createDirectories(out);
-            Map<String, Object> args = RunHeader.arguments();
-            args.put("model", model);
-            args.put("task", task.toLowerCase(Locale.ROOT));
-            args.put("data", data == null ? null : data.toAbsolutePath().normalize().toString());
-            args.put("lengths", lens);
-            args.put("depths", depths);
-            args.put("samples", samples);
-            args.put("methods", specs.stream().map(MethodSpec::label).toList());
-            args.put("seed", seed);
-            args.put("max_new_tokens", maxNewTokens);
-            args.put("prompt", plain || encoder instanceof PlainEncoder ? "plain" : "chat");
-            args.put("ab_bases", abBases);
-            args.put("mspoe", mspoeMin == null && mspoeMax == null && !mspoeGroupRatios ? null
-                    : List.of(String.valueOf(mspoeMin), String.valueOf(mspoeMax), mspoeGroupRatios ? "group" : "head"));
-            // only a loglik run records its scoring: run.json files of generate runs stay as they were (resumable)
-            if (!score.equals(moice.eval.Scoring.GENERATE)) args.put("score", score);
-            RunHeader.writeOrCheck(out, args, EvalRun.hasResults(out));
-            List<String> notes = List.of("model: " + model, "methods: " + String.join(", ",
-                            specs.stream().map(MethodSpec::label).toList()),
-                    "lengths: " + lens + (depths != null ? ", depths: " + depths : "") + ", samples: " + samples
-                            + ", seed: " + seed + (score.equals(moice.eval.Scoring.GENERATE) ? ", max new tokens: " + maxNewTokens
-                            : ", scored by log-likelihood (no decoding)") + ", prompt: " + args.get("prompt"));
-            EvalRun.Source source = synthetic
-                    ? new EvalRun.Synthetic(SyntheticTask.named(task), depths, seed)
-                    : new EvalRun.Data(dataTask);
-            EvalRun.Settings settings = new EvalRun.Settings(m.config(), encoder,
-                    () -> GenerateCommand.streamOf(tokenizer.newStreamDecoder(true)), m.stopTokenIds(), maxNewTokens,
-                    lens, samples, notes, score);
-            PrintStream err = new PrintStream(System.err, true, StandardCharsets.UTF_8);
-            EvalRun.run(source, runs, settings, out, err);
-            err.println("eval: wrote " + out.resolve("results.csv") + ", " + out.resolve("summary.md") + " and plots");
-        }
+        Moice.eval(new EvalOptions(model, task, data, lengths, depths, samples, methods, seed, maxNewTokens, score, out,
+                plain, abBases, mspoeMin, mspoeMax, mspoeGroupRatios), err);
         return 0;
-    }
-
-    /** {@code --merge}: the union of finished runs' rows (one task), reported as one run. */
-    private int merge() {
-        List<ResultRow> rows = new ArrayList<>();
-        String mergedTask = null, mergedScoring = null;
-        for (Path dir : merge) {
-            Path csv = dir.resolve("results.csv");
-            if (!Files.isRegularFile(csv)) throw new MoiceException(csv + ": no results to merge (--merge)");
-            for (ResultRow r : ResultsCsv.read(csv)) {
-                if (mergedTask == null) {
-                    mergedTask = r.task();
-                    mergedScoring = r.scoring();
-                } else if (!mergedTask.equals(r.task()))
-                    throw new MoiceException("--merge: " + csv + " holds task " + r.task() + ", the others " + mergedTask);
-                else if (!mergedScoring.equals(r.scoring()))
-                    throw new MoiceException("--merge: " + csv + " holds rows scored by " + r.scoring() + ", the others by "
-                            + mergedScoring + " (their 'correct' columns mean different things)");
-                rows.add(r);
-            }
-        }
-        if (rows.isEmpty()) throw new MoiceException("--merge: the folders hold no results");
-        createDirectories(out);
-        try {
-            Files.deleteIfExists(out.resolve("results.csv.tmp"));
-        } catch (IOException e) {
-            throw new MoiceException(out + ": cannot write results.csv: " + e.getMessage());
-        }
-        try (ResultsCsv all = ResultsCsv.append(out.resolve("results.csv.tmp"))) {
-            rows.forEach(all::write);
-        }
-        try {
-            Files.move(out.resolve("results.csv.tmp"), out.resolve("results.csv"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new MoiceException(out + ": cannot write results.csv: " + e.getMessage());
-        }
-        EvalRun.writeReports(mergedTask, rows, out, List.of("merged from " + merge));
-        System.err.println("eval: merged " + rows.size() + " results into " + out);
-        return 0;
-    }
-
-    private PromptEncoder encoder(LoadedModel m, Tokenizer tokenizer) {
-        if (plain) return new PlainEncoder(tokenizer);
-        ChatTemplate template;
-        try {
-            template = m.chatTemplate();
-        } catch (MoiceException e) {
-            System.err.println("eval: the model has no chat template; prompts are plain text");
-            return new PlainEncoder(tokenizer);
-        }
-        return new PromptEncoder() {
-            @Override
-            public int[] encode(String system, String user, String answerPrefix) {
-                List<ChatTemplate.Message> messages = new ArrayList<>();
-                if (system != null) messages.add(ChatTemplate.Message.system(system));
-                messages.add(ChatTemplate.Message.user(user));
-                return tokenizer.encode(template.render(messages, true) + answerPrefix, false);
-            }
-
-            @Override
-            public int[] tokens(String text) { return tokenizer.encode(text, false); }
-
-            @Override
-            public String text(int[] ids) { return tokenizer.decode(ids, false); }
-        };
-    }
-
-    /** Prompts as plain text: system message, a blank line, the user message, the answer prefix. */
-    record PlainEncoder(Tokenizer tokenizer) implements PromptEncoder {
-        @Override
-        public int[] encode(String system, String user, String answerPrefix) {
-            return tokenizer.encode((system != null ? system + "\n\n" : "") + user + answerPrefix, true);
-        }
-
-        @Override
-        public int[] tokens(String text) { return tokenizer.encode(text, false); }
-
-        @Override
-        public String text(int[] ids) { return tokenizer.decode(ids, false); }
-
-        @Override
-        public String answerSeparator() { return " "; }
-    }
-
-    private static void createDirectories(Path dir) {
-        try {
-            Files.createDirectories(dir);
-        } catch (IOException e) {
-            throw new MoiceException(dir + ": cannot create the output folder: " + e.getMessage());
-        }
     }
 }

@@ -1,12 +1,13 @@
 package moice.cli;
 
 import moice.MoiceException;
-import moice.io.LoadedModel;
+import moice.api.ChatMessage;
+import moice.api.Completion;
+import moice.api.Engine;
+import moice.api.GenerateOptions;
+import moice.api.Moice;
+import moice.api.Session;
 import moice.io.download.ModelCache;
-import moice.model.Generator;
-import moice.tokenizer.ChatTemplate;
-import moice.tokenizer.StreamDecoder;
-import moice.tokenizer.Tokenizer;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -21,6 +22,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 
 /** {@code bin/moice generate}: continue a prompt; only the generated text goes to stdout. */
 @Command(name = "generate", mixinStandardHelpOptions = true,
@@ -57,49 +59,34 @@ public final class GenerateCommand implements Callable<Integer> {
     public Integer call() {
         String text = prompt.text != null ? prompt.text : readPrompt(prompt.file);
         attention.checkFlags(true); // flag errors before loading the model
-        try (LoadedModel m = LoadedModel.open(ModelCache.resolve(model))) {
-            var sessions = attention.sessions(m);
-            Tokenizer tokenizer = m.tokenizer();
-            int[] ids;
+        GenerateOptions generation = options.toApi();
+        try (Engine engine = Moice.load(ModelCache.resolve(model))) {
+            Session session = engine.session(attention.method(engine.model()));
+            PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+            Consumer<String> print = s -> {
+                out.print(s);
+                out.flush();
+            };
+            Completion c;
             if (chat) {
-                List<ChatTemplate.Message> messages = new ArrayList<>();
-                if (system != null) messages.add(ChatTemplate.Message.system(system));
-                messages.add(ChatTemplate.Message.user(text));
-                ids = tokenizer.encode(m.chatTemplate().render(messages, true), false);
+                List<ChatMessage> messages = new ArrayList<>();
+                if (system != null) messages.add(ChatMessage.system(system));
+                messages.add(ChatMessage.user(text));
+                c = session.chat(messages, generation, print);
             } else {
                 if (system != null) throw new MoiceException("--system needs --chat");
-                ids = tokenizer.encode(text, true);
+                c = session.generate(text, generation, print);
             }
-            PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-            StreamDecoder decoder = tokenizer.newStreamDecoder(true);
-            Generator.Result r = Generator.generate(m.config(), sessions, ids, options.sampler(),
-                    options.settings(m.stopTokenIds()), streamOf(decoder), s -> {
-                        out.print(s);
-                        out.flush();
-                    });
             out.println();
-            reportSpeed(r);
+            reportSpeed(c);
         }
         return 0;
     }
 
-    static Generator.TextStream streamOf(StreamDecoder decoder) {
-        return new Generator.TextStream() {
-            @Override
-            public String push(int id) {
-                return decoder.push(id);
-            }
-
-            @Override
-            public String finish() {
-                return decoder.finish();
-            }
-        };
-    }
-
-    static void reportSpeed(Generator.Result r) {
+    static void reportSpeed(Completion c) {
         System.err.printf(Locale.ROOT, "prefill: %d tokens, %.1f tokens/s; decode: %d tokens, %.1f tokens/s (stop: %s)%n",
-                r.promptTokens(), r.prefillTokensPerSecond(), r.tokens().length, r.decodeTokensPerSecond(), r.stopReason());
+                c.promptTokens(), c.prefillTokensPerSecond(), c.generatedTokens(), c.decodeTokensPerSecond(),
+                c.stopReason());
     }
 
     static String readPrompt(Path file) {

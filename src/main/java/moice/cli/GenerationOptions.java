@@ -1,12 +1,10 @@
 package moice.cli;
 
-import moice.model.Generator;
 import moice.model.Sampler;
 import picocli.CommandLine.Option;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 
 /** Sampling and stopping flags shared by {@code generate} and {@code chat}. */
 final class GenerationOptions {
@@ -35,8 +33,11 @@ final class GenerationOptions {
         return new Sampler(temperature, topK, topP, seed);
     }
 
-    Generator.Settings settings(Set<Integer> stopIds) {
+    /** These flags as the API's options; flag errors are reported with the flags' names. */
+    moice.api.GenerateOptions toApi() {
+        sampler(); // checks --temperature, --top-k, --top-p
         if (maxTokens < 1) throw new moice.MoiceException("--max-tokens must be at least 1, got " + maxTokens);
-        return new Generator.Settings(maxTokens, stopIds, stop, context);
+        if (context < 0) throw new moice.MoiceException("--context must be at least 0, got " + context);
+        return new moice.api.GenerateOptions(maxTokens, temperature, topK, topP, seed, stop, context);
     }
 }

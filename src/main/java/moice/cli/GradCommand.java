@@ -19,7 +19,7 @@ import java.util.concurrent.Callable;
 /** {@code bin/moice grad}: the router gradients of the training loss on one token sequence. */
 @Command(name = "grad", mixinStandardHelpOptions = true,
         description = {"Writes, under the router tensor names (float32, the router file's shapes), the gradient of "
-                + "mean next-token cross-entropy over all positions + C·L_aux (MOICE.md) with respect to every router "
+                + "mean next-token cross-entropy over all positions + C·L_aux (docs/method.md) with respect to every router "
                 + "weight; the frozen model runs forward and backward once. Metadata: moice.loss, moice.ce, "
                 + "moice.aux, moice.bases, moice.top_k.",
                 "Example: bin/moice grad --model DIR --moice routers.safetensors --tokens ids.json --aux-coef 0.3 --out grads.safetensors"})

@@ -1,23 +1,13 @@
 package moice.cli;
 
-import moice.method.Methods;
-import moice.method.MethodSpec;
-import moice.MoiceException;
-import moice.eval.Perplexity;
-import moice.io.LoadedModel;
-import moice.io.download.ModelCache;
-import moice.tokenizer.Tokenizer;
-import moice.train.TokenSequence;
-import moice.train.TrainingData;
+import moice.api.Moice;
+import moice.api.PerplexityOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -80,68 +70,8 @@ public final class PerplexityCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        System.setProperty("java.awt.headless", "true");
-        if (context < 2) throw new MoiceException("--context must be at least 2 tokens, got " + context);
-        int s = stride == null ? context : stride;
-        if (s < 1) throw new MoiceException("--stride must be at least 1, got " + s);
-        if (block < 1) throw new MoiceException("--block must be at least 1, got " + block);
-        if (maxWindows < 1) throw new MoiceException("--max-windows must be at least 1, got " + maxWindows);
-        if (!Files.isRegularFile(data)) throw new MoiceException(data + ": no such data file (--data)");
-        // methods are parsed exactly as eval parses them (same spec syntax, same baseline flags)
-        List<MethodSpec> specs = AttentionOptions.methodList(methods, abBases, mspoeMin, mspoeMax, mspoeGroupRatios);
-        try (LoadedModel m = LoadedModel.open(ModelCache.resolve(model))) {
-            if (context > m.config().maxPositions())
-                throw new MoiceException("--context " + context + " exceeds the model's context of "
-                        + m.config().maxPositions() + " tokens");
-            List<Perplexity.Method> runs = new ArrayList<>();
-            for (MethodSpec spec : specs)
-                runs.add(new Perplexity.Method(spec.label(),
-                        Methods.sessions(spec.resolve(m.config(), m.builtInRouters(), "--methods"), m.model())));
-            int[] stream = tokens(m);
-            try {
-                Files.createDirectories(out);
-            } catch (IOException e) {
-                throw new MoiceException(out + ": cannot create the output folder: " + e.getMessage());
-            }
-            if (stream.length < context)
-                throw new MoiceException(data + ": " + stream.length + " tokens, fewer than one window of --context "
-                        + context);
-            PrintStream err = new PrintStream(System.err, true, StandardCharsets.UTF_8);
-            err.printf("perplexity: %d tokens of %s%n", stream.length, data);
-            List<Perplexity.Window> rows = Perplexity.run(stream, runs, m.config().vocabSize(), context, s, buckets,
-                    block, maxWindows, err);
-            List<String> notes = List.of("model: " + model, "data: " + data + " (" + stream.length + " tokens)",
-                    "methods: " + String.join(", ", specs.stream().map(MethodSpec::label).toList()),
-                    "context: " + context + ", stride: " + s + ", buckets: " + buckets + ", windows: "
-                            + rows.size() / runs.size() + ", block: " + block);
-            Perplexity.writeReports(rows, context, buckets, out, notes);
-            err.println("perplexity: wrote " + out.resolve("perplexity.md") + ", perplexity.csv, windows.csv and "
-                    + "nll_by_position.png");
-        }
+        Moice.perplexity(new PerplexityOptions(model, data, context, stride, buckets, maxWindows, block, methods, abBases,
+                mspoeMin, mspoeMax, mspoeGroupRatios, out), new PrintStream(System.err, true, StandardCharsets.UTF_8));
         return 0;
-    }
-
-    /** The token stream: plain text encoded as one document, or JSON records as train-routers reads them. */
-    private int[] tokens(LoadedModel m) {
-        Tokenizer tokenizer = m.tokenizer();
-        String text;
-        try {
-            text = Files.readString(data, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new MoiceException(data + ": cannot read: " + e.getMessage());
-        }
-        String head = text.stripLeading();
-        if (!head.startsWith("{") && !head.startsWith("[")) return tokenizer.encode(text);
-        TrainingData d = TrainingData.load(data, tokenizer, m::chatTemplate, 1 << 20, // pieces are rejoined below
-                TrainingData.LossOn.ALL, false);
-        int total = 0;
-        for (TokenSequence seq : d.sequences()) total += seq.tokens().length;
-        int[] out = new int[total];
-        int at = 0;
-        for (TokenSequence seq : d.sequences()) {
-            System.arraycopy(seq.tokens(), 0, out, at, seq.tokens().length);
-            at += seq.tokens().length;
-        }
-        return out;
     }
 }

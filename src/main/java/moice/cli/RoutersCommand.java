@@ -13,9 +13,7 @@ import picocli.CommandLine.Parameters;
 
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.HashSet;
 import java.util.Locale;
-import java.util.Set;
 import java.util.concurrent.Callable;
 
 /** {@code bin/moice routers}: create and inspect MoICE router checkpoints. */
@@ -88,17 +86,7 @@ public final class RoutersCommand implements Runnable {
      * rope_theta): every one positive and finite, none repeated; errors name the flag and element.
      */
     static double[] resolveBases(double[] absolute, double[] ratios, double theta) {
-        String flag = absolute != null ? "--bases" : "--base-ratios";
-        double[] given = absolute != null ? absolute : ratios;
-        double[] bases = new double[given.length];
-        Set<Double> seen = new HashSet<>();
-        for (int i = 0; i < given.length; i++) {
-            if (!(given[i] > 0) || Double.isInfinite(given[i]))
-                throw new MoiceException(flag + ": element " + (i + 1) + " (" + given[i] + ") is not positive");
-            bases[i] = absolute != null ? given[i] : theta * given[i];
-            if (!seen.add(bases[i])) throw new MoiceException(flag + ": element " + (i + 1) + " repeats an earlier base");
-        }
-        return bases;
+        return moice.method.MethodFlags.resolveBases(absolute, ratios, theta);
     }
 
     /** Prints what a checkpoint holds. */

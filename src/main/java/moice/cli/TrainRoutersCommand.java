@@ -1,26 +1,12 @@
 package moice.cli;
 
-import moice.MoiceException;
-import moice.attention.Routers;
-import moice.io.LoadedModel;
-import moice.io.RouterFile;
-import moice.io.download.ModelCache;
-import moice.model.ModelConfig;
-import moice.train.AdamW;
-import moice.train.ModelObjective;
-import moice.train.RouterObjective;
-import moice.train.Trainer;
-import moice.train.TrainingData;
+import moice.api.Moice;
+import moice.api.TrainOptions;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code bin/moice train-routers}: router-only MoICE training (the model stays frozen). */
@@ -115,103 +101,9 @@ public final class TrainRoutersCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        TrainingData.LossOn lossMode = checkFlags();
-        try (LoadedModel m = LoadedModel.open(ModelCache.resolve(model))) {
-            ModelConfig c = m.config();
-            if (maxLen > c.maxPositions())
-                System.err.printf(Locale.ROOT, "note: --max-len %d exceeds the model's max_position_embeddings %d%n",
-                        maxLen, c.maxPositions());
-            Routers initial = initialRouters(c);
-            RouterObjective objective = objective(m);
-            TrainingData trainingData = TrainingData.load(data, m.tokenizer(), m::chatTemplate, maxLen, lossMode,
-                    skipBadLines, maxDocuments == null ? Long.MAX_VALUE : maxDocuments);
-            System.err.println("data: " + data + ": " + trainingData.stats());
-            if (trainingData.sequences().size() < batch)
-                System.err.printf(Locale.ROOT, "note: %d sequences, fewer than --batch %d: a step repeats sequences "
-                        + "(the data order moves on to the next epoch)%n", trainingData.sequences().size(), batch);
-            Map<String, String> arguments = new LinkedHashMap<>();
-            arguments.put("--model", m.path().toAbsolutePath().normalize().toString());
-            arguments.put("--data", data.toAbsolutePath().normalize().toString());
-            arguments.put("data sha-256 (tokens, mask)", trainingData.digest());
-            arguments.put("--init", init == null ? "normal(0, 0.02) with --seed" : init.toAbsolutePath().normalize().toString());
-            arguments.put("bases", Arrays.toString(initial.bases()));
-            arguments.put("--top-k", Integer.toString(initial.topK()));
-            arguments.put("--batch", Integer.toString(batch));
-            arguments.put("--lr", Double.toString(lr));
-            arguments.put("--warmup-steps", Integer.toString(warmupSteps));
-            arguments.put("--weight-decay", Double.toString(weightDecay));
-            arguments.put("--max-len", Integer.toString(maxLen));
-            arguments.put("--aux-coef", Double.toString(auxCoef));
-            arguments.put("--seed", Long.toString(seed));
-            arguments.put("--loss-on", lossOn);
-            Trainer.Config config = new Trainer.Config(steps, batch, auxCoef, seed,
-                    new AdamW.Settings(lr, 0.9, 0.999, 1e-8, weightDecay, warmupSteps), out,
-                    Trainer.stateFileFor(out), log, arguments);
-            Trainer trainer = new Trainer(config, objective, trainingData, System.err);
-            Trainer.Result result = resume ? trainer.resume(initial) : trainer.train(initial);
-            System.err.printf(Locale.ROOT, "trained routers (%d steps): %s; state: %s%s%n", result.history().size(), out,
-                    config.stateFile(), log == null ? "" : "; log: " + log);
-        }
+        Moice.trainRouters(new TrainOptions(model, data, out, init, baseChoice == null ? null : baseChoice.bases,
+                baseChoice == null ? null : baseChoice.ratios, topK, steps, batch, lr, warmupSteps, weightDecay, maxLen,
+                auxCoef, seed, lossOn, maxDocuments, skipBadLines, resume, log), System.err);
         return 0;
-    }
-
-    /**
-     * The one place where the training objective is made: the model's forward and backward pass with MoICE attention.
-     */
-    static RouterObjective objective(LoadedModel m) {
-        return new ModelObjective(m.model());
-    }
-
-    private TrainingData.LossOn checkFlags() {
-        if (steps < 1) throw new MoiceException("--steps " + steps + ": expected a positive integer");
-        if (batch < 1) throw new MoiceException("--batch " + batch + ": expected a positive integer");
-        if (!(lr > 0) || Double.isInfinite(lr)) throw new MoiceException("--lr " + lr + ": expected a finite value > 0");
-        if (warmupSteps < 0) throw new MoiceException("--warmup-steps " + warmupSteps + ": expected an integer >= 0");
-        if (!(weightDecay >= 0) || Double.isInfinite(weightDecay))
-            throw new MoiceException("--weight-decay " + weightDecay + ": expected a finite value >= 0");
-        if (maxLen < 2) throw new MoiceException("--max-len " + maxLen + ": expected an integer >= 2");
-        if (!(auxCoef >= 0) || Double.isInfinite(auxCoef))
-            throw new MoiceException("--aux-coef " + auxCoef + ": expected a finite value >= 0");
-        if (maxDocuments != null && maxDocuments < 1)
-            throw new MoiceException("--max-documents " + maxDocuments + ": expected a positive integer");
-        if (!Files.isRegularFile(data)) throw new MoiceException("--data " + data + ": no such file");
-        if (init != null && !Files.isRegularFile(init)) throw new MoiceException("--init " + init + ": no such file");
-        if (init == null && (baseChoice == null || topK == null))
-            throw new MoiceException("give the experts: --bases or --base-ratios, and --top-k (or start from --init ROUTERS)");
-        if (topK != null && topK < 1) throw new MoiceException("--top-k " + topK + ": expected an integer >= 1");
-        Path state = Trainer.stateFileFor(out);
-        if (resume && !Files.isRegularFile(state))
-            throw new MoiceException("--resume: " + state + ": no training state to resume from");
-        if (!resume && Files.exists(state))
-            throw new MoiceException(state + ": a training state from an earlier run exists; pass --resume to "
-                    + "continue it, or delete it to start over");
-        if (out.toAbsolutePath().getParent() != null && !Files.isDirectory(out.toAbsolutePath().getParent()))
-            throw new MoiceException("--out " + out + ": the directory does not exist");
-        return switch (lossOn) {
-            case "all" -> TrainingData.LossOn.ALL;
-            case "assistant" -> TrainingData.LossOn.ASSISTANT;
-            default -> throw new MoiceException("--loss-on " + lossOn + ": expected 'all' or 'assistant'");
-        };
-    }
-
-    /** Fresh routers (official normal(0, 0.02) from --seed, as 'routers init') or those of --init. */
-    private Routers initialRouters(ModelConfig c) {
-        double[] bases = baseChoice == null ? null
-                : RoutersCommand.resolveBases(baseChoice.bases, baseChoice.ratios, c.ropeTheta());
-        if (init == null) {
-            checkTopK(topK, bases.length);
-            return Routers.random(bases, topK, c.headDim(), c.numLayers(), 0.02, seed);
-        }
-        Routers r = RouterFile.read(init, c.numLayers(), c.headDim());
-        if (bases != null && !Arrays.equals(bases, r.bases()))
-            throw new MoiceException("--init " + init + " has bases " + Arrays.toString(r.bases()) + ", not "
-                    + Arrays.toString(bases) + " as given");
-        if (topK == null || topK == r.topK()) return r;
-        checkTopK(topK, r.numExperts());
-        return new Routers(r.bases(), topK, r.headDim(), r.gate1(), r.gate2(), r.gate3());
-    }
-
-    private static void checkTopK(int k, int n) {
-        if (k > n) throw new MoiceException("--top-k " + k + ": expected an integer in [1, " + n + "] (number of bases)");
     }
 }

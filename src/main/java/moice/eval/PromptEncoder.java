@@ -36,4 +36,38 @@ public interface PromptEncoder {
             return (Character.isWhitespace(answerPrefix.charAt(answerPrefix.length() - 1)) ? "" : " ") + answer;
         return answerSeparator() + answer;
     }
+
+    /** Prompts as plain text: system message, a blank line, the user message, the answer prefix (BOS added). */
+    record Plain(moice.tokenizer.Tokenizer tokenizer) implements PromptEncoder {
+        @Override
+        public int[] encode(String system, String user, String answerPrefix) {
+            return tokenizer.encode((system != null ? system + "\n\n" : "") + user + answerPrefix, true);
+        }
+
+        @Override
+        public int[] tokens(String text) { return tokenizer.encode(text, false); }
+
+        @Override
+        public String text(int[] ids) { return tokenizer.decode(ids, false); }
+
+        @Override
+        public String answerSeparator() { return " "; }
+    }
+
+    /** Prompts as one user turn (after an optional system turn) of {@code template}, with the generation prompt. */
+    record Chat(moice.tokenizer.Tokenizer tokenizer, moice.tokenizer.ChatTemplate template) implements PromptEncoder {
+        @Override
+        public int[] encode(String system, String user, String answerPrefix) {
+            java.util.List<moice.tokenizer.ChatTemplate.Message> messages = new java.util.ArrayList<>();
+            if (system != null) messages.add(moice.tokenizer.ChatTemplate.Message.system(system));
+            messages.add(moice.tokenizer.ChatTemplate.Message.user(user));
+            return tokenizer.encode(template.render(messages, true) + answerPrefix, false);
+        }
+
+        @Override
+        public int[] tokens(String text) { return tokenizer.encode(text, false); }
+
+        @Override
+        public String text(int[] ids) { return tokenizer.decode(ids, false); }
+    }
 }

@@ -12,7 +12,7 @@ import java.util.Optional;
  * The files of a Hugging Face model directory: {@code config.json} (required), the safetensors weights, and the
  * tokenizer files when present. Locating holds no resources; {@link #openTensors()} maps the weights.
  *
- * <p>A {@code .gguf} file is a model too (DESIGN.md) but has no directory layout: callers dispatch on
+ * <p>A {@code .gguf} file is a model too (docs/architecture.md, docs/cli.md) but has no directory layout: callers dispatch on
  * {@link #isGguf(Path)} before coming here, and {@link #of(Path)} refuses such a file with a clear message.
  *
  * @param dir                  the model directory

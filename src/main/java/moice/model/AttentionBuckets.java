@@ -5,7 +5,7 @@ import moice.attention.RopeProvider;
 import moice.attention.VanillaAttention;
 
 /**
- * Attention Buckets (Chen et al. 2023; see MOICE.md): the whole model runs once per RoPE base, each pass with its own
+ * Attention Buckets (Chen et al. 2023; see docs/method.md): the whole model runs once per RoPE base, each pass with its own
  * KV cache, and at every position the N logit vectors are combined with {@code w = softmax_j(max_v z_j[v])},
  * {@code logits = Σ_j w_j z_j}. Each base gets the model's rope scaling. Cost: N× compute and N× KV memory.
  */

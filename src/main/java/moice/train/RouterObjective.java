@@ -3,7 +3,7 @@ package moice.train;
 import moice.attention.Routers;
 
 /**
- * The training objective of MoICE routers on one token sequence (MOICE.md, "Router-only training"):
+ * The training objective of MoICE routers on one token sequence (docs/method.md, "Training the routers"):
  * {@code loss = CE + auxCoef · L_aux}, where CE is the mean next-token cross-entropy over the target positions and
  * {@code L_aux} the load-balancing loss over every (layer, token, head) routing event of the sequence.
  *

@@ -14,7 +14,7 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * Router-only training (MOICE.md): {@code steps} AdamW steps, each over {@code batch} sequences taken in
+ * Router-only training (docs/method.md): {@code steps} AdamW steps, each over {@code batch} sequences taken in
  * {@link DataOrder} (reshuffled every epoch from the seed), gradients accumulated with scale {@code 1/batch}.
  *
  * <p>After every step (and once before the first) the {@link TrainingState} is written atomically, then the router

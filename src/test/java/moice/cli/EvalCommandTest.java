@@ -152,7 +152,7 @@ class EvalCommandTest {
         List<ResultRow> rows = ResultsCsv.read(out.resolve("results.csv"));
         assertEquals(8, rows.size());
         try (moice.io.LoadedModel m = moice.io.LoadedModel.open(model)) {
-            EvalCommand.PlainEncoder encoder = new EvalCommand.PlainEncoder(m.tokenizer());
+            moice.eval.PromptEncoder.Plain encoder = new moice.eval.PromptEncoder.Plain(m.tokenizer());
             moice.eval.SyntheticTask passkey = moice.eval.SyntheticTask.named("passkey");
             for (ResultRow row : rows) {
                 assertEquals("loglik", row.scoring());
@@ -248,7 +248,7 @@ class EvalCommandTest {
         List<ResultRow> rows = ResultsCsv.read(out.resolve("results.csv"));
         assertEquals(2, rows.size());
         try (moice.io.LoadedModel m = moice.io.LoadedModel.open(model)) {
-            EvalCommand.PlainEncoder encoder = new EvalCommand.PlainEncoder(m.tokenizer());
+            moice.eval.PromptEncoder.Plain encoder = new moice.eval.PromptEncoder.Plain(m.tokenizer());
             moice.eval.DataTask task = moice.eval.DataTask.open("leval-quality", data);
             List<String> golds = List.of("A", "B"); // outputs "A" and "(B) a sailor"
             for (ResultRow row : rows) {

@@ -11,24 +11,24 @@ import java.util.Random;
  * Writes a tiny random Llama model with a real tokenizer (the byte-level SmolLM-style test tokenizer) and the real
  * SmolLM2 chat template, so that text commands (generate, chat, tokenize) can run end to end in tests.
  */
-final class TinyChatModel {
-    static final Path TOKENIZER = Path.of("src/test/resources/tokenizers/bytelevel_smollm/tokenizer.json");
+public final class TinyChatModel {
+    public static final Path TOKENIZER = Path.of("src/test/resources/tokenizers/bytelevel_smollm/tokenizer.json");
     static final Path CHAT_CONFIG = Path.of("src/test/resources/chat/smollm2-instruct/tokenizer_config.json");
     static final int VOCAB = 1504, HIDDEN = 32, INTER = 40, LAYERS = 2, HEADS = 4, KV = 2, HEAD_DIM = 8;
 
     private TinyChatModel() {}
 
-    static Path write(Path dir) throws IOException {
+    public static Path write(Path dir) throws IOException {
         return write(dir, LAYERS);
     }
 
     /** The same with {@code layers} decoder layers (Ms-PoE leaves layers 0 and 1 alone, so it needs more). */
-    static Path write(Path dir, int layers) throws IOException {
+    public static Path write(Path dir, int layers) throws IOException {
         return write(dir, layers, 256);
     }
 
     /** The same with a context of {@code maxPositions} (long-context evaluation needs more than 256). */
-    static Path write(Path dir, int layers, int maxPositions) throws IOException {
+    public static Path write(Path dir, int layers, int maxPositions) throws IOException {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("config.json"), """
                 {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": %d, "hidden_size": %d,

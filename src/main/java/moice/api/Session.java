@@ -1,0 +1,109 @@
+package moice.api;
+
+import moice.MoiceException;
+import moice.method.Method;
+import moice.model.Generator;
+import moice.model.InferenceSession;
+import moice.model.Sampler;
+
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * One sequence on a loaded model, run with one attention {@link Method}: its KV cache(s) and the method's
+ * per-sequence state (Ms-PoE head ranks, MoICE routing, Attention Buckets' passes) belong to this session alone.
+ * Opened by {@link Engine#session}.
+ *
+ * <p>{@link #forward} appends tokens to the session's sequence and returns their logits; {@link #reset} empties it.
+ * {@link #generate} and {@link #chat} run their prompt as a new sequence (they reset the session first and leave it
+ * empty), exactly as {@code bin/moice generate} does.
+ *
+ * <p>Not thread-safe: use a session from one thread at a time. Several sessions (of the same or different methods)
+ * may run concurrently on one engine, each on its own thread; results do not depend on what other sessions do.
+ */
+public final class Session {
+    private final Engine engine;
+    private final Method method;
+    private final InferenceSession.Factory sessions;
+    private InferenceSession current;
+
+    Session(Engine engine, Method method, InferenceSession.Factory sessions) {
+        this.engine = engine;
+        this.method = method;
+        this.sessions = sessions;
+    }
+
+    /** The attention method this session runs. */
+    public Method method() { return method; }
+
+    /** The engine this session belongs to. */
+    public Engine engine() { return engine; }
+
+    /**
+     * Continues {@code prompt} (plain text; the tokenizer's special tokens such as BOS are added, as
+     * {@code bin/moice generate} without {@code --chat}).
+     */
+    public Completion generate(String prompt, GenerateOptions options) {
+        return generate(prompt, options, null);
+    }
+
+    /**
+     * As {@link #generate(String, GenerateOptions)}, calling {@code onText} with each piece of text as soon as it is
+     * decoded (complete characters that cannot be the start of a stop string); the pieces concatenate to the
+     * completion's text. {@code onText} runs on the calling thread; null: no streaming.
+     */
+    public Completion generate(String prompt, GenerateOptions options, Consumer<String> onText) {
+        return generate(engine.tokenize(prompt), options, onText);
+    }
+
+    /** Continues a prompt given as token ids (nothing is added). */
+    public Completion generate(int[] promptTokens, GenerateOptions options, Consumer<String> onText) {
+        current = null;
+        Consumer<String> sink = onText != null ? onText : s -> { };
+        var decoder = engine.model().tokenizer().newStreamDecoder(true);
+        Generator.TextStream stream = new Generator.TextStream() {
+            @Override
+            public String push(int id) { return decoder.push(id); }
+
+            @Override
+            public String finish() { return decoder.finish(); }
+        };
+        Generator.Result r = Generator.generate(engine.config(), sessions, promptTokens,
+                new Sampler(options.temperature(), options.topK(), options.topP(), options.seed()),
+                new Generator.Settings(options.maxTokens(), engine.stopTokenIds(), options.stop(), options.context()),
+                stream, sink);
+        return new Completion(r.text(), r.tokens(), r.promptTokens(), r.stopReason(), r.prefillTokensPerSecond(),
+                r.decodeTokensPerSecond());
+    }
+
+    /** Answers a conversation rendered with the model's chat template (generation prompt appended). */
+    public Completion chat(List<ChatMessage> messages, GenerateOptions options) {
+        return chat(messages, options, null);
+    }
+
+    /** As {@link #chat(List, GenerateOptions)}, streaming text pieces to {@code onText} (see {@link #generate}). */
+    public Completion chat(List<ChatMessage> messages, GenerateOptions options, Consumer<String> onText) {
+        return generate(engine.chatTokens(messages), options, onText);
+    }
+
+    /**
+     * Appends {@code tokens} to this session's sequence and returns their logits, {@code [tokens.length, vocab]}: for
+     * a fresh session the same numbers, bit for bit, as {@code bin/moice forward} writes for these tokens. The first
+     * call sizes the sequence for the model's context (or the block, when longer); the KV cache grows as needed.
+     */
+    public Logits forward(int[] tokens) {
+        int vocab = engine.config().vocabSize();
+        if (tokens.length == 0) return new Logits(0, vocab, new float[0]);
+        if (current == null) current = sessions.open(Math.max(engine.config().maxPositions(), tokens.length));
+        if (current.size() + tokens.length > current.capacity())
+            throw new MoiceException("the session holds " + current.size() + " positions; " + tokens.length
+                    + " more exceed its capacity of " + current.capacity());
+        return new Logits(tokens.length, vocab, current.forward(tokens, tokens.length));
+    }
+
+    /** Positions in this session's sequence (what {@link #forward} has fed since the last reset). */
+    public int size() { return current == null ? 0 : current.size(); }
+
+    /** Empties the sequence: the next {@link #forward} starts at position 0. */
+    public void reset() { current = null; }
+}
