@@ -1,7 +1,7 @@
 package moice;
 
 import moice.io.Json;
-import moice.io.LoadedModel;
+import moice.load.LoadedModel;
 import moice.io.SafeTensors;
 import moice.io.download.ModelCache;
 import moice.io.download.PypiModel;

@@ -1,7 +1,7 @@
 package moice.api;
 
 import moice.eval.Scoring;
-import moice.io.LoadedModel;
+import moice.load.LoadedModel;
 import moice.method.Method;
 import moice.method.MethodSpec;
 import moice.method.Methods;

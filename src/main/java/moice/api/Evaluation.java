@@ -9,7 +9,7 @@ import moice.eval.ResultsCsv;
 import moice.eval.RunHeader;
 import moice.eval.Scoring;
 import moice.eval.SyntheticTask;
-import moice.io.LoadedModel;
+import moice.load.LoadedModel;
 import moice.io.download.ModelCache;
 import moice.method.MethodFlags;
 import moice.method.MethodSpec;

@@ -3,7 +3,7 @@ package moice.api;
 import moice.MoiceException;
 import moice.eval.Perplexity;
 import moice.eval.ResultRow;
-import moice.io.LoadedModel;
+import moice.load.LoadedModel;
 import moice.io.download.ModelCache;
 import moice.io.download.PypiModel;
 import moice.io.download.PypiModelFetcher;

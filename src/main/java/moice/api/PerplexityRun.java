@@ -2,7 +2,7 @@ package moice.api;
 
 import moice.MoiceException;
 import moice.eval.Perplexity;
-import moice.io.LoadedModel;
+import moice.load.LoadedModel;
 import moice.io.download.ModelCache;
 import moice.method.MethodFlags;
 import moice.method.MethodSpec;

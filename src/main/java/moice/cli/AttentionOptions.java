@@ -1,7 +1,7 @@
 package moice.cli;
 
 import moice.MoiceException;
-import moice.io.LoadedModel;
+import moice.load.LoadedModel;
 import moice.method.Method;
 import moice.method.MethodFlags;
 import moice.method.MethodSpec;

@@ -3,7 +3,7 @@ package moice.cli;
 import moice.attention.MoiceAttention;
 import moice.attention.Routers;
 import moice.io.RouterFile;
-import moice.io.LoadedModel;
+import moice.load.LoadedModel;
 import moice.io.download.ModelCache;
 import moice.method.Method;
 import moice.method.MethodSpec;

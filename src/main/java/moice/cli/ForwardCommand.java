@@ -5,7 +5,7 @@ import moice.attention.MoiceAttention;
 import moice.attention.RoutingLog;
 import moice.attention.RoutingStats;
 import moice.io.AtomicFile;
-import moice.io.LoadedModel;
+import moice.load.LoadedModel;
 import moice.io.download.ModelCache;
 import moice.io.TokenIds;
 import moice.io.SafeTensorsWriter;

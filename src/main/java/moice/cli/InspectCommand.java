@@ -1,6 +1,6 @@
 package moice.cli;
 
-import moice.io.LoadedModel;
+import moice.load.LoadedModel;
 import moice.io.download.ModelCache;
 import moice.io.TensorSource;
 import moice.model.KVCache;

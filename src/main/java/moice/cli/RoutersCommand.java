@@ -2,7 +2,7 @@ package moice.cli;
 
 import moice.MoiceException;
 import moice.attention.Routers;
-import moice.io.LoadedModel;
+import moice.load.LoadedModel;
 import moice.io.RouterFile;
 import moice.io.download.ModelCache;
 import moice.model.ModelConfig;

@@ -14,7 +14,7 @@ import java.util.Optional;
  * {@code model.layers.{i}.self_attn.gate_{1,2,3}.weight} of every layer next to the usual tensors. The checks are
  * {@link RouterFile}'s, applied to config.json's fields instead of safetensors metadata.
  */
-final class MoiceCheckpoint {
+public final class MoiceCheckpoint {
     static final String BASE_SET = "base_set";
     static final String EXPERT_NUMS = "expert_nums";
     static final String TOP_K = "topk";
@@ -25,7 +25,7 @@ final class MoiceCheckpoint {
      * The routers built into the model at {@code dir}: empty when config.json has none of the three keys (or all are
      * null), an error naming the key or tensor when it has some but they are incomplete or do not fit {@code config}.
      */
-    static Optional<Routers> read(Path dir, Path configJson, TensorSource tensors, ModelConfig config) {
+    public static Optional<Routers> read(Path dir, Path configJson, TensorSource tensors, ModelConfig config) {
         Map<String, Object> json = Json.object(Json.parseFile(configJson), configJson.toString());
         boolean any = false;
         for (String key : new String[]{BASE_SET, EXPERT_NUMS, TOP_K}) any |= json.get(key) != null;

@@ -4,7 +4,7 @@ import moice.io.HfConfig;
 import moice.Bounds;
 import moice.cli.Main;
 import moice.io.Json;
-import moice.io.LoadedModel;
+import moice.load.LoadedModel;
 import moice.io.RouterFile;
 import moice.io.SafeTensors;
 import moice.io.TokenIds;

@@ -1,7 +1,7 @@
 package moice.attention;
 
 import moice.Bounds;
-import moice.io.LoadedModel;
+import moice.load.LoadedModel;
 import moice.io.RouterFile;
 import moice.io.TokenIds;
 import moice.model.KVCache;

@@ -2,7 +2,7 @@ package moice.attention;
 
 import moice.Bounds;
 import moice.io.Json;
-import moice.io.LoadedModel;
+import moice.load.LoadedModel;
 import moice.io.TokenIds;
 import moice.model.KVCache;
 import moice.model.Model;

@@ -2,7 +2,7 @@ package moice.cli;
 
 import moice.Bounds;
 import moice.attention.MsPoeAttention;
-import moice.io.LoadedModel;
+import moice.load.LoadedModel;
 import moice.io.SafeTensors;
 import moice.model.AttentionBuckets;
 import moice.model.InferenceSession;

@@ -151,7 +151,7 @@ class EvalCommandTest {
         assertEquals(0, r.code(), r.err());
         List<ResultRow> rows = ResultsCsv.read(out.resolve("results.csv"));
         assertEquals(8, rows.size());
-        try (moice.io.LoadedModel m = moice.io.LoadedModel.open(model)) {
+        try (moice.load.LoadedModel m = moice.load.LoadedModel.open(model)) {
             moice.eval.PromptEncoder.Plain encoder = new moice.eval.PromptEncoder.Plain(m.tokenizer());
             moice.eval.SyntheticTask passkey = moice.eval.SyntheticTask.named("passkey");
             for (ResultRow row : rows) {
@@ -247,7 +247,7 @@ class EvalCommandTest {
         assertEquals(0, r.code(), r.err());
         List<ResultRow> rows = ResultsCsv.read(out.resolve("results.csv"));
         assertEquals(2, rows.size());
-        try (moice.io.LoadedModel m = moice.io.LoadedModel.open(model)) {
+        try (moice.load.LoadedModel m = moice.load.LoadedModel.open(model)) {
             moice.eval.PromptEncoder.Plain encoder = new moice.eval.PromptEncoder.Plain(m.tokenizer());
             moice.eval.DataTask task = moice.eval.DataTask.open("leval-quality", data);
             List<String> golds = List.of("A", "B"); // outputs "A" and "(B) a sailor"

@@ -1,7 +1,7 @@
 package moice.cli;
 
 import moice.eval.Perplexity;
-import moice.io.LoadedModel;
+import moice.load.LoadedModel;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -5,7 +5,7 @@ import moice.attention.MoiceAttention;
 import moice.attention.MsPoeAttention;
 import moice.attention.Routers;
 import moice.attention.VanillaAttention;
-import moice.io.LoadedModel;
+import moice.load.LoadedModel;
 import moice.io.TokenIds;
 import moice.model.InferenceSession;
 import moice.model.Model;

@@ -10,7 +10,7 @@ import moice.attention.RopeScaling;
 import moice.attention.Routers;
 import moice.attention.RoutingLog;
 import moice.attention.VanillaAttention;
-import moice.io.LoadedModel;
+import moice.load.LoadedModel;
 import moice.io.TokenIds;
 import moice.model.InferenceSession;
 import moice.model.Model;

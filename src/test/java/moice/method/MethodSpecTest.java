@@ -2,7 +2,7 @@ package moice.method;
 
 import moice.MoiceException;
 import moice.attention.Routers;
-import moice.io.LoadedModel;
+import moice.load.LoadedModel;
 import moice.model.ModelConfig;
 import org.junit.jupiter.api.Test;
 

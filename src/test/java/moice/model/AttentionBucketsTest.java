@@ -2,7 +2,7 @@ package moice.model;
 
 import moice.Bounds;
 import moice.io.Json;
-import moice.io.LoadedModel;
+import moice.load.LoadedModel;
 import moice.io.SafeTensors;
 import moice.io.TokenIds;
 import org.junit.jupiter.api.Test;

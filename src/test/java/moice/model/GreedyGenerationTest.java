@@ -1,7 +1,7 @@
 package moice.model;
 
 import moice.io.Json;
-import moice.io.LoadedModel;
+import moice.load.LoadedModel;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 

@@ -2,7 +2,7 @@ package moice.model;
 
 import moice.Bounds;
 import moice.io.TokenIds;
-import moice.io.LoadedModel;
+import moice.load.LoadedModel;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 

@@ -58,7 +58,7 @@ class GradFixtureTest {
             List<Object> flags = Json.array(ref.get("targets"), "targets");
             boolean[] targets = new boolean[flags.size()];
             for (int i = 0; i < targets.length; i++) targets[i] = Json.bool(flags.get(i), "targets");
-            try (var m = moice.io.LoadedModel.open(model)) {
+            try (var m = moice.load.LoadedModel.open(model)) {
                 RouterGradients g = RouterGradients.zerosLike(routers);
                 var loss = new ModelObjective(m.model()).evaluate(moice.io.TokenIds.read(tokens), targets, routers,
                         auxCoef, g, 1f);

@@ -4,7 +4,7 @@ import moice.Bounds;
 import moice.attention.MoiceAttention;
 import moice.attention.Routers;
 import moice.io.Json;
-import moice.io.LoadedModel;
+import moice.load.LoadedModel;
 import moice.io.RouterFile;
 import moice.io.TokenIds;
 import moice.model.Model;

@@ -1,6 +1,10 @@
-package moice.io;
+package moice.load;
 
 import moice.MoiceException;
+import moice.io.Json;
+import moice.io.ModelDir;
+import moice.io.MoiceCheckpoint;
+import moice.io.TensorSource;
 import moice.attention.RopeLayout;
 import moice.attention.Routers;
 import moice.io.gguf.GgufConfig;
