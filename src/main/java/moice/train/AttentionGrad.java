@@ -207,25 +207,56 @@ final class AttentionGrad implements AttentionVariant {
     private static final int COLS = AttentionTiles.COLS;
 
     /** Per-thread working memory of one (KV head, expert) task, reused across tasks and layers of this instance. */
-    private final class Scratch {
-        final int dp = (d + COLS - 1) / COLS * COLS;      // padded head width (GEMM columns)
-        final int tp = (T + COLS - 1) / COLS * COLS + COLS; // padded key count, room for a tile's rounded-up width
-        final int maxRows = T * shape.groupSize();
-        final float[] keys = new float[T * dp];            // rotated keys, row-major
-        final float[] keysT = new float[d * tp];           // rotated keys, transposed
-        final float[] vals = new float[T * dp];            // values, row-major
-        final float[] valsT = new float[d * tp];           // values, transposed (backward)
-        final float[] query = new float[maxRows * dp];     // rotated queries of the rows
-        final float[] dOut = new float[maxRows * dp];      // weighted output gradients of the rows (backward)
-        final float[] dQuery = new float[maxRows * dp];
-        final float[] dKeys = new float[T * dp], dValues = new float[T * dp];
-        final float[] probs = new float[BQ * tp], dScores = new float[BQ * tp];
-        final float[] out = new float[BQ * dp];
-        final int[] rowEvent = new int[maxRows], rowRank = new int[maxRows];
-        final float[] rowLse = new float[maxRows], rowDelta = new float[maxRows];
+    /** Per-thread working arrays for one (T, d, group) shape; reused across layers, sequences and instances. */
+    private static final class Scratch {
+        final int T, d, group;
+        final int dp, tp, maxRows;
+        final float[] keys, keysT, vals, valsT, query, dOut, dQuery, dKeys, dValues, probs, dScores, out;
+        final int[] rowEvent, rowRank;
+        final float[] rowLse, rowDelta;
+
+        Scratch(int T, int d, int group) {
+            this.T = T;
+            this.d = d;
+            this.group = group;
+            dp = (d + COLS - 1) / COLS * COLS;       // padded head width (GEMM columns)
+            tp = (T + COLS - 1) / COLS * COLS + COLS; // padded key count, room for a tile's rounded-up width
+            maxRows = T * group;
+            keys = new float[T * dp];                 // rotated keys, row-major
+            keysT = new float[d * tp];                // rotated keys, transposed
+            vals = new float[T * dp];                 // values, row-major
+            valsT = new float[d * tp];                // values, transposed (backward)
+            query = new float[maxRows * dp];          // rotated queries of the rows
+            dOut = new float[maxRows * dp];           // weighted output gradients of the rows (backward)
+            dQuery = new float[maxRows * dp];
+            dKeys = new float[T * dp];
+            dValues = new float[T * dp];
+            probs = new float[BQ * tp];
+            dScores = new float[BQ * tp];
+            out = new float[BQ * dp];
+            rowEvent = new int[maxRows];
+            rowRank = new int[maxRows];
+            rowLse = new float[maxRows];
+            rowDelta = new float[maxRows];
+        }
     }
 
-    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+    /**
+     * One scratch per pool thread, shared by every instance of the same shape. Static on purpose: an instance field
+     * ThreadLocal whose value reached back to its instance kept every finished sequence's AttentionGrad (and all its
+     * kept layer states, ~1 GB at 1,024 tokens with K = 7) alive in the pool threads' maps, and training ran out of
+     * heap after a few steps.
+     */
+    private static final ThreadLocal<Scratch> SCRATCH = new ThreadLocal<>();
+
+    private Scratch scratch() {
+        Scratch s = SCRATCH.get();
+        if (s == null || s.T != T || s.d != d || s.group != shape.groupSize()) {
+            s = new Scratch(T, d, shape.groupSize());
+            SCRATCH.set(s);
+        }
+        return s;
+    }
     /** Per (KV head, expert) task: un-rotated dq {@code [T, group, d]}, dk and dv {@code [T, d]}, reused across layers. */
     private float[][] taskDq, taskDk, taskDv;
 
@@ -295,7 +326,7 @@ final class AttentionGrad implements AttentionVariant {
     }
 
     private void forwardTask(int g, int j, float[] q, float[] keys, float[] values, LayerState st) {
-        Scratch s = scratch.get();
+        Scratch s = scratch();
         int rows = gatherRows(g, j, st, s);
         if (rows == 0) return;
         prepare(g, j, rows, q, keys, values, false, s);
@@ -366,7 +397,7 @@ final class AttentionGrad implements AttentionVariant {
      */
     private boolean backwardTask(int g, int j, float[] q, float[] keys, float[] values, float[] dOut, float[] tdq,
                                  float[] tdk, float[] tdv, LayerState st) {
-        Scratch s = scratch.get();
+        Scratch s = scratch();
         int rows = gatherRows(g, j, st, s);
         if (rows == 0) return false;
         prepare(g, j, rows, q, keys, values, true, s);

@@ -108,8 +108,31 @@ class AttentionGradTest {
         for (int i = 0; i < pooled.length; i++) assertArrayEquals(pooled[i], serial[0][i], "result " + i);
     }
 
-    /** Layer-0 output, dq, dk, dv and router gradients of the tiled attention on seeded random inputs. */
+    /**
+     * A finished instance is garbage: the pool threads' scratch must not keep it (and its kept layer states) alive —
+     * it once did, and training ran out of heap after a few sequences. Also: a second instance of the same shape,
+     * which reuses the threads' scratch, gives the same bits as the first.
+     */
+    @Test
+    void finishedInstancesAreCollectedAndScratchReuseChangesNothing() throws InterruptedException {
+        Case c = new Case(6, 2, 16, 97, 0, RopeLayout.HALF_SPLIT, new double[] {1e4, 2e4, 3e4, 4e4, 5e4}, 2);
+        java.lang.ref.WeakReference<AttentionGrad>[] last = new java.lang.ref.WeakReference[1];
+        float[][] first = run(c, 21, last);
+        float[][] second = run(c, 21, null);
+        for (int i = 0; i < first.length; i++) assertArrayEquals(first[i], second[i], "result " + i);
+        for (int i = 0; i < 50 && last[0].get() != null; i++) {
+            System.gc();
+            Thread.sleep(20);
+        }
+        assertTrue(last[0].get() == null, "a finished AttentionGrad is still reachable");
+    }
+
     private static float[][] run(Case c, long seed) {
+        return run(c, seed, null);
+    }
+
+    /** Layer-0 output, dq, dk, dv and router gradients of the tiled attention on seeded random inputs. */
+    private static float[][] run(Case c, long seed, java.lang.ref.WeakReference<AttentionGrad>[] instance) {
         SplittableRandom rnd = new SplittableRandom(seed);
         int T = c.T;
         ModelConfig config = new ModelConfig("LlamaForCausalLM", 100, c.heads * c.d, 32, 1, c.heads, c.kvHeads,
@@ -117,6 +140,7 @@ class AttentionGradTest {
         AttentionShape shape = new AttentionShape(c.heads, c.kvHeads, c.d, c.window, c.layout);
         Routers routers = Routers.random(c.bases, c.topK, c.d, 1, 0.6, seed);
         AttentionGrad a = new AttentionGrad(config, shape, routers, T, true);
+        if (instance != null) instance[0] = new java.lang.ref.WeakReference<>(a);
         int qDim = shape.qDim(), kvDim = shape.kvDim();
         float[] q = random(rnd, T * qDim, 2), k = random(rnd, T * kvDim, 2), v = random(rnd, T * kvDim, 1);
         float[] out = new float[T * qDim], dq = new float[T * qDim], dk = new float[T * kvDim], dv = new float[T * kvDim];
