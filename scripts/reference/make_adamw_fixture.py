@@ -1,7 +1,7 @@
 """Reference values for moice.train.AdamW: torch.optim.AdamW on 12 float32 parameters (one MoICE router layer with N = 2, d = 2) over 3 steps.
 
 Run by hand (never at test time):  /work/refvenv/bin/python scripts/reference/make_adamw_fixture.py
-Writes src/test/resources/train/adamw.json with, per case: the settings, the learning rate of each step (so that a
+Writes cli/src/test/resources/train/adamw.json with, per case: the settings, the learning rate of each step (so that a
 warm-up schedule is given explicitly), the initial parameters, the gradient fed at each step and torch's parameters
 and moments after each step.
 """
@@ -10,7 +10,7 @@ import pathlib
 
 import torch
 
-OUT = pathlib.Path(__file__).resolve().parents[2] / "src/test/resources/train/adamw.json"
+OUT = pathlib.Path(__file__).resolve().parents[2] / "cli/src/test/resources/train/adamw.json"
 
 
 def run_case(name, weight_decay, lrs, seed):

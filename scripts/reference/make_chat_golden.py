@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes src/test/resources/chat/<family>/golden.json: what HF transformers renders for a fixed set of conversations.
+"""Writes cli/src/test/resources/chat/<family>/golden.json: what HF transformers renders for a fixed set of conversations.
 
 For every family directory holding a tokenizer_config.json (the real chat template and special tokens, see its
 _provenance field), this script builds a tokenizer the way transformers loads one from disk -- a temporary directory
@@ -25,7 +25,7 @@ import transformers
 from tokenizers.models import WordLevel
 from transformers import AutoTokenizer
 
-ROOT = pathlib.Path(__file__).resolve().parents[2] / "src" / "test" / "resources" / "chat"
+ROOT = pathlib.Path(__file__).resolve().parents[2] / "cli" / "src" / "test" / "resources" / "chat"
 
 
 def msg(role, content):

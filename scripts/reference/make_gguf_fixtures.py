@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the GGUF test fixtures under src/test/resources/gguf/ (run by hand, never at test time).
+"""Writes the GGUF test fixtures under cli/src/test/resources/gguf/ (run by hand, never at test time).
 
 Uses the `gguf` Python package (llama.cpp's reference reader/writer/quantiser; fixtures made with gguf 0.19.0 and
 numpy 2.4.6):
@@ -39,7 +39,7 @@ from gguf import GGMLQuantizationType as Q, GGUFValueType as V
 from gguf.constants import GGML_QUANT_SIZES
 
 ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "src" / "test" / "resources" / "gguf"
+OUT = ROOT / "cli" / "src" / "test" / "resources" / "gguf"
 rng = np.random.default_rng(20250101)
 
 

@@ -1,4 +1,4 @@
-"""Builds the tiny random checkpoints under src/test/resources/models/ and the logits transformers computes for them.
+"""Builds the tiny random checkpoints under cli/src/test/resources/models/ and the logits transformers computes for them.
 
 Run from anywhere:  python scripts/reference/make_model_fixtures.py  [name ...]
 Deterministic (every fixture has its own seed) and idempotent: each fixture directory is rebuilt from scratch.
@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy_forward  # noqa: E402
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-FIXTURES_DIR = os.path.join(REPO_ROOT, "src", "test", "resources", "models")
+FIXTURES_DIR = os.path.join(REPO_ROOT, "cli", "src", "test", "resources", "models")
 
 LINEAR_STD = 0.2  # gives logits a spread of several units through a 64-wide untied head
 BIAS_STD = 0.1

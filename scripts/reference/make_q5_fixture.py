@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes src/test/resources/gguf/q5_v3.{gguf,expected.f32,expected.json}: Q5_0 and Q5_1 tensors with the values the
+"""Writes cli/src/test/resources/gguf/q5_v3.{gguf,expected.f32,expected.json}: Q5_0 and Q5_1 tensors with the values the
 `gguf` Python package's gguf.quants.dequantize gives (run by hand, never at test time):
 
     python3 -m venv .venv && .venv/bin/pip install gguf numpy     # made with gguf 0.19.0, numpy 2.4.6

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the Q8_0 quantiser fixture under src/test/resources/gguf/ (run by hand, never at test time).
+"""Writes the Q8_0 quantiser fixture under cli/src/test/resources/gguf/ (run by hand, never at test time).
 
     /work/refvenv/bin/python scripts/reference/make_q8_0_quantize_fixture.py
 
@@ -26,7 +26,7 @@ import gguf
 from gguf import GGMLQuantizationType as Q
 
 ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "src" / "test" / "resources" / "gguf"
+OUT = ROOT / "cli" / "src" / "test" / "resources" / "gguf"
 ROWS, COLS = 8, 576
 rng = np.random.default_rng(20250202)
 

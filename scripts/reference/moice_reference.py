@@ -1,5 +1,5 @@
 """Reference implementation of MoICE attention, Attention Buckets (AB) and Ms-PoE on transformers' Llama / Qwen2 /
-Mistral models, and the fixtures under src/test/resources/moice/ that the Java engine is checked against.
+Mistral models, and the fixtures under cli/src/test/resources/moice/ that the Java engine is checked against.
 
 Run from anywhere:  python scripts/reference/moice_reference.py  [fixture name ...]
 Deterministic (seeded, one thread) and idempotent: each fixture directory is rebuilt from scratch.
@@ -56,8 +56,8 @@ import moice_numpy  # noqa: E402
 import numpy_forward  # noqa: E402
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-MODELS_DIR = os.path.join(REPO_ROOT, "src", "test", "resources", "models")
-FIXTURES_DIR = os.path.join(REPO_ROOT, "src", "test", "resources", "moice")
+MODELS_DIR = os.path.join(REPO_ROOT, "cli", "src", "test", "resources", "models")
+FIXTURES_DIR = os.path.join(REPO_ROOT, "cli", "src", "test", "resources", "moice")
 
 # Official MoICE base set for Llama-2 (10000, 17500, ...) as multiples of rope_theta, in hundredths so that
 # theta * n / 100 is exact.

@@ -43,7 +43,7 @@ class ReadmeJavaExampleTest {
     /** The README's example and the prompt and token count it generates with. */
     record Example(String source, String className, String prompt, String maxTokens) {
         static Example fromReadme() throws IOException {
-            Matcher block = BLOCK.matcher(Files.readString(Path.of("README.md"), StandardCharsets.UTF_8));
+            Matcher block = BLOCK.matcher(Files.readString(Path.of("../README.md"), StandardCharsets.UTF_8));
             assertTrue(block.find(), "README.md has no moice-java-example block");
             String source = block.group(1);
             assertTrue(source.contains("Moice.load(\"smollm2-135m-instruct\")"), "the example loads SmolLM2 by name");
