@@ -411,6 +411,7 @@ public final class Server implements AutoCloseable {
         try {
             ex.sendResponseHeaders(200, 0);
             out = ex.getResponseBody();
+            out.flush(); // the status line and headers now, before the first token
         } catch (IOException e) {
             throw new ClientGone(e);
         }
