@@ -90,7 +90,8 @@ public final class ServeCommand implements Callable<Integer> {
         }
         CountDownLatch forever = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            System.err.println("moice serve: stopping (waiting up to " + drainSeconds + " s for requests in flight)");
+            System.err.println("moice serve: stopping; " + server.admittedRequests() + " request(s) in flight, waiting up to "
+                    + drainSeconds + " s for them");
             boolean drained = server.stop();
             if (drained) engine.close(); // else generations still read the weights: leave them mapped
             System.err.println("moice serve: stopped" + (drained ? "" : " with generations still running"));
