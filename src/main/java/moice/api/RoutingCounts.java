@@ -7,8 +7,8 @@ package moice.api;
  *
  * @param bases     the experts' RoPE bases, in expert order
  * @param topK      experts selected per position and head
- * @param positions per layer, the positions counted (a generation runs its prompt and every generated token but the
- *                  last, which is sampled and never fed back)
+ * @param positions per layer, the positions counted (a generation runs its prompt and every generated token fed
+ *                  back: all but the last token sampled, which is the end-of-sequence token when the model ended)
  * @param selected  {@code [layer][head][expert]}: positions at which the head selected the expert; every
  *                  {@code selected[l][h]} sums to {@code positions[l] * topK}
  */

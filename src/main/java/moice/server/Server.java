@@ -387,7 +387,12 @@ public final class Server implements AutoCloseable {
                 Map<String, Object> body = envelope(id, req.chat() ? "chat.completion" : "text_completion", now);
                 Map<String, Object> choice = new LinkedHashMap<>();
                 choice.put("index", 0);
-                if (req.chat()) choice.put("message", Map.of("role", "assistant", "content", c.text()));
+                if (req.chat()) {
+                    Map<String, Object> message = new LinkedHashMap<>();
+                    message.put("role", "assistant");
+                    message.put("content", c.text());
+                    choice.put("message", message);
+                }
                 else choice.put("text", c.text());
                 choice.put("logprobs", null);
                 choice.put("finish_reason", finishReason(c));
@@ -421,7 +426,7 @@ public final class Server implements AutoCloseable {
         };
         try {
             if (req.chat())
-                event(out, chunk(id, object, now, true, "", null, Map.of("role", "assistant", "content", "")));
+                event(out, chunk(id, object, now, true, "", null, roleDelta()));
             Completion c;
             try {
                 c = session.generate(prompt, generation, piece);
@@ -462,6 +467,13 @@ public final class Server implements AutoCloseable {
         choice.put("finish_reason", finish);
         c.put("choices", List.of(choice));
         return c;
+    }
+
+    private static Map<String, Object> roleDelta() {
+        Map<String, Object> d = new LinkedHashMap<>();
+        d.put("role", "assistant");
+        d.put("content", "");
+        return d;
     }
 
     private Map<String, Object> envelope(String id, String object, long now) {
