@@ -14,7 +14,7 @@ import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.sli
  * The direction of the architecture (docs/architecture.md), checked on the compiled classes: each layer may use
  * only the layers below it, and there are no cycles between packages. A lower layer importing a higher one fails the
  * build. Bottom to top: kernels, attention, the forward pass, model file formats, text (tokenizers, chat templates),
- * assembly of a runnable model, fetching, attention methods, training, evaluation, the public API, the CLI.
+ * assembly of a runnable model, fetching, attention methods, training, evaluation, the public API, the HTTP server, the CLI.
  */
 class ArchitectureTest {
     /** Layer name, then its packages; bottom first. */
@@ -30,6 +30,7 @@ class ArchitectureTest {
             new String[]{"train", "moice.train.."},
             new String[]{"eval", "moice.eval.."},
             new String[]{"api", "moice.api.."},
+            new String[]{"server", "moice.server.."},
             new String[]{"cli", "moice.cli.."});
 
     static final JavaClasses CLASSES = new ClassFileImporter()

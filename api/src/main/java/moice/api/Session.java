@@ -1,12 +1,17 @@
 package moice.api;
 
 import moice.MoiceException;
+import moice.attention.MoiceAttention;
+import moice.attention.RoutingLog;
+import moice.attention.RoutingStats;
 import moice.method.Method;
+import moice.method.Methods;
 import moice.model.Generator;
 import moice.model.InferenceSession;
 import moice.model.Sampler;
 
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
@@ -26,11 +31,17 @@ public final class Session {
     private final Method method;
     private final InferenceSession.Factory sessions;
     private InferenceSession current;
+    /** The sequence opened last (by {@link #forward} or a generation), for {@link #routing()}. */
+    private InferenceSession last;
 
     Session(Engine engine, Method method, InferenceSession.Factory sessions) {
         this.engine = engine;
         this.method = method;
-        this.sessions = sessions;
+        this.sessions = capacity -> {
+            InferenceSession s = sessions.open(capacity);
+            last = s;
+            return s;
+        };
     }
 
     /** The attention method this session runs. */
@@ -99,6 +110,30 @@ public final class Session {
             throw new MoiceException("the session holds " + current.size() + " positions; " + tokens.length
                     + " more exceed its capacity of " + current.capacity());
         return new Logits(tokens.length, vocab, current.forward(tokens, tokens.length));
+    }
+
+    /**
+     * The routing decisions of the last sequence this session ran (the last {@link #generate}/{@link #chat}, or the
+     * {@link #forward} calls since the last reset), counted per layer, head and expert. Empty unless the session was
+     * opened with {@link SessionOptions#recordRouting()} and runs a MoICE-family method (moice, equal, random), or
+     * before anything ran.
+     */
+    public Optional<RoutingCounts> routing() {
+        if (!(last instanceof InferenceSession.Single single)
+                || !(single.attentionState() instanceof MoiceAttention.State state) || state.routingLog() == null)
+            return Optional.empty();
+        RoutingLog log = state.routingLog();
+        RoutingStats stats = RoutingStats.of(log);
+        int layers = log.numLayers(), heads = log.numHeads(), experts = log.numExperts();
+        int[] positions = new int[layers];
+        long[][][] selected = new long[layers][heads][experts];
+        for (int l = 0; l < layers; l++) {
+            positions[l] = stats.positions(l);
+            for (int h = 0; h < heads; h++)
+                for (int e = 0; e < experts; e++) selected[l][h][e] = stats.selected(l, h, e);
+        }
+        double[] bases = Methods.routers(method, engine.config()).orElseThrow().bases();
+        return Optional.of(new RoutingCounts(bases.clone(), log.topK(), positions, selected));
     }
 
     /** Positions in this session's sequence (what {@link #forward} has fed since the last reset). */

@@ -26,6 +26,7 @@ import picocli.CommandLine.Command;
                 EvalCommand.class,
                 PerplexityCommand.class,
                 TrainRoutersCommand.class,
+                ServeCommand.class,
         })
 public final class Main implements Runnable {
     @CommandLine.Spec

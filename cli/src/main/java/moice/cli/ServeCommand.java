@@ -1,0 +1,114 @@
+package moice.cli;
+
+import moice.api.Engine;
+import moice.api.Moice;
+import moice.io.download.ModelCache;
+import moice.server.Server;
+import moice.server.ServerOptions;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code bin/moice serve}: an OpenAI-compatible HTTP server ({@link Server}). Runs until SIGTERM or SIGINT, then stops
+ * accepting connections, lets the requests in flight finish (at most {@code --drain-seconds}) and exits with 0.
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = {"Serves a model over an OpenAI-compatible HTTP API: GET /health, GET /v1/models, "
+                + "POST /v1/chat/completions, POST /v1/completions (stream: server-sent events). The attention method "
+                + "per request: {\"moice\": {\"method\": NAME, \"routing\": true}}.",
+                "Example: bin/moice serve --model smollm2-135m-instruct --method vanilla --moice r.safetensors --port 8080"})
+public final class ServeCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "Model directory, .gguf file, or the name of a pulled model.")
+    String model;
+
+    @Option(names = "--method", paramLabel = "SPEC",
+            description = "A method requests may choose (repeatable; the first is the default): vanilla, moice, "
+                    + "moice:ROUTERS, equal[:R1,..], random[:SEED], ab[:B1,..], mspoe[:MIN,MAX[,group]]. Default: moice "
+                    + "for a MoICE checkpoint, else vanilla.")
+    List<String> methods = new ArrayList<>();
+
+    @Option(names = "--moice", paramLabel = "ROUTERS",
+            description = "Router file: adds the method moice:ROUTERS (repeatable; after the --method ones), named "
+                    + "moice:STEM in requests (STEM: the file name without .safetensors).")
+    List<Path> routers = new ArrayList<>();
+
+    @Option(names = "--host", defaultValue = ServerOptions.DEFAULT_HOST,
+            description = "Address to bind (default ${DEFAULT-VALUE}, loopback only; 0.0.0.0 for every interface).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8080", description = "TCP port; 0 = any free port (default ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--parallel", defaultValue = "1", description = "Generations that run at once (default ${DEFAULT-VALUE}).")
+    int parallel;
+
+    @Option(names = "--max-queue", defaultValue = "16",
+            description = "Requests that may wait for a slot; more are refused with 429 (default ${DEFAULT-VALUE}).")
+    int maxQueue;
+
+    @Option(names = "--context", defaultValue = "0",
+            description = "Most positions per request, prompt + max_tokens (default: the model's max_position_embeddings).")
+    int context;
+
+    @Option(names = "--api-key", paramLabel = "KEY",
+            description = "Require 'Authorization: Bearer KEY' on every request but /health (also $MOICE_API_KEY).")
+    String apiKey;
+
+    @Option(names = "--max-body", paramLabel = "BYTES", defaultValue = "4194304",
+            description = "Largest request body; larger is refused with 413 (default ${DEFAULT-VALUE}).")
+    long maxBody;
+
+    @Option(names = "--drain-seconds", defaultValue = "30",
+            description = "On SIGTERM, how long requests in flight may take to finish (default ${DEFAULT-VALUE}).")
+    int drainSeconds;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        List<String> specs = new ArrayList<>(methods);
+        for (Path r : routers) specs.add("moice:" + r);
+        String key = apiKey != null ? apiKey : System.getenv("MOICE_API_KEY");
+        ServerOptions options;
+        try {
+            options = new ServerOptions(host, port, modelId(model), specs, parallel, maxQueue, context,
+                    key == null || key.isEmpty() ? null : key, maxBody, drainSeconds);
+        } catch (IllegalArgumentException e) {
+            throw new moice.MoiceException(e.getMessage());
+        }
+        Engine engine = Moice.load(ModelCache.resolve(model));
+        Server server;
+        try {
+            server = Server.start(engine, options);
+        } catch (RuntimeException e) {
+            engine.close();
+            throw e;
+        }
+        CountDownLatch forever = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.err.println("moice serve: stopping; " + server.admittedRequests() + " request(s) in flight, waiting up to "
+                    + drainSeconds + " s for them");
+            boolean drained = server.stop();
+            if (drained) engine.close(); // else generations still read the weights: leave them mapped
+            System.err.println("moice serve: stopped" + (drained ? "" : " with generations still running"));
+            System.err.flush();
+            Runtime.getRuntime().halt(0); // a requested stop is a success, not the 143 of SIGTERM
+        }, "moice-serve-shutdown"));
+        System.err.println("moice serve: listening on " + server.url() + " (model " + options.modelId()
+                + "; methods " + String.join(", ", server.methodNames()) + "; parallel " + parallel + ", queue "
+                + maxQueue + (key != null && !key.isEmpty() ? "; API key required" : "") + ")");
+        forever.await();
+        return 0;
+    }
+
+    /** The id {@code /v1/models} reports: a packaged name as given, else the file or folder name (without .gguf). */
+    static String modelId(String model) {
+        Path p = Path.of(model);
+        String name = p.getFileName() == null ? model : p.getFileName().toString();
+        return name.endsWith(".gguf") ? name.substring(0, name.length() - 5) : name;
+    }
+}

@@ -1,0 +1,121 @@
+package moice.server;
+
+import moice.api.Engine;
+import moice.api.Moice;
+import moice.attention.Routers;
+import moice.cli.Main;
+import moice.cli.TinyChatModel;
+import moice.io.Json;
+import moice.io.RouterFile;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/** The tiny chat model, a router file for it, and helpers to call a server and the CLI. */
+final class ServeFixture {
+    /** Run of the CLI in this JVM. */
+    record Run(int code, String out, String err) {}
+
+    final Path model, routers;
+    final Engine engine;
+    final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+
+    ServeFixture(Path dir) throws IOException {
+        model = TinyChatModel.write(dir.resolve("tiny"));
+        engine = Moice.load(model);
+        var c = engine.config();
+        double[] bases = {c.ropeTheta(), 1.75 * c.ropeTheta(), 2.5 * c.ropeTheta(), 7 * c.ropeTheta()};
+        routers = dir.resolve("r.safetensors");
+        // std 0.5 (not the official 0.02): routing decisions clearly apart, so that methods give different text
+        RouterFile.write(Routers.random(bases, 2, c.headDim(), c.numLayers(), 0.5, 3), routers);
+    }
+
+    Server start(ServerOptions options) {
+        return Server.start(engine, options.withPort(0));
+    }
+
+    ServerOptions options(String... methods) {
+        return ServerOptions.defaults("tiny", List.of(methods));
+    }
+
+    /** Runs {@code bin/moice ARGS} in this JVM, capturing stdout and stderr. */
+    static synchronized Run cli(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            int code = Main.run(args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    HttpResponse<String> post(Server s, String path, String body, String... headers) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(s.url() + path)).timeout(Duration.ofSeconds(60))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
+        if (headers.length > 0) b.headers(headers);
+        return send(b.build());
+    }
+
+    HttpResponse<String> get(Server s, String path, String... headers) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(s.url() + path)).timeout(Duration.ofSeconds(60)).GET();
+        if (headers.length > 0) b.headers(headers);
+        return send(b.build());
+    }
+
+    HttpResponse<String> send(HttpRequest r) {
+        try {
+            return client.send(r, HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static Map<String, Object> json(HttpResponse<String> r) {
+        return Json.object(Json.parse(r.body(), "response"), "response");
+    }
+
+    /** A chat request body with one user message. */
+    static String chat(String prompt, int maxTokens, String extra) {
+        return "{\"model\": \"tiny\", \"messages\": [{\"role\": \"user\", \"content\": " + Json.write(prompt)
+                + "}], \"max_tokens\": " + maxTokens + (extra.isEmpty() ? "" : ", " + extra) + "}";
+    }
+
+    /** The assistant text of a chat completion. */
+    static String content(Map<String, Object> response) {
+        Map<String, Object> choice = Json.object(Json.array(response.get("choices"), "choices").get(0), "choice");
+        return Json.string(Json.object(choice.get("message"), "message").get("content"), "content");
+    }
+
+    static String finishReason(Map<String, Object> response) {
+        return Json.string(Json.object(Json.array(response.get("choices"), "choices").get(0), "c").get("finish_reason"), "f");
+    }
+
+    /** Waits (at most 20 s) until {@code condition} holds. */
+    static void await(java.util.function.BooleanSupplier condition, String what) {
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting for " + what);
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+}

@@ -1,0 +1,583 @@
+package moice.server;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import moice.MoiceException;
+import moice.api.ChatMessage;
+import moice.api.Completion;
+import moice.api.Engine;
+import moice.api.GenerateOptions;
+import moice.api.RoutingCounts;
+import moice.api.Session;
+import moice.api.SessionOptions;
+import moice.io.Json;
+import moice.method.Method;
+import moice.method.MethodSpec;
+import moice.method.Methods;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+/**
+ * An OpenAI-compatible HTTP server on one loaded {@link Engine}: {@code GET /health}, {@code GET /v1/models},
+ * {@code POST /v1/chat/completions} and {@code POST /v1/completions}, streaming as server-sent events, with the
+ * attention method chosen per request through the extension field {@code "moice": {"method", "routing"}}.
+ *
+ * <p><b>Why the JDK's own {@link HttpServer}.</b> It needs no dependency, and it is enough here: every exchange runs
+ * on a virtual thread ({@link Executors#newVirtualThreadPerTaskExecutor}), so a generation that blocks for seconds
+ * holds no platform thread; server-sent events are nothing but a chunked response ({@code sendResponseHeaders(200,
+ * 0)}) to which we write {@code data: ...\n\n} and flush after every piece, and a client that has gone away shows up
+ * as an {@link IOException} on that write, which stops the generation. What it lacks (HTTP/2, TLS without a
+ * certificate store, request routing) this API does not need; put a reverse proxy in front for TLS.
+ *
+ * <p><b>Admission.</b> {@code parallel} generations run at once (each in its own {@link Session}; sessions of any
+ * methods run concurrently on one engine and give the same result as alone); up to {@code maxQueue} more requests wait
+ * for a slot, and one beyond that is refused at once with 429 and {@code Retry-After}. Requests are checked (JSON,
+ * fields, method, context) before they queue, so a bad request never waits.
+ *
+ * <p>Thread-safe. {@link #stop()} stops accepting connections and waits (bounded) for in-flight requests.
+ */
+public final class Server implements AutoCloseable {
+    /** A method loaded at start: its name in requests, the spec it came from, the method. */
+    record Loaded(String name, MethodSpec spec, Method method) {}
+
+    private final Engine engine;
+    private final ServerOptions options;
+    private final List<Loaded> methods;
+    private final int context;
+    private final HttpServer http;
+    private final ExecutorService executor;
+    private final Semaphore slots;
+    private final AtomicInteger admitted = new AtomicInteger(), active = new AtomicInteger();
+    private final AtomicLong cancelled = new AtomicLong(), ids = new AtomicLong();
+    private final Map<String, Queue<Session>> idle = new ConcurrentHashMap<>();
+    private final long created = System.currentTimeMillis() / 1000;
+    private final byte[] apiKey;
+    private volatile boolean stopped;
+
+    /** Test hook: runs on the request's thread once it holds a generation slot, before generating. */
+    volatile Runnable beforeGeneration = () -> { };
+    /** Test hook: sees every piece of streamed text before it is written. */
+    volatile Consumer<String> beforePiece = s -> { };
+
+    private Server(Engine engine, ServerOptions options) throws IOException {
+        this.engine = engine;
+        this.options = options;
+        this.methods = load(engine, options.methods());
+        this.context = options.context() > 0 ? options.context() : engine.config().maxPositions();
+        this.apiKey = options.apiKey() == null ? null : options.apiKey().getBytes(StandardCharsets.UTF_8);
+        this.slots = new Semaphore(options.parallel(), true);
+        this.http = HttpServer.create(new InetSocketAddress(options.host(), options.port()), 64);
+        this.executor = Executors.newVirtualThreadPerTaskExecutor();
+        http.setExecutor(executor);
+        http.createContext("/", this::handle);
+    }
+
+    /**
+     * Binds and starts serving {@code engine} (which the caller still owns and closes after {@link #stop()}). Resolves
+     * every method of {@code options.methods()} first (reading router files), so a bad spec fails here.
+     *
+     * @throws MoiceException a bad method spec or router file, or the address cannot be bound
+     */
+    public static Server start(Engine engine, ServerOptions options) {
+        Server s;
+        try {
+            s = new Server(engine, options);
+        } catch (IOException e) {
+            throw new MoiceException("cannot listen on " + options.host() + ":" + options.port() + ": " + e.getMessage(), e);
+        }
+        s.http.start();
+        return s;
+    }
+
+    private static List<Loaded> load(Engine engine, List<String> specs) {
+        List<Loaded> out = new ArrayList<>();
+        if (specs.isEmpty()) {
+            Method m = engine.defaultMethod();
+            String spec = m instanceof Method.Moice ? "moice" : "vanilla";
+            out.add(new Loaded(spec, MethodSpec.parse(spec, "--method"), m));
+            return out;
+        }
+        for (String s : specs) {
+            MethodSpec spec = MethodSpec.parse(s, "--method");
+            Method m = spec.resolve(engine.config(), engine.model().builtInRouters(), "--method");
+            String name = spec.label();
+            if (spec.kind() == MethodSpec.Kind.MOICE && spec.routers() != null) name = "moice:" + stem(spec.routers());
+            for (Loaded l : out)
+                if (l.name().equals(name))
+                    throw new MoiceException("--method: two methods are named '" + name + "' (" + l.spec().label()
+                            + " and " + spec.label() + ")");
+            out.add(new Loaded(name, spec, m));
+        }
+        return out;
+    }
+
+    private static String stem(java.nio.file.Path routers) {
+        String f = routers.getFileName().toString();
+        return f.endsWith(".safetensors") ? f.substring(0, f.length() - ".safetensors".length()) : f;
+    }
+
+    /** The port it listens on (the one chosen when {@code port} was 0). */
+    public int port() { return http.getAddress().getPort(); }
+
+    /** {@code http://HOST:PORT}. */
+    public String url() {
+        String host = options.host().contains(":") ? "[" + options.host() + "]" : options.host();
+        return "http://" + host + ":" + port();
+    }
+
+    /** The method names requests may give in {@code moice.method}, the default first. */
+    public List<String> methodNames() { return methods.stream().map(Loaded::name).toList(); }
+
+    /** Generations running now. */
+    public int activeGenerations() { return active.get(); }
+
+    /** Requests admitted and not finished (running or waiting for a slot). */
+    public int admittedRequests() { return admitted.get(); }
+
+    /** Streaming generations stopped because the client went away. */
+    public long cancelledGenerations() { return cancelled.get(); }
+
+    /**
+     * Stops accepting connections and waits up to {@code drainSeconds} for the requests in flight to finish. Returns
+     * true when none is left running (the engine may then be closed).
+     */
+    public boolean stop() {
+        if (stopped) return active.get() == 0;
+        stopped = true;
+        http.stop(options.drainSeconds());
+        executor.shutdown();
+        try {
+            executor.awaitTermination(Math.max(1, options.drainSeconds()), TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return active.get() == 0;
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+
+    // ---- dispatch ----
+
+    private void handle(HttpExchange ex) {
+        try (ex) {
+            try {
+                route(ex);
+            } catch (ApiError e) {
+                sendError(ex, e);
+            } catch (ClientGone e) {
+                // nothing to answer
+            } catch (RuntimeException | Error e) {
+                System.err.println("moice serve: " + ex.getRequestMethod() + " " + ex.getRequestURI() + ": " + e);
+                sendError(ex, new ApiError(500, "server_error", "internal_error", null,
+                        "internal error: " + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage())));
+            }
+        }
+    }
+
+    private void route(HttpExchange ex) {
+        String path = ex.getRequestURI().getPath();
+        String verb = ex.getRequestMethod();
+        switch (path) {
+            case "/health" -> {
+                allow(ex, verb, "GET");
+                sendJson(ex, 200, Map.of("status", "ok"));
+            }
+            case "/v1/models" -> {
+                allow(ex, verb, "GET");
+                authorize(ex);
+                sendJson(ex, 200, Map.of("object", "list", "data", List.of(modelObject())));
+            }
+            case "/v1/chat/completions", "/v1/completions" -> {
+                allow(ex, verb, "POST");
+                authorize(ex);
+                Object json = parseBody(ex);
+                complete(ex, Request.parse(json, path.equals("/v1/chat/completions")));
+            }
+            default -> throw new ApiError(404, "invalid_request_error", "not_found", null,
+                    "no such endpoint: " + path + " (there are /health, /v1/models, /v1/chat/completions, /v1/completions)");
+        }
+    }
+
+    private static void allow(HttpExchange ex, String verb, String allowed) {
+        if (!verb.equals(allowed)) {
+            ex.getResponseHeaders().set("Allow", allowed);
+            throw new ApiError(405, "invalid_request_error", "method_not_allowed", null,
+                    verb + " is not allowed on " + ex.getRequestURI().getPath() + "; use " + allowed);
+        }
+    }
+
+    private void authorize(HttpExchange ex) {
+        if (apiKey == null) return;
+        String h = ex.getRequestHeaders().getFirst("Authorization");
+        byte[] given = h != null && h.regionMatches(true, 0, "Bearer ", 0, 7)
+                ? h.substring(7).strip().getBytes(StandardCharsets.UTF_8) : null;
+        if (given == null || !MessageDigest.isEqual(given, apiKey)) {
+            ex.getResponseHeaders().set("WWW-Authenticate", "Bearer");
+            throw new ApiError(401, "invalid_request_error", "invalid_api_key", null, given == null
+                    ? "missing API key: send the header 'Authorization: Bearer KEY'" : "incorrect API key");
+        }
+    }
+
+    private Object parseBody(HttpExchange ex) {
+        long max = options.maxBody();
+        String length = ex.getRequestHeaders().getFirst("Content-Length");
+        if (length != null) {
+            long n;
+            try {
+                n = Long.parseLong(length.strip());
+            } catch (NumberFormatException e) {
+                throw ApiError.invalid(null, "invalid_request", "bad Content-Length: " + length);
+            }
+            if (n > max) throw tooLarge(n);
+        }
+        byte[] body;
+        try (InputStream in = ex.getRequestBody()) {
+            body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
+        } catch (IOException e) {
+            throw new ClientGone(e);
+        }
+        if (body.length > max) throw tooLarge(-1);
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(body)).toString();
+        } catch (CharacterCodingException e) {
+            throw ApiError.invalid(null, "invalid_json", "the request body is not valid UTF-8");
+        }
+        try {
+            return Json.parse(text, "request body");
+        } catch (MoiceException e) {
+            throw ApiError.invalid(null, "invalid_json", e.getMessage());
+        }
+    }
+
+    private ApiError tooLarge(long n) {
+        return new ApiError(413, "invalid_request_error", "request_too_large", null, "the request body"
+                + (n >= 0 ? " has " + n + " bytes," : " is") + " over the limit of " + options.maxBody() + " bytes (--max-body)");
+    }
+
+    private Map<String, Object> modelObject() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", options.modelId());
+        m.put("object", "model");
+        m.put("created", created);
+        m.put("owned_by", "moice");
+        m.put("moice", Map.of("methods", methodNames(), "default_method", methods.get(0).name(),
+                "context", context));
+        return m;
+    }
+
+    // ---- completions ----
+
+    /** The loaded method a request names: its exact name or spec, or the first loaded one of a bare kind name. */
+    Loaded method(String requested) {
+        if (requested == null) return methods.get(0);
+        String r = requested.strip();
+        for (Loaded l : methods) if (l.name().equalsIgnoreCase(r) || l.spec().label().equalsIgnoreCase(r)) return l;
+        for (Loaded l : methods) if (l.spec().kind().specName().equalsIgnoreCase(r)) return l;
+        throw ApiError.invalid("moice.method", "unknown_method", "moice.method: '" + requested
+                + "' is not loaded; this server runs " + String.join(", ", methodNames())
+                + " (bin/moice serve --method SPEC, repeatable)");
+    }
+
+    private void complete(HttpExchange ex, Request req) {
+        if (req.model() != null && !req.model().equals(options.modelId()))
+            throw new ApiError(404, "invalid_request_error", "model_not_found", "model",
+                    "the model '" + req.model() + "' does not exist; this server runs '" + options.modelId() + "'");
+        Loaded loaded = method(req.method());
+        if (req.routing() && Methods.routers(loaded.method(), engine.config()).isEmpty())
+            throw ApiError.invalid("moice.routing", "routing_unavailable", "moice.routing needs a MoICE-family method "
+                    + "(moice, equal, random); '" + loaded.name() + "' has no routers");
+        int[] prompt = promptTokens(req);
+        if (prompt.length == 0) throw ApiError.invalid(req.chat() ? "messages" : "prompt", "invalid_value", "the prompt is empty (no tokens)");
+        int maxTokens = req.maxTokens() > 0 ? req.maxTokens() : context - prompt.length;
+        String lengthParam = req.maxTokens() > 0 ? "max_tokens" : (req.chat() ? "messages" : "prompt");
+        if (prompt.length >= context || (long) prompt.length + maxTokens > context)
+            throw ApiError.invalid(lengthParam, "context_length_exceeded", "the prompt has " + prompt.length
+                    + " tokens" + (req.maxTokens() > 0 ? " and max_tokens is " + maxTokens : "") + "; the context is "
+                    + context + " tokens");
+        GenerateOptions generation;
+        try {
+            generation = new GenerateOptions(maxTokens, req.temperature(), req.topK(), req.topP(), req.seed(),
+                    req.stop(), context);
+        } catch (IllegalArgumentException e) {
+            throw ApiError.invalid(null, "invalid_value", e.getMessage());
+        }
+        int n = admitted.incrementAndGet();
+        try {
+            if (n > options.parallel() + options.maxQueue()) {
+                ex.getResponseHeaders().set("Retry-After", "1");
+                throw new ApiError(429, "rate_limit_error", "queue_full", null, "the server is busy: "
+                        + options.parallel() + " requests running and " + options.maxQueue()
+                        + " waiting (--parallel, --max-queue); retry later");
+            }
+            try {
+                slots.acquire();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ApiError(503, "server_error", "shutting_down", null, "the server is stopping");
+            }
+            try {
+                generate(ex, req, loaded, prompt, generation);
+            } finally {
+                slots.release();
+            }
+        } finally {
+            admitted.decrementAndGet();
+        }
+    }
+
+    private int[] promptTokens(Request req) {
+        try {
+            if (req.chat()) return engine.chatTokens(req.messages());
+            if (req.promptIds() != null) {
+                int vocab = engine.config().vocabSize();
+                for (int id : req.promptIds())
+                    if (id >= vocab) throw ApiError.invalid("prompt", "invalid_value", "token id " + id
+                            + " is outside the vocabulary (" + vocab + ")");
+                return req.promptIds();
+            }
+            return engine.tokenize(req.prompt());
+        } catch (MoiceException e) { // the chat template refused the conversation (raise_exception), ...
+            throw ApiError.invalid(req.chat() ? "messages" : "prompt", "invalid_value", e.getMessage());
+        }
+    }
+
+    private void generate(HttpExchange ex, Request req, Loaded loaded, int[] prompt, GenerateOptions generation) {
+        String id = (req.chat() ? "chatcmpl-" : "cmpl-") + Long.toHexString(created) + "-" + ids.incrementAndGet();
+        long now = System.currentTimeMillis() / 1000;
+        String key = loaded.name() + (req.routing() ? "#routing" : "");
+        Queue<Session> pool = idle.computeIfAbsent(key, k -> new ConcurrentLinkedQueue<>());
+        Session session = pool.poll();
+        if (session == null) session = engine.session(loaded.method(),
+                req.routing() ? SessionOptions.recordingRouting() : SessionOptions.DEFAULT);
+        active.incrementAndGet();
+        try {
+            beforeGeneration.run();
+            if (req.stream()) stream(ex, req, loaded, prompt, generation, session, id, now);
+            else {
+                Completion c = session.generate(prompt, generation, null);
+                Map<String, Object> body = envelope(id, req.chat() ? "chat.completion" : "text_completion", now);
+                Map<String, Object> choice = new LinkedHashMap<>();
+                choice.put("index", 0);
+                if (req.chat()) {
+                    Map<String, Object> message = new LinkedHashMap<>();
+                    message.put("role", "assistant");
+                    message.put("content", c.text());
+                    choice.put("message", message);
+                }
+                else choice.put("text", c.text());
+                choice.put("logprobs", null);
+                choice.put("finish_reason", finishReason(c));
+                body.put("choices", List.of(choice));
+                body.put("usage", usage(c));
+                body.put("moice", extension(loaded, req, session));
+                sendJson(ex, 200, body);
+            }
+        } finally {
+            active.decrementAndGet();
+            pool.offer(session);
+        }
+    }
+
+    private void stream(HttpExchange ex, Request req, Loaded loaded, int[] prompt, GenerateOptions generation,
+                        Session session, String id, long now) {
+        String object = req.chat() ? "chat.completion.chunk" : "text_completion";
+        ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
+        ex.getResponseHeaders().set("Cache-Control", "no-cache");
+        OutputStream out;
+        try {
+            ex.sendResponseHeaders(200, 0);
+            out = ex.getResponseBody();
+            out.flush(); // the status line and headers now, before the first token
+        } catch (IOException e) {
+            throw new ClientGone(e);
+        }
+        Consumer<String> piece = text -> {
+            beforePiece.accept(text);
+            event(out, chunk(id, object, now, req.chat(), text, null, req.chat() ? Map.of("content", text) : null));
+        };
+        try {
+            if (req.chat())
+                event(out, chunk(id, object, now, true, "", null, roleDelta()));
+            Completion c;
+            try {
+                c = session.generate(prompt, generation, piece);
+            } catch (ClientGone gone) {
+                cancelled.incrementAndGet();
+                return;
+            } catch (RuntimeException e) { // headers are sent: report the error in the stream
+                System.err.println("moice serve: generation failed: " + e);
+                event(out, new ApiError(500, "server_error", "internal_error", null, "generation failed: " + e).body());
+                return;
+            }
+            Map<String, Object> last = chunk(id, object, now, req.chat(), "", finishReason(c),
+                    req.chat() ? Map.of() : null);
+            last.put("moice", extension(loaded, req, session));
+            event(out, last);
+            if (req.includeUsage()) {
+                Map<String, Object> u = envelope(id, object, now);
+                u.put("choices", List.of());
+                u.put("usage", usage(c));
+                event(out, u);
+            }
+            write(out, "data: [DONE]\n\n");
+        } catch (ClientGone gone) {
+            cancelled.incrementAndGet();
+        }
+    }
+
+    private Map<String, Object> chunk(String id, String object, long now, boolean chat, String text, String finish,
+                                      Map<String, Object> delta) {
+        Map<String, Object> c = envelope(id, object, now);
+        Map<String, Object> choice = new LinkedHashMap<>();
+        choice.put("index", 0);
+        if (chat) choice.put("delta", delta);
+        else {
+            choice.put("text", text);
+            choice.put("logprobs", null);
+        }
+        choice.put("finish_reason", finish);
+        c.put("choices", List.of(choice));
+        return c;
+    }
+
+    private static Map<String, Object> roleDelta() {
+        Map<String, Object> d = new LinkedHashMap<>();
+        d.put("role", "assistant");
+        d.put("content", "");
+        return d;
+    }
+
+    private Map<String, Object> envelope(String id, String object, long now) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", id);
+        m.put("object", object);
+        m.put("created", now);
+        m.put("model", options.modelId());
+        return m;
+    }
+
+    private static String finishReason(Completion c) {
+        return switch (c.stopReason()) {
+            case "length", "context" -> "length";
+            default -> "stop"; // eos, a stop string
+        };
+    }
+
+    private static Map<String, Object> usage(Completion c) {
+        Map<String, Object> u = new LinkedHashMap<>();
+        u.put("prompt_tokens", c.promptTokens());
+        u.put("completion_tokens", c.generatedTokens());
+        u.put("total_tokens", c.promptTokens() + c.generatedTokens());
+        return u;
+    }
+
+    private static Map<String, Object> extension(Loaded loaded, Request req, Session session) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("method", loaded.name());
+        if (req.routing()) session.routing().ifPresent(r -> m.put("routing", routingJson(r)));
+        return m;
+    }
+
+    /** {@code {"bases", "top_k", "layers": [{"layer", "positions", "selected": [[count per expert] per head]}]}}. */
+    static Map<String, Object> routingJson(RoutingCounts r) {
+        List<Object> layers = new ArrayList<>();
+        for (int l = 0; l < r.numLayers(); l++) {
+            List<Object> heads = new ArrayList<>();
+            for (long[] h : r.selected()[l]) {
+                List<Object> counts = new ArrayList<>();
+                for (long c : h) counts.add(c);
+                heads.add(counts);
+            }
+            Map<String, Object> layer = new LinkedHashMap<>();
+            layer.put("layer", l);
+            layer.put("positions", r.positions()[l]);
+            layer.put("selected", heads);
+            layers.add(layer);
+        }
+        List<Object> bases = new ArrayList<>();
+        for (double b : r.bases()) bases.add(b);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("bases", bases);
+        m.put("top_k", r.topK());
+        m.put("layers", layers);
+        return m;
+    }
+
+    // ---- writing ----
+
+    /** The client closed the connection; the generation writing to it stops. */
+    static final class ClientGone extends RuntimeException {
+        ClientGone(IOException cause) {
+            super(cause);
+        }
+    }
+
+    private static void event(OutputStream out, Object json) {
+        write(out, "data: " + Json.write(json) + "\n\n");
+    }
+
+    private static void write(OutputStream out, String s) {
+        try {
+            out.write(s.getBytes(StandardCharsets.UTF_8));
+            out.flush();
+        } catch (IOException e) {
+            throw new ClientGone(e);
+        }
+    }
+
+    private static void sendJson(HttpExchange ex, int status, Object body) {
+        byte[] bytes = Json.write(body).getBytes(StandardCharsets.UTF_8);
+        ex.getResponseHeaders().set("Content-Type", "application/json");
+        try {
+            ex.sendResponseHeaders(status, bytes.length);
+            try (OutputStream out = ex.getResponseBody()) {
+                out.write(bytes);
+            }
+        } catch (IOException e) {
+            throw new ClientGone(e);
+        }
+    }
+
+    private static void sendError(HttpExchange ex, ApiError e) {
+        if (ex.getResponseCode() != -1) return; // headers already sent
+        try {
+            sendJson(ex, e.status, e.body());
+        } catch (ClientGone | UncheckedIOException ignored) {
+            // the client is gone
+        }
+    }
+
+    @Override
+    public String toString() {
+        return String.format(Locale.ROOT, "moice server on %s (%s, methods %s)", url(), options.modelId(), methodNames());
+    }
+}
