@@ -321,7 +321,13 @@ final class MixedExpertAttention {
             e.intoArray(x, i);
             sumV = sumV.add(e);
         }
-        float sum = VectorKernels.sumLanes(sumV);
+        // VectorKernels.sumLanes written out: this runs inside CausalAttention's large tile loop, where the JIT may not
+        // inline a call, and a vector passed to a call that is not inlined is allocated on the heap (GBs per prefill)
+        if (L >= 16) sumV = sumV.add(sumV.rearrange(VectorKernels.FOLD_8));
+        if (L >= 8) sumV = sumV.add(sumV.rearrange(VectorKernels.FOLD_4));
+        if (L >= 4) sumV = sumV.add(sumV.rearrange(VectorKernels.FOLD_2));
+        if (L >= 2) sumV = sumV.add(sumV.rearrange(VectorKernels.FOLD_1));
+        float sum = sumV.lane(0);
         for (; i < to; i++) {
             float e = Exp.exp(x[i] - max);
             x[i] = e;

@@ -35,8 +35,14 @@ public final class Exp {
         FloatVector t = x.fma(LOG2E, ROUND), nf = t.sub(ROUND);
         FloatVector r = nf.fma(x.broadcast(-LN2_HI), x);
         r = nf.fma(x.broadcast(-LN2_LO), r);
-        FloatVector p = x.broadcast(TAYLOR[0]);
-        for (int i = 1; i < TAYLOR.length; i++) p = p.fma(r, x.broadcast(TAYLOR[i]));
+        // unrolled: a vector carried around a loop is boxed (allocated) by the JIT; straight-line code stays in registers
+        FloatVector p = r.fma(x.broadcast(TAYLOR[0]), x.broadcast(TAYLOR[1]));
+        p = p.fma(r, x.broadcast(TAYLOR[2]));
+        p = p.fma(r, x.broadcast(TAYLOR[3]));
+        p = p.fma(r, x.broadcast(TAYLOR[4]));
+        p = p.fma(r, x.broadcast(TAYLOR[5]));
+        p = p.fma(r, x.broadcast(TAYLOR[6]));
+        p = p.fma(r, x.broadcast(TAYLOR[7]));
         IntVector n = t.reinterpretAsInts().sub(ROUND_BITS), half = n.lanewise(VectorOperators.ASHR, 1);
         FloatVector s1 = half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         FloatVector s2 = n.sub(half).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();

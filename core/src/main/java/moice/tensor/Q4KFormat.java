@@ -100,6 +100,6 @@ final class Q4KFormat implements WeightFormat, RowDot {
                 }
             }
         }
-        return VectorKernels.sumLanes(a0.add(a1));
+        return VectorKernels.sumLanes256(a0.add(a1));
     }
 }

@@ -87,6 +87,6 @@ final class Q4_0Format implements WeightFormat, RowDot {
             a2 = w2.fma(FloatVector.fromArray(F8, x, xb + 16), a2);
             a3 = w3.fma(FloatVector.fromArray(F8, x, xb + 24), a3);
         }
-        return VectorKernels.sumLanes(a0.add(a1).add(a2.add(a3)));
+        return VectorKernels.sumLanes256(a0.add(a1).add(a2.add(a3)));
     }
 }

@@ -102,6 +102,6 @@ final class Q6KFormat implements WeightFormat, RowDot {
                 a1 = ((FloatVector) q1.sub(32).convertShape(I2F, F8, 0)).mul(scale).fma(FloatVector.fromArray(F8, x, xb + 8), a1);
             }
         }
-        return VectorKernels.sumLanes(a0.add(a1));
+        return VectorKernels.sumLanes256(a0.add(a1));
     }
 }

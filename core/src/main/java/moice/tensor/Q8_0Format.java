@@ -74,7 +74,7 @@ public final class Q8_0Format implements WeightFormat, RowDot {
             a2 = q2.mul(d).fma(FloatVector.fromArray(F8, x, xb + 16), a2);
             a3 = q3.mul(d).fma(FloatVector.fromArray(F8, x, xb + 24), a3);
         }
-        return VectorKernels.sumLanes(a0.add(a1).add(a2.add(a3)));
+        return VectorKernels.sumLanes256(a0.add(a1).add(a2.add(a3)));
     }
 
     /**

@@ -30,7 +30,7 @@ public final class VectorKernels {
      * a permute. (Shuffles read from an array are not constants: the Vector API then runs its Java fallback, which
      * allocates a float[] and a vector object per call — gigabytes per second in decode.)
      */
-    private static final VectorShuffle<Float> FOLD_8 = fold(S, 8), FOLD_4 = fold(S, 4), FOLD_2 = fold(S, 2),
+    public static final VectorShuffle<Float> FOLD_8 = fold(S, 8), FOLD_4 = fold(S, 4), FOLD_2 = fold(S, 2),
             FOLD_1 = fold(S, 1);
     private static final VectorSpecies<Float> S256 = FloatVector.SPECIES_256;
     private static final VectorShuffle<Float> FOLD256_4 = fold(S256, 4), FOLD256_2 = fold(S256, 2),
@@ -46,32 +46,26 @@ public final class VectorKernels {
      * {@code L/4}, .., 1. {@code reduceLanes(ADD)} may add float lanes in a different order once the JIT has compiled
      * the caller than before, so the same inputs could give results a bit apart within one run; training's
      * resume-to-identical-routers guarantee, and the same bytes from the same command, need sums that do not depend on
-     * that. Vectors of the preferred species and of 256 bits take the compiled path; others a scalar loop.
+     * that. {@code v} must be of the preferred species ({@link #sumLanes256} for 256-bit vectors).
      */
     public static float sumLanes(FloatVector v) {
-        if (v.species() == S) {
-            if (L >= 16) v = v.add(v.rearrange(FOLD_8));
-            if (L >= 8) v = v.add(v.rearrange(FOLD_4));
-            if (L >= 4) v = v.add(v.rearrange(FOLD_2));
-            if (L >= 2) v = v.add(v.rearrange(FOLD_1));
-            return v.lane(0);
-        }
-        if (v.species() == S256) {
-            v = v.add(v.rearrange(FOLD256_4));
-            v = v.add(v.rearrange(FOLD256_2));
-            v = v.add(v.rearrange(FOLD256_1));
-            return v.lane(0);
-        }
-        return sumLanesScalar(v);
+        // straight-line code only (the JIT keeps the vector in registers); the species is {@link #S} by contract
+        FloatVector w = v;
+        if (L >= 16) w = w.add(w.rearrange(FOLD_8));
+        if (L >= 8) w = w.add(w.rearrange(FOLD_4));
+        if (L >= 4) w = w.add(w.rearrange(FOLD_2));
+        if (L >= 2) w = w.add(w.rearrange(FOLD_1));
+        return w.lane(0);
     }
 
-    /** {@link #sumLanes} for other species: the same tree order, lane by lane. */
-    private static float sumLanesScalar(FloatVector v) {
-        float[] lanes = v.toArray();
-        for (int step = lanes.length / 2; step >= 1; step /= 2)
-            for (int i = 0; i < step; i++) lanes[i] += lanes[i + step];
-        return lanes[0];
+    /** {@link #sumLanes} for 256-bit vectors (8 lanes; the quantised row dots use them on every machine). */
+    public static float sumLanes256(FloatVector v) {
+        FloatVector w = v.add(v.rearrange(FOLD256_4));
+        w = w.add(w.rearrange(FOLD256_2));
+        w = w.add(w.rearrange(FOLD256_1));
+        return w.lane(0);
     }
+
 
     private static float[] pairSigns() {
         float[] s = new float[L];
