@@ -44,7 +44,7 @@ class ApiEvalTrainTest {
     @Test
     void evalGivesTheRowsOfTheCommand() {
         Path cliOut = tmp.resolve("eval-cli"), apiOut = tmp.resolve("eval-api");
-        ApiTest.Cli r = ApiTest.cli("eval", "--model", model.toString(), "--task", "passkey", "--lengths", "300",
+        moice.cli.CliTest.Run r = ApiTest.cli("eval", "--model", model.toString(), "--task", "passkey", "--lengths", "300",
                 "--depths", "0,1", "--samples", "1", "--methods", "vanilla,equal", "--seed", "3", "--max-new-tokens", "6",
                 "--out", cliOut.toString());
         assertEquals(0, r.code(), r.err());
@@ -74,7 +74,7 @@ class ApiEvalTrainTest {
             sb.append("{\"text\": \"Document ").append(i).append(": the quick brown fox jumps over the lazy dog.\"}\n");
         Path data = Files.writeString(tmp.resolve("text.jsonl"), sb.toString());
         Path cliOut = tmp.resolve("r-cli.safetensors"), apiOut = tmp.resolve("r-api.safetensors");
-        ApiTest.Cli r = ApiTest.cli("train-routers", "--model", model.toString(), "--data", data.toString(), "--out",
+        moice.cli.CliTest.Run r = ApiTest.cli("train-routers", "--model", model.toString(), "--data", data.toString(), "--out",
                 cliOut.toString(), "--base-ratios", "1,2,3", "--top-k", "2", "--steps", "2", "--batch", "2",
                 "--max-len", "16", "--seed", "5", "--lr", "1e-2");
         assertEquals(0, r.code(), r.err());
@@ -106,7 +106,7 @@ class ApiEvalTrainTest {
         for (int i = 0; i < 40; i++) text.append("Sentence ").append(i).append(" tells of rivers, hills and the sea. ");
         Path data = Files.writeString(tmp.resolve("held-out.txt"), text.toString());
         Path cliOut = tmp.resolve("ppl-cli"), apiOut = tmp.resolve("ppl-api");
-        ApiTest.Cli r = ApiTest.cli("perplexity", "--model", model.toString(), "--data", data.toString(), "--context",
+        moice.cli.CliTest.Run r = ApiTest.cli("perplexity", "--model", model.toString(), "--data", data.toString(), "--context",
                 "64", "--buckets", "4", "--block", "32", "--methods", "vanilla,equal", "--out", cliOut.toString());
         assertEquals(0, r.code(), r.err());
         PerplexityOptions options = new PerplexityOptions(model.toString(), data, 64, null, 4, Integer.MAX_VALUE, 32,

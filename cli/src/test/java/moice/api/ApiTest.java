@@ -1,6 +1,7 @@
 package moice.api;
 
 import moice.MoiceException;
+import moice.cli.CliTest;
 import moice.cli.Main;
 import moice.cli.TinyChatModel;
 import moice.io.SafeTensors;
@@ -46,32 +47,20 @@ class ApiTest {
     static void writeModel() throws IOException {
         model = TinyChatModel.write(tmp.resolve("tiny"), 4);
         routers = tmp.resolve("r.safetensors");
-        Cli init = cli("routers", "init", "--model", model.toString(), "--base-ratios", "1,1.5,2,3", "--top-k", "2",
+        CliTest.Run init = cli("routers", "init", "--model", model.toString(), "--base-ratios", "1,1.5,2,3", "--top-k", "2",
                 "--seed", "4", "--std", "0.5", "--out", routers.toString());
         assertEquals(0, init.code(), init.err());
         methods = List.of("vanilla", "moice:" + routers, "equal", "random:3", "ab", "mspoe:1.2,1.8,group");
     }
 
-    record Cli(int code, String out, String err) {}
-
-    static synchronized Cli cli(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            int code = Main.run(args);
-            return new Cli(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    static CliTest.Run cli(String... args) {
+        return CliTest.run(args);
     }
 
     static String cliGenerate(String method, String... more) {
         List<String> args = new ArrayList<>(List.of("generate", "--model", model.toString(), "--method", method));
         args.addAll(List.of(more));
-        Cli r = cli(args.toArray(String[]::new));
+        CliTest.Run r = cli(args.toArray(String[]::new));
         assertEquals(0, r.code(), r.err());
         return r.out();
     }
@@ -138,7 +127,7 @@ class ApiTest {
         try (Engine engine = Moice.load(model.toString())) {
             for (String m : methods) {
                 Path out = tmp.resolve("logits-" + methods.indexOf(m) + ".safetensors");
-                Cli r = cli("forward", "--model", model.toString(), "--tokens", tokens.toString(), "--out",
+                CliTest.Run r = cli("forward", "--model", model.toString(), "--tokens", tokens.toString(), "--out",
                         out.toString(), "--method", m);
                 assertEquals(0, r.code(), r.err());
                 float[] expected;
@@ -228,7 +217,7 @@ class ApiTest {
         String text = "Hello wörld, 12 tokens!";
         Path file = tmp.resolve("text.txt");
         Files.writeString(file, text);
-        Cli r = cli("tokenize", "--model", model.toString(), "--text-file", file.toString());
+        CliTest.Run r = cli("tokenize", "--model", model.toString(), "--text-file", file.toString());
         assertEquals(0, r.code(), r.err());
         try (Engine engine = Moice.load(model.toString())) {
             int[] ids = engine.tokenize(text);

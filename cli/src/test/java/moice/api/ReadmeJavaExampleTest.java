@@ -82,7 +82,7 @@ class ReadmeJavaExampleTest {
     }
 
     private static String cliGenerate(String model, Example example) {
-        ApiTest.Cli cli = ApiTest.cli("generate", "--model", model, "--prompt", example.prompt(), "--max-tokens",
+        moice.cli.CliTest.Run cli = ApiTest.cli("generate", "--model", model, "--prompt", example.prompt(), "--max-tokens",
                 example.maxTokens());
         assertEquals(0, cli.code(), cli.err());
         assertFalse(cli.out().isBlank());

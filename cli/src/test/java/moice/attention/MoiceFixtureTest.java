@@ -135,14 +135,6 @@ class MoiceFixtureTest {
         }
     }
 
-    static double relativeMaxError(float[] expected, float[] actual) {
-        double maxDiff = 0, maxRef = 0;
-        for (int i = 0; i < expected.length; i++) {
-            maxDiff = Math.max(maxDiff, Math.abs(expected[i] - actual[i]));
-            maxRef = Math.max(maxRef, Math.abs(expected[i]));
-        }
-        return maxDiff / maxRef;
-    }
 
     private static int[] ints(Object list) {
         return Json.array(list, "ints").stream().mapToInt(o -> (int) Json.integer(o, "int")).toArray();

@@ -47,7 +47,7 @@ class MsPoeFixtureTest {
             MsPoeAttention mspoe = mspoe(m.model());
             MsPoeAttention.State attention = mspoe.newState();
             float[] logits = m.model().forward(ids, m.model().newCache(ids.length), mspoe, attention, ids.length);
-            double rel = MoiceFixtureTest.relativeMaxError(MoiceFixtureTest.logits(FIXTURE.resolve("logits.safetensors")), logits);
+            double rel = moice.Bounds.relativeMaxError(MoiceFixtureTest.logits(FIXTURE.resolve("logits.safetensors")), logits);
             System.out.printf("mspoe prefill: logits max|Δ|/max|ref| = %.2e%n", rel);
             assertTrue(rel <= Bounds.forwardPass(m.config(), ids.length), "relative max error " + rel);
             Map<String, Object> json = Json.object(Json.parseFile(FIXTURE.resolve("mspoe.json")), "mspoe.json");
@@ -77,7 +77,7 @@ class MsPoeFixtureTest {
                 System.arraycopy(row, 0, all, t * vocab, vocab);
             }
             float[] expected = MoiceFixtureTest.logits(FIXTURE.resolve("continuation_logits.safetensors"));
-            double rel = MoiceFixtureTest.relativeMaxError(expected, all);
+            double rel = moice.Bounds.relativeMaxError(expected, all);
             System.out.printf("mspoe prefill %d + decode: logits max|Δ|/max|ref| = %.2e%n", prompt, rel);
             assertTrue(rel <= Bounds.forwardPass(m.config(), ids.length), "relative max error " + rel);
             assertStatsEqual(Json.array(continuation.get("layers"), "layers"), attention, m.config().numLayers());
@@ -105,7 +105,7 @@ class MsPoeFixtureTest {
             }
             float[] perHead = model.forward(ids, model.newCache(ids.length), mspoe(model), ids.length);
             // beyond anything rounding explains
-            assertTrue(MoiceFixtureTest.relativeMaxError(perHead, whole) > 10 * Bounds.forwardPass(c, ids.length),
+            assertTrue(moice.Bounds.relativeMaxError(perHead, whole) > 10 * Bounds.forwardPass(c, ids.length),
                     "group ratios changed nothing");
 
         }
@@ -133,11 +133,11 @@ class MsPoeFixtureTest {
             float[] vanilla = model.forward(ids, model.newCache(ids.length), model.vanilla(), ids.length);
             float[] unit = model.forward(ids, model.newCache(ids.length), mspoe(model, 1, 1), ids.length);
             Bounds.assertSameBits(vanilla, unit, "Ms-PoE with unit ratios vs vanilla");
-            double rel = MoiceFixtureTest.relativeMaxError(
+            double rel = moice.Bounds.relativeMaxError(
                     MoiceFixtureTest.logits(FIXTURE.resolve("vanilla_logits.safetensors")), unit);
             assertTrue(rel <= Bounds.forwardPass(m.config(), ids.length), "vs vanilla fixture: relative max error " + rel);
             float[] moved = model.forward(ids, model.newCache(ids.length), mspoe(model), ids.length);
-            assertTrue(MoiceFixtureTest.relativeMaxError(vanilla, moved) > 10 * Bounds.forwardPass(m.config(), ids.length),
+            assertTrue(moice.Bounds.relativeMaxError(vanilla, moved) > 10 * Bounds.forwardPass(m.config(), ids.length),
                     "default Ms-PoE must move the logits beyond rounding");
         }
     }

@@ -147,14 +147,4 @@ class BaselinesCliTest {
             return st.matrix("logits", (int) shape[0], (int) shape[1]).toFloats();
         }
     }
-
-    private static double relError(float[] expected, float[] actual) {
-        assertEquals(expected.length, actual.length);
-        double maxDiff = 0, maxRef = 0;
-        for (int i = 0; i < expected.length; i++) {
-            maxDiff = Math.max(maxDiff, Math.abs(expected[i] - actual[i]));
-            maxRef = Math.max(maxRef, Math.abs(expected[i]));
-        }
-        return maxDiff / maxRef;
-    }
 }

@@ -20,19 +20,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The commands as a user runs them (in-process through {@link Main#run}): text generation end to end, and bad input
  * giving one line that names the file and field, exit code 1, and a stack trace only with --verbose.
  */
-class CliTest {
+public class CliTest {
     @TempDir
     static Path tmp;
     static Path model;
 
-    record Run(int code, String out, String err) {}
+    /** What one in-process run of the CLI returned and printed. */
+    public record Run(int code, String out, String err) {}
 
     @BeforeAll
     static void writeModel() throws IOException {
         model = TinyChatModel.write(tmp.resolve("tiny"));
     }
 
-    static Run run(String... args) {
+    /** Runs {@code bin/moice ARGS} in this JVM, capturing stdout and stderr (serialised: System.out is global). */
+    public static synchronized Run run(String... args) {
         PrintStream oldOut = System.out, oldErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
         System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));

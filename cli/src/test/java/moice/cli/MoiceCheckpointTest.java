@@ -60,7 +60,7 @@ class MoiceCheckpointTest {
         float[] overridden = forward(dir, "overridden", "--moice", file.toString());
         float[] onPlainModel = forward(MODEL, "plain", "--moice", file.toString());
         Bounds.assertSameBits(onPlainModel, overridden, "--moice R wins over the built-in routers");
-        assertTrue(relativeMaxError(logits(FIXTURE.resolve("logits.safetensors")), overridden) > 10 * BOUND,
+        assertTrue(Bounds.relativeMaxError(logits(FIXTURE.resolve("logits.safetensors")), overridden) > 10 * BOUND,
                 "the other routers must change the logits");
     }
 
@@ -203,15 +203,5 @@ class MoiceCheckpointTest {
             long[] s = st.shape("logits");
             return st.matrix("logits", (int) s[0], (int) s[1]).toFloats();
         }
-    }
-
-    static double relativeMaxError(float[] expected, float[] actual) {
-        assertEquals(expected.length, actual.length);
-        double maxDiff = 0, maxRef = 0;
-        for (int i = 0; i < expected.length; i++) {
-            maxDiff = Math.max(maxDiff, Math.abs(expected[i] - actual[i]));
-            maxRef = Math.max(maxRef, Math.abs(expected[i]));
-        }
-        return maxDiff / maxRef;
     }
 }

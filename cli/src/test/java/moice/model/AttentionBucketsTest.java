@@ -86,14 +86,4 @@ class AttentionBucketsTest {
             for (float w : s.lastWeights()) assertEquals(1f, w);
         }
     }
-
-    static double relativeMaxError(float[] expected, float[] actual) {
-        assertEquals(expected.length, actual.length);
-        double maxDiff = 0, maxRef = 0;
-        for (int i = 0; i < expected.length; i++) {
-            maxDiff = Math.max(maxDiff, Math.abs(expected[i] - actual[i]));
-            maxRef = Math.max(maxRef, Math.abs(expected[i]));
-        }
-        return maxDiff / maxRef;
-    }
 }

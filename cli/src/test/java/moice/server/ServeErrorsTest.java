@@ -163,7 +163,7 @@ class ServeErrorsTest {
 
     @Test
     void serveFlagErrors() {
-        ServeFixture.Run r = ServeFixture.cli("serve", "--model", f.model.toString(), "--parallel", "0");
+        moice.cli.CliTest.Run r = ServeFixture.cli("serve", "--model", f.model.toString(), "--parallel", "0");
         assertEquals(1, r.code(), r.err());
         assertTrue(r.err().contains("parallel must be at least 1"), r.err());
         r = ServeFixture.cli("serve", "--model", f.model.toString(), "--method", "bogus", "--port", "0");

@@ -24,7 +24,6 @@ import java.util.Map;
 /** The tiny chat model, a router file for it, and helpers to call a server and the CLI. */
 final class ServeFixture {
     /** Run of the CLI in this JVM. */
-    record Run(int code, String out, String err) {}
 
     final Path model, routers;
     final Engine engine;
@@ -49,18 +48,8 @@ final class ServeFixture {
     }
 
     /** Runs {@code bin/moice ARGS} in this JVM, capturing stdout and stderr. */
-    static synchronized Run cli(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            int code = Main.run(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    static moice.cli.CliTest.Run cli(String... args) {
+        return moice.cli.CliTest.run(args);
     }
 
     HttpResponse<String> post(Server s, String path, String body, String... headers) {

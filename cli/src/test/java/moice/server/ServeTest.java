@@ -57,7 +57,7 @@ class ServeTest {
         List<String> args = new ArrayList<>(List.of("generate", "--model", f.model.toString(), "--chat", "--prompt",
                 prompt, "--max-tokens", Integer.toString(maxTokens)));
         args.addAll(List.of(flags));
-        ServeFixture.Run r = ServeFixture.cli(args.toArray(String[]::new));
+        moice.cli.CliTest.Run r = ServeFixture.cli(args.toArray(String[]::new));
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().endsWith("\n"), r.out());
         return r.out().substring(0, r.out().length() - 1);
@@ -149,7 +149,7 @@ class ServeTest {
         Map<String, Object> body = ServeFixture.json(r);
         assertEquals("text_completion", body.get("object"));
         String text = Json.string(Json.object(Json.array(body.get("choices"), "c").get(0), "c").get("text"), "text");
-        ServeFixture.Run cli = ServeFixture.cli("generate", "--model", f.model.toString(), "--prompt", prompt,
+        moice.cli.CliTest.Run cli = ServeFixture.cli("generate", "--model", f.model.toString(), "--prompt", prompt,
                 "--max-tokens", "10");
         assertEquals(cli.out(), text + "\n");
         HttpResponse<String> s = f.post(server, "/v1/completions",
@@ -217,7 +217,7 @@ class ServeTest {
         int[] ids = f.engine.chatTokens(List.of(moice.api.ChatMessage.user(prompt)));
         Path tokens = tmp.resolve("ids.json"), csv = tmp.resolve("stats.csv");
         Files.writeString(tokens, Json.write(ids));
-        ServeFixture.Run r = ServeFixture.cli("forward", "--model", f.model.toString(), "--tokens", tokens.toString(),
+        moice.cli.CliTest.Run r = ServeFixture.cli("forward", "--model", f.model.toString(), "--tokens", tokens.toString(),
                 "--out", tmp.resolve("l.safetensors").toString(), "--moice", f.routers.toString(),
                 "--routing-stats", csv.toString());
         assertEquals(0, r.code(), r.err());
