@@ -89,4 +89,19 @@ class SummaryStatsTest {
         assertTrue(md.contains("| ab | 4 | +50.0 ["), md);
         assertTrue(md.contains("| 2 / 0 | 0.500 (McNemar) |  |"), md);
     }
+
+    /** Near-zero log-likelihood differences keep two significant digits; ordinary ones keep three decimals. */
+    @Test
+    void smallDifferencesKeepTheirDigits() {
+        assertEquals("+0.00009 [+0.00005, +0.00013]",
+                Summary.formatDifference(new Stats.Interval(70, 0.00009, 0.00005, 0.00013), Summary.Measure.LOGLIK));
+        assertEquals("-0.848 [-0.926, -0.773]",
+                Summary.formatDifference(new Stats.Interval(70, -0.848, -0.926, -0.773), Summary.Measure.LOGLIK));
+        assertEquals("+0.012 [-0.001, +0.025]",
+                Summary.formatDifference(new Stats.Interval(70, 0.012, -0.001, 0.025), Summary.Measure.LOGLIK));
+        assertEquals("+0.000 [+0.000, +0.000]",
+                Summary.formatDifference(new Stats.Interval(70, 0, 0, 0), Summary.Measure.LOGLIK));
+        assertEquals("+0.00000001 [+0.00000000, +0.00000001]",
+                Summary.formatDifference(new Stats.Interval(70, 1e-8, 1e-9, 1e-8), Summary.Measure.LOGLIK));
+    }
 }

@@ -403,10 +403,20 @@ public final class Summary {
         return String.format(Locale.ROOT, f, m.scale * ci.mean(), m.scale * ci.lower(), m.scale * ci.upper());
     }
 
-    /** A difference with explicit signs: "+5.0 [-10.0, +20.0]". */
+    /**
+     * A difference with explicit signs: "+5.0 [-10.0, +20.0]". Log-likelihood differences get at least 3 decimals and
+     * as many more as the interval's larger end needs for 2 significant digits (at most 8), so that a tiny but
+     * significant difference reads "+0.00009 [+0.00005, +0.00013]" and not "+0.000 [+0.000, +0.000] *".
+     */
     static String formatDifference(Stats.Interval ci, Measure m) {
-        String f = m == Measure.ACCURACY ? "%+.1f [%+.1f, %+.1f]" : "%+.3f [%+.3f, %+.3f]";
+        int decimals = m == Measure.ACCURACY ? 1 : differenceDecimals(Math.max(Math.abs(ci.lower()), Math.abs(ci.upper())));
+        String f = "%+." + decimals + "f [%+." + decimals + "f, %+." + decimals + "f]";
         return String.format(Locale.ROOT, f, m.scale * ci.mean(), m.scale * ci.lower(), m.scale * ci.upper());
+    }
+
+    static int differenceDecimals(double largest) {
+        if (!(largest > 0) || Double.isInfinite(largest)) return 3;
+        return Math.clamp(1 - (int) Math.floor(Math.log10(largest)), 3, 8);
     }
 
     static String formatP(double p) {
