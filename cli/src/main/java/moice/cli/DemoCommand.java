@@ -26,11 +26,13 @@ import java.util.concurrent.Callable;
  * version of {@code bin/moice eval}.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Compares vanilla attention and MoICE (routers shipped with moice) on SmolLM2-135M-Instruct "
-                + "(fetched on first use): a long-context retrieval task at a few lengths and depths, greedy answers, "
-                + "then the accuracy table (also OUT/summary.md) and plots (OUT/accuracy_by_depth.png, "
-                + "OUT/heatmap_*.png). About 5 minutes on 2 cores with the defaults; rerunning resumes.",
-                "Example: bin/moice demo --task passkey --lengths 2048,4096 --samples 2"})
+        description = {"Compares vanilla attention, equal weights (all MoICE bases mixed 1/N, no router) and MoICE (routers "
+                + "shipped with moice) on SmolLM2-135M-Instruct (fetched on first use): passkey retrieval at 1K tokens "
+                + "with the key at five depths, every method on the same prompts, scored by the log-likelihood of the key; "
+                + "then the summary with 95% intervals and paired tests (also OUT/summary.md) and plots "
+                + "(OUT/loglik_by_depth.png, OUT/accuracy_by_depth.png). About 5 minutes on 2 cores with the defaults; "
+                + "rerunning resumes.",
+                "Example: bin/moice demo --task kv --lengths 2048 --samples 2 --score generate"})
 public final class DemoCommand implements Callable<Integer> {
     /** Routers trained for SmolLM2-135M-Instruct by the recipe of docs/replication.md, on the classpath. */
     static final String SHIPPED_ROUTERS = "/moice/routers/smollm2-135m-instruct-k3.safetensors";
@@ -42,17 +44,21 @@ public final class DemoCommand implements Callable<Integer> {
             description = "Routers for the MoICE side (default: the shipped SmolLM2-135M-Instruct routers; needed with another --model).")
     Path routers;
 
-    @Option(names = "--task", defaultValue = "synthetic-qa", description = "Synthetic task: passkey, kv, synthetic-qa or niah (default ${DEFAULT-VALUE}).")
+    @Option(names = "--task", defaultValue = "passkey", description = "Synthetic task: passkey, kv, synthetic-qa or niah (default ${DEFAULT-VALUE}).")
     String task;
 
-    @Option(names = "--lengths", split = ",", defaultValue = "1024,2048", description = "Prompt lengths in tokens (default ${DEFAULT-VALUE}).")
+    @Option(names = "--lengths", split = ",", defaultValue = "1024", description = "Prompt lengths in tokens (default ${DEFAULT-VALUE}).")
     List<Integer> lengths;
 
-    @Option(names = "--depths", split = ",", defaultValue = "0,0.5,1", description = "Answer depths, 0 = start, 1 = end (default ${DEFAULT-VALUE}).")
+    @Option(names = "--depths", split = ",", defaultValue = "0,0.25,0.5,0.75,1", description = "Answer depths, 0 = start, 1 = end (default ${DEFAULT-VALUE}).")
     List<Double> depths;
 
-    @Option(names = "--samples", defaultValue = "1", description = "Samples per length and depth (default ${DEFAULT-VALUE}).")
+    @Option(names = "--samples", defaultValue = "3", description = "Samples per length and depth (default ${DEFAULT-VALUE}).")
     int samples;
+
+    @Option(names = "--score", defaultValue = "loglik", description = "loglik (log-likelihood of the gold answer, one "
+            + "prefill; sensitive) or generate (greedy answer, exact match) (default ${DEFAULT-VALUE}).")
+    String score;
 
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the samples (default ${DEFAULT-VALUE}).")
     long seed;
@@ -66,18 +72,18 @@ public final class DemoCommand implements Callable<Integer> {
         if (routers == null && model != null)
             throw new MoiceException("demo: the shipped routers are for SmolLM2-135M-Instruct; give --moice ROUTERS for " + model);
         Path routerFile = routers != null ? routers : shippedRouters(out);
-        List<String> methods = List.of("vanilla", "moice:" + routerFile);
+        List<String> methods = List.of("vanilla", "equal", "moice:" + routerFile);
         System.err.println("demo: bin/moice eval --model " + modelPath + " --task " + task + " --lengths " + join(lengths)
-                + " --depths " + join(depths) + " --samples " + samples + " --seed " + seed + " --methods "
+                + " --depths " + join(depths) + " --samples " + samples + " --score " + score + " --seed " + seed + " --methods "
                 + String.join(",", methods) + " --out " + out);
         Moice.eval(EvalOptions.synthetic(modelPath.toString(), task, lengths, methods, out).withDepths(depths)
-                .withSamples(samples).withSeed(seed), new PrintStream(System.err, true, StandardCharsets.UTF_8));
+                .withSamples(samples).withSeed(seed).withScore(score), new PrintStream(System.err, true, StandardCharsets.UTF_8));
         try {
             System.out.println(Files.readString(out.resolve("summary.md"), StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new MoiceException(out.resolve("summary.md") + ": cannot read the summary: " + e.getMessage());
         }
-        System.out.println("plots: " + out.resolve("accuracy_by_depth.png") + " and " + out + "/heatmap_*.png");
+        System.out.println("plots: " + out + "/*_by_depth.png");
         return 0;
     }
 
