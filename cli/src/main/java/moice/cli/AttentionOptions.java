@@ -5,8 +5,6 @@ import moice.load.LoadedModel;
 import moice.method.Method;
 import moice.method.MethodFlags;
 import moice.method.MethodSpec;
-import moice.method.Methods;
-import moice.model.InferenceSession;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -17,7 +15,9 @@ import java.util.List;
  * The {@code --method} / {@code --moice} flags (and the baselines' parameters) shared by commands that run the model.
  * {@code --method} takes the method spec syntax of {@link MethodSpec}; the other flags are sugar that fill in a spec's
  * arguments ({@code --moice R} = {@code moice:R}, {@code --ab-bases B..} = {@code ab:B..}, {@code --mspoe-*} =
- * {@code mspoe:MIN,MAX[,group]}).
+ * {@code mspoe:MIN,MAX[,group]}). The flags become {@link Method} values here; sessions are made from them only by
+ * {@code moice.api.Engine#session} or, for bench, by {@code moice.method.Methods}: no command builds an attention
+ * variant itself.
  */
 final class AttentionOptions {
     @Option(names = "--moice", paramLabel = "ROUTERS",
@@ -95,28 +95,12 @@ final class AttentionOptions {
                 case MSPOE -> anyMsPoe = true;
                 default -> { }
             }
-            out.add(withBaselineFlags(s, abBases, mspoeMin, mspoeMax, mspoeGroupRatios, "--method"));
+            out.add(MethodFlags.withBaselineFlags(s, abBases, mspoeMin, mspoeMax, mspoeGroupRatios, "--method"));
         }
         if (routers != null && !anyMoice) throw new MoiceException("--moice " + routers + " conflicts with --method " + list);
         if (abBases != null && !anyAb) throw new MoiceException("--ab-bases needs --method ab");
         if ((mspoeMin != null || mspoeMax != null || mspoeGroupRatios) && !anyMsPoe)
             throw new MoiceException("--mspoe-min/--mspoe-max/--mspoe-group-ratios need --method mspoe");
         return out;
-    }
-
-    /** {@link MethodFlags#methodList}: the methods of a {@code --methods} list (eval, perplexity). */
-    static List<MethodSpec> methodList(List<String> methods, List<Double> abBases, Double mspoeMin, Double mspoeMax,
-                                       boolean mspoeGroupRatios) {
-        return MethodFlags.methodList(methods, abBases, mspoeMin, mspoeMax, mspoeGroupRatios);
-    }
-
-    static MethodSpec withBaselineFlags(MethodSpec spec, List<Double> abBases, Double mspoeMin, Double mspoeMax,
-                                        boolean mspoeGroupRatios, String flag) {
-        return MethodFlags.withBaselineFlags(spec, abBases, mspoeMin, mspoeMax, mspoeGroupRatios, flag);
-    }
-
-    /** Sessions running {@link #method(LoadedModel)} on the model. */
-    InferenceSession.Factory sessions(LoadedModel m) {
-        return Methods.sessions(method(m), m.model());
     }
 }

@@ -30,7 +30,12 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
-/** {@code bin/moice bench}: prefill and decode speed of a model, one table. */
+/**
+ * {@code bin/moice bench}: prefill and decode speed of a model, one table. Below the API on purpose: it measures the
+ * engine itself (random weights of a known shape with no files, several methods' session factories interleaved by
+ * {@link Benchmark}, rotated-key-copy variants, training's forward+backward), so it takes its sessions from
+ * {@link Methods}, the one method factory, and the model layer directly.
+ */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Measures prefill tokens/s at given prompt lengths and decode tokens/s (medians), and peak memory.",
                 "Example: bin/moice bench --random-shape smollm2-135m --dtype f32 --prefill 512,2048 --decode 128",
@@ -121,7 +126,7 @@ public final class BenchCommand implements Callable<Integer> {
             if (sessions instanceof AttentionBuckets ab) passes = Math.max(passes, ab.bases().length);
             labels.add(names.get(i));
             factories.add(sessions);
-            if (rotatedKeyCopies && Methods.routers(method, config).isPresent()) {
+            if (rotatedKeyCopies && method.routes()) {
                 // remember the last session opened, to report the memory its rotated copies took
                 InferenceSession.Factory copies = Methods.sessions(method, m, new Methods.Options(true, false));
                 InferenceSession[] last = new InferenceSession[1];

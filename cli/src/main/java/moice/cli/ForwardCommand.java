@@ -1,17 +1,16 @@
 package moice.cli;
 
 import moice.MoiceException;
-import moice.attention.MoiceAttention;
-import moice.attention.RoutingLog;
-import moice.attention.RoutingStats;
+import moice.api.Engine;
+import moice.api.Logits;
+import moice.api.Moice;
+import moice.api.Session;
+import moice.api.SessionOptions;
 import moice.io.AtomicFile;
-import moice.load.LoadedModel;
-import moice.io.download.ModelCache;
-import moice.io.TokenIds;
 import moice.io.SafeTensorsWriter;
+import moice.io.TokenIds;
+import moice.io.download.ModelCache;
 import moice.method.Method;
-import moice.method.Methods;
-import moice.model.InferenceSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -46,20 +45,18 @@ public final class ForwardCommand implements Callable<Integer> {
     public Integer call() {
         int[] ids = TokenIds.read(tokens);
         attention.checkFlags(true); // flag errors before loading the model
-        try (LoadedModel m = LoadedModel.open(ModelCache.resolve(model))) {
-            Method method = attention.method(m);
-            var options = new Methods.Options(false, routingStats != null);
-            if (routingStats != null && Methods.routers(method, m.config()).isEmpty())
+        try (Engine engine = Moice.load(ModelCache.resolve(model))) {
+            Method method = attention.method(engine.model());
+            if (routingStats != null && !method.routes())
                 throw new MoiceException("--routing-stats needs --moice ROUTERS (or a MoICE checkpoint)");
-            InferenceSession session = Methods.sessions(method, m.model(), options).open(Math.max(ids.length, 1));
+            Session session = engine.session(method,
+                    routingStats != null ? SessionOptions.recordingRouting() : SessionOptions.DEFAULT);
             long t0 = System.nanoTime();
-            float[] logits = session.forward(ids, ids.length);
+            Logits logits = session.forward(ids);
             System.err.printf("forward: %d tokens in %.2f s%n", ids.length, (System.nanoTime() - t0) / 1e9);
-            new SafeTensorsWriter().addF32("logits", logits, ids.length, m.config().vocabSize()).write(out);
+            new SafeTensorsWriter().addF32("logits", logits.values(), logits.tokens(), logits.vocab()).write(out);
             if (routingStats != null) {
-                RoutingLog log = ((MoiceAttention.State) ((InferenceSession.Single) session).attentionState()).routingLog();
-                double[] bases = Methods.routers(method, m.config()).orElseThrow().bases();
-                byte[] csv = RoutingStats.of(log).toCsv(bases).getBytes(StandardCharsets.UTF_8);
+                byte[] csv = session.routing().orElseThrow().toCsv().getBytes(StandardCharsets.UTF_8);
                 AtomicFile.write(routingStats, ch -> {
                     ByteBuffer b = ByteBuffer.wrap(csv);
                     while (b.hasRemaining()) ch.write(b);

@@ -16,7 +16,11 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-/** {@code bin/moice grad}: the router gradients of the training loss on one token sequence. */
+/**
+ * {@code bin/moice grad}: the router gradients of the training loss on one token sequence. Below the API on purpose:
+ * it exposes training internals ({@link ModelObjective}, {@link RouterGradients}) so that they can be checked against
+ * PyTorch's autograd; Java users train with {@code moice.api.Moice#trainRouters}.
+ */
 @Command(name = "grad", mixinStandardHelpOptions = true,
         description = {"Writes, under the router tensor names (float32, the router file's shapes), the gradient of "
                 + "mean next-token cross-entropy over all positions + C·L_aux (docs/method.md) with respect to every router "

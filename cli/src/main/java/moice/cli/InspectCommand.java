@@ -13,7 +13,11 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-/** {@code bin/moice inspect}: a model's config, its tensors, and the memory it needs at a given context. */
+/**
+ * {@code bin/moice inspect}: a model's config, its tensors, and the memory it needs at a given context. Uses
+ * {@link LoadedModel} below the API on purpose: the tensor table (names, storage types, shapes, file offsets) and the
+ * KV-cache size are file and engine internals that the API does not expose.
+ */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
         description = {"Prints the config, the tensor table and a memory estimate for a context length.",
                 "Example: bin/moice inspect --model DIR --context 8192"})

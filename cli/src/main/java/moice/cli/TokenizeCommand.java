@@ -1,13 +1,10 @@
 package moice.cli;
 
 import moice.MoiceException;
-import moice.io.ModelDir;
-import moice.io.download.ModelCache;
-import moice.io.gguf.GgufFile;
-import moice.io.gguf.GgufTokenizerData;
-import moice.tokenizer.GgufTokenizer;
+import moice.api.Moice;
+import moice.api.Tokenizer;
 import moice.io.Json;
-import moice.tokenizer.Tokenizer;
+import moice.io.download.ModelCache;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -45,19 +42,7 @@ public final class TokenizeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Path path = ModelCache.resolve(model);
-        Tokenizer tokenizer;
-        if (ModelDir.isGguf(path) && Files.isRegularFile(path)) {
-            try (GgufFile gguf = GgufFile.open(path)) {
-                tokenizer = GgufTokenizer.build(GgufTokenizerData.read(gguf), path.toString());
-            }
-        } else {
-            Path json = Files.isDirectory(path) ? path.resolve("tokenizer.json") : path;
-            if (!Files.isRegularFile(json))
-                throw new MoiceException(json + ": not found (--model must be a directory with tokenizer.json, a "
-                        + "tokenizer.json file or a .gguf file)");
-            tokenizer = Tokenizer.load(json);
-        }
+        Tokenizer tokenizer = Moice.tokenizer(ModelCache.resolve(model)); // no weights are read
         String text = input.text != null ? input.text : readText(input.textFile);
         System.out.println(Json.write(tokenizer.encode(text, !noSpecial)));
         System.out.flush();

@@ -212,6 +212,35 @@ class ApiTest {
         }
     }
 
+    /**
+     * {@link Moice#tokenizer} reads only the tokenizer: folders that hold nothing but tokenizer.json (no config, no
+     * weights) give HF's ids and decoded text (the fixtures' expected.json, written by HF tokenizers).
+     */
+    @Test
+    void tokenizerAloneGivesWhatHfGives() {
+        for (String name : List.of("bytelevel_smollm", "spm_llama2", "bytelevel_llama3")) {
+            Path dir = Path.of("src/test/resources/tokenizers", name);
+            var expected = moice.io.Json.object(moice.io.Json.parseFile(dir.resolve("expected.json")), "expected");
+            Tokenizer fromDir = Moice.tokenizer(dir), fromFile = Moice.tokenizer(dir.resolve("tokenizer.json"));
+            assertEquals(moice.io.Json.integer(expected.get("vocab_size_with_added"), "vocab"), fromDir.vocabSize());
+            int checked = 0;
+            for (Object o : moice.io.Json.array(expected.get("probes"), "probes")) {
+                var probe = moice.io.Json.object(o, "probe");
+                String text = (String) probe.get("text");
+                int[] ids = ((List<?>) probe.get("ids")).stream().mapToInt(v -> ((Long) v).intValue()).toArray();
+                int[] plain = ((List<?>) probe.get("ids_no_special")).stream().mapToInt(v -> ((Long) v).intValue()).toArray();
+                assertArrayEquals(ids, fromDir.encode(text), name + ": " + text);
+                assertArrayEquals(ids, fromFile.encode(text), name + ": " + text);
+                assertArrayEquals(plain, fromDir.encode(text, false), name + ": " + text);
+                assertEquals(probe.get("decoded"), fromDir.decode(ids), name + ": " + text);
+                checked++;
+            }
+            assertTrue(checked > 0, name);
+        }
+        MoiceException none = assertThrows(MoiceException.class, () -> Moice.tokenizer(tmp.resolve("nowhere")));
+        assertTrue(none.getMessage().contains("tokenizer.json"), none.getMessage());
+    }
+
     @Test
     void tokenizeIsWhatTheCommandLinePrints() throws IOException {
         String text = "Hello wörld, 12 tokens!";
@@ -223,6 +252,7 @@ class ApiTest {
             int[] ids = engine.tokenize(text);
             assertEquals(r.out().strip().replace(" ", ""), Arrays.toString(ids).replace(" ", ""));
             assertEquals(text, engine.detokenize(engine.tokenize(text, false)));
+            assertArrayEquals(ids, Moice.tokenizer(model).encode(text));
         }
     }
 

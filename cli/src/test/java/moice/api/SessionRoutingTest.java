@@ -45,9 +45,23 @@ class SessionRoutingTest {
             for (int l = 0; l < counts.numLayers(); l++) {
                 assertEquals(ids.length, counts.positions()[l]);
                 assertEquals(c.numHeads(), counts.selected()[l].length);
-                for (long[] head : counts.selected()[l])
-                    assertEquals(2L * ids.length, java.util.Arrays.stream(head).sum());
+                for (int h = 0; h < c.numHeads(); h++) {
+                    assertEquals(2L * ids.length, java.util.Arrays.stream(counts.selected()[l][h]).sum());
+                    // a position's K kept float weights are renormalised to 1 (within K ulps of 1f: one rounding in the
+                    // sum, one per division), so a head's weights sum to its positions
+                    double weights = 0, means = 0;
+                    for (int e = 0; e < bases.length; e++) {
+                        weights += counts.weightSums()[l][h][e];
+                        means += counts.meanWeight(l, h, e);
+                        if (counts.selected()[l][h][e] == 0) assertEquals(0, counts.meanWeightWhenSelected(l, h, e));
+                    }
+                    double perPosition = 2 * Math.ulp(1f); // K = 2
+                    assertEquals(ids.length, weights, perPosition * ids.length);
+                    assertEquals(1, means, perPosition);
+                }
             }
+            String[] csv = counts.toCsv().split("\n");
+            assertEquals(1 + c.numLayers() * c.numHeads() * bases.length, csv.length);
             Completion done = s.generate("Hi", GenerateOptions.greedy(4), null);
             RoutingCounts after = s.routing().orElseThrow();
             int fed = done.promptTokens() + done.generatedTokens() - (done.stopReason().equals("eos") ? 0 : 1);

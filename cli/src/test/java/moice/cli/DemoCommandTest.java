@@ -1,66 +1,78 @@
 package moice.cli;
 
+import moice.api.EvalOptions;
+import moice.api.Moice;
 import moice.eval.ResultRow;
 import moice.eval.ResultsCsv;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
-import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * {@code bin/moice demo} on a tiny random model with its own routers: the three methods on the same prompts, scored by
- * log-likelihood, and a summary with the paired comparisons. (The default model's run is what the README shows.)
+ * {@code bin/moice demo} is a short {@code Moice.eval} of vanilla, equal weights and MoICE on the same prompts, scored
+ * by log-likelihood: on a tiny model with its own routers it writes the rows the API's eval gives for that run, and
+ * prints the summary with the paired comparisons. (The default model's run is what the README shows.)
  */
 class DemoCommandTest {
     @TempDir
     Path tmp;
 
     @Test
-    void comparesVanillaEqualAndMoiceOnTheSamePromptsByLogLikelihood() throws IOException {
+    void demoIsTheLogLikelihoodEvalOfVanillaEqualAndMoice() throws IOException {
         Path model = TinyChatModel.write(tmp.resolve("tiny"), 2, 1024);
         Path routers = tmp.resolve("r.safetensors");
         CliTest.Run init = CliTest.run("routers", "init", "--model", model.toString(), "--base-ratios",
                 "1,1.75,1.8,1.9,2,2.25,2.5", "--top-k", "3", "--seed", "2", "--out", routers.toString());
         assertEquals(0, init.code(), init.err());
-        Path out = tmp.resolve("demo");
+        Path demoOut = tmp.resolve("demo"), evalOut = tmp.resolve("eval");
         CliTest.Run r = CliTest.run("demo", "--model", model.toString(), "--moice", routers.toString(), "--lengths", "300",
-                "--depths", "0,1", "--samples", "2", "--out", out.toString());
+                "--depths", "0,1", "--samples", "2", "--out", demoOut.toString());
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.err().contains("--score loglik") && r.err().contains("--methods vanilla,equal,moice:"), r.err());
+        String summary = Files.readString(demoOut.resolve("summary.md"), StandardCharsets.UTF_8);
+        assertTrue(r.out().startsWith(summary), r.out());
+        assertTrue(summary.contains("| equal |") && summary.contains("| vanilla |")
+                && summary.contains("## Paired difference: method − vanilla")
+                && summary.contains("## Paired difference: method − equal") && summary.contains("Δ log-likelihood (nats)"), summary);
+        assertTrue(Files.isRegularFile(demoOut.resolve("loglik_by_depth.png")));
 
-        List<ResultRow> rows = ResultsCsv.read(out.resolve("results.csv"));
-        assertEquals(12, rows.size(), "3 methods x 2 depths x 2 samples");
-        Map<String, List<ResultRow>> byMethod = rows.stream().collect(Collectors.groupingBy(ResultRow::method));
-        assertEquals(3, byMethod.size(), byMethod.keySet().toString());
-        for (ResultRow row : rows) assertEquals("loglik", row.scoring(), row.toString());
-        // paired: each method saw the same prompts (same gold answers in the same cells) but scored them differently
-        List<String> gold = byMethod.get("vanilla").stream().map(x -> x.depth() + "/" + x.sample() + "/" + x.gold()).sorted().toList();
-        List<String> equalGold = byMethod.get("equal").stream().map(x -> x.depth() + "/" + x.sample() + "/" + x.gold()).sorted().toList();
-        assertEquals(gold, equalGold);
-        assertNotEquals(byMethod.get("vanilla").getFirst().loglik(), byMethod.get("equal").getFirst().loglik());
-
-        String summary = Files.readString(out.resolve("summary.md"));
-        assertTrue(r.out().contains(summary.strip().lines().findFirst().orElseThrow()), "the summary is printed");
-        assertTrue(summary.contains("| equal |") && summary.contains("| vanilla |"), summary);
-        assertTrue(summary.contains("## Paired difference: method − vanilla") && summary.contains("## Paired difference: method − equal")
-                && summary.contains("Δ log-likelihood (nats)"), summary);
-        assertTrue(Files.isRegularFile(out.resolve("loglik_by_depth.png")));
+        Moice.eval(EvalOptions.synthetic(model.toString(), "passkey", List.of(300),
+                        List.of("vanilla", "equal", "moice:" + routers), evalOut).withDepths(List.of(0.0, 1.0))
+                        .withSamples(2).withSeed(1).withScore("loglik"),
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        List<ResultRow> expected = ResultsCsv.read(evalOut.resolve("results.csv")); // as printed, like the demo's
+        List<ResultRow> demo = ResultsCsv.read(demoOut.resolve("results.csv"));
+        assertEquals(12, expected.size(), "3 methods x 2 depths x 2 samples");
+        assertEquals(expected.size(), demo.size());
+        for (int i = 0; i < demo.size(); i++) {
+            ResultRow a = demo.get(i), b = expected.get(i);
+            assertEquals("loglik", a.scoring());
+            assertEquals(List.of(b.method(), b.depth(), b.sample(), b.gold(), b.promptTokens(), b.loglik()),
+                    List.of(a.method(), a.depth(), a.sample(), a.gold(), a.promptTokens(), a.loglik()));
+        }
+        // paired: the methods saw the same prompts and scored them differently
+        ResultRow vanilla = demo.stream().filter(x -> x.method().equals("vanilla")).findFirst().orElseThrow();
+        ResultRow equal = demo.stream().filter(x -> x.method().equals("equal") && x.depth() == vanilla.depth()
+                && x.sample() == vanilla.sample()).findFirst().orElseThrow();
+        assertEquals(vanilla.gold(), equal.gold());
+        assertNotEquals(vanilla.loglik(), equal.loglik());
     }
 
     @Test
-    void anotherModelNeedsItsOwnRouters() throws IOException {
-        Path model = TinyChatModel.write(tmp.resolve("tiny"), 2, 1024);
-        CliTest.Run r = CliTest.run("demo", "--model", model.toString(), "--out", tmp.resolve("d").toString());
-        assertNotEquals(0, r.code(), r.err());
-        assertTrue(r.err().contains("give --moice ROUTERS"), r.err());
+    void anotherModelNeedsItsRouters() throws IOException {
+        Path model = TinyChatModel.write(tmp.resolve("tiny"));
+        CliTest.Run r = CliTest.run("demo", "--model", model.toString(), "--out", tmp.resolve("out").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().startsWith("moice: demo: the shipped routers are for SmolLM2-135M-Instruct"), r.err());
     }
 }

@@ -1,10 +1,9 @@
 package moice.attention;
 
-import java.util.Locale;
-
 /**
  * Per layer, head and expert: how many positions selected the expert and the weights it got, summed over the
- * positions a {@link RoutingLog} holds. A summary of where MoICE sends each head's attention.
+ * positions a {@link RoutingLog} holds. A summary of where MoICE sends each head's attention; the public API's
+ * {@code RoutingCounts} carries it to users (and writes {@code forward --routing-stats}' CSV).
  */
 public final class RoutingStats {
     private final int numLayers, numHeads, numExperts;
@@ -48,40 +47,6 @@ public final class RoutingStats {
     /** Positions at which {@code head} of {@code layer} selected {@code expert}. */
     public long selected(int layer, int head, int expert) { return selected[index(layer, head, expert)]; }
 
-    /** Mean weight of the expert over all positions (0 where it was not selected). */
-    public double meanWeight(int layer, int head, int expert) {
-        return positions[layer] == 0 ? 0 : weightSum[index(layer, head, expert)] / positions[layer];
-    }
-
-    /** Mean weight of the expert over the positions that selected it (0 if none did). */
-    public double meanWeightWhenSelected(int layer, int head, int expert) {
-        long n = selected(layer, head, expert);
-        return n == 0 ? 0 : weightSum[index(layer, head, expert)] / n;
-    }
-
-    /**
-     * CSV with a header and one row per (layer, head, expert): {@code layer,head,expert,base,positions,selected,
-     * selected_fraction,mean_weight,mean_weight_when_selected}.
-     *
-     * @param bases the experts' RoPE bases, in expert order
-     */
-    public String toCsv(double[] bases) {
-        if (bases.length != numExperts) throw new IllegalArgumentException(bases.length + " bases for " + numExperts + " experts");
-        StringBuilder sb = new StringBuilder("layer,head,expert,base,positions,selected,selected_fraction,mean_weight,"
-                + "mean_weight_when_selected\n");
-        for (int l = 0; l < numLayers; l++)
-            for (int h = 0; h < numHeads; h++)
-                for (int e = 0; e < numExperts; e++) {
-                    long n = selected(l, h, e);
-                    double fraction = positions[l] == 0 ? 0 : (double) n / positions[l];
-                    sb.append(String.format(Locale.ROOT, "%d,%d,%d,%s,%d,%d,%.6f,%.6f,%.6f%n", l, h, e,
-                            baseText(bases[e]), positions[l], n, fraction, meanWeight(l, h, e),
-                            meanWeightWhenSelected(l, h, e)));
-                }
-        return sb.toString();
-    }
-
-    private static String baseText(double base) {
-        return base == Math.rint(base) && Math.abs(base) < 1e15 ? Long.toString((long) base) : Double.toString(base);
-    }
+    /** Sum over the counted positions of the weight {@code head} of {@code layer} gave {@code expert} (0 where unselected). */
+    public double weightSum(int layer, int head, int expert) { return weightSum[index(layer, head, expert)]; }
 }

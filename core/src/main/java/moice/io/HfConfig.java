@@ -21,7 +21,10 @@ import java.util.stream.Collectors;
  * when it is a non-empty object, else from {@code rope_parameters} (transformers v5), with {@code rope_theta} inside
  * taking precedence over the top-level key, exactly as transformers standardises them.
  *
- * <p>Every error is a {@link MoiceException} naming the file and the key.
+ * <p>Every error is a {@link MoiceException} naming the file and the key. The typed access is this class's own small
+ * reader ({@code Fields}) over {@link Json}'s tree, not a record bound by jackson-databind: an absent key and an
+ * explicit {@code null} mean different things here (see {@code num_key_value_heads}, {@code sliding_window},
+ * {@code bos_token_id}, yarn's {@code factor}), and binding would turn both into {@code null}.
  */
 public final class HfConfig {
     private HfConfig() {}

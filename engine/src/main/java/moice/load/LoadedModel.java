@@ -63,6 +63,23 @@ public final class LoadedModel implements AutoCloseable {
         return ModelDir.isGguf(path) && Files.isRegularFile(path) ? openGguf(path) : openHf(path);
     }
 
+    /**
+     * The tokenizer alone, without the weights: of a {@code .gguf} file, a {@code tokenizer.json} file, or a directory
+     * holding one. For tokenizing where no model needs to run (no config.json or weights are read).
+     */
+    public static Tokenizer openTokenizer(Path path) {
+        if (ModelDir.isGguf(path) && Files.isRegularFile(path)) {
+            try (GgufFile gguf = GgufFile.open(path)) {
+                return GgufTokenizer.build(GgufTokenizerData.read(gguf), path.toString());
+            }
+        }
+        Path json = Files.isDirectory(path) ? path.resolve("tokenizer.json") : path;
+        if (!Files.isRegularFile(json))
+            throw new MoiceException(json + ": not found (expected a model directory with tokenizer.json, a "
+                    + "tokenizer.json file or a .gguf file)");
+        return Tokenizer.load(json);
+    }
+
     private static LoadedModel openHf(Path path) {
         ModelDir dir = ModelDir.of(path);
         ModelConfig config = dir.loadConfig();

@@ -21,6 +21,14 @@ public sealed interface Method {
     /** A short name for reports and tables. */
     String label();
 
+    /**
+     * Whether the method routes among RoPE bases with MoICE routers (moice, equal, random): only these have routing
+     * decisions to record and report.
+     */
+    default boolean routes() {
+        return this instanceof Moice || this instanceof EqualWeights || this instanceof RandomRouting;
+    }
+
     /** The official ratios times {@code theta}. */
     static double[] officialBases(double theta) {
         return OFFICIAL_BASE_RATIOS.stream().mapToDouble(r -> r * theta).toArray();

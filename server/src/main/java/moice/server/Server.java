@@ -13,7 +13,6 @@ import moice.api.SessionOptions;
 import moice.io.Json;
 import moice.method.Method;
 import moice.method.MethodSpec;
-import moice.method.Methods;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -312,7 +311,7 @@ public final class Server implements AutoCloseable {
             throw new ApiError(404, "invalid_request_error", "model_not_found", "model",
                     "the model '" + req.model() + "' does not exist; this server runs '" + options.modelId() + "'");
         Loaded loaded = method(req.method());
-        if (req.routing() && Methods.routers(loaded.method(), engine.config()).isEmpty())
+        if (req.routing() && !loaded.method().routes())
             throw ApiError.invalid("moice.routing", "routing_unavailable", "moice.routing needs a MoICE-family method "
                     + "(moice, equal, random); '" + loaded.name() + "' has no routers");
         int[] prompt = promptTokens(req);
