@@ -119,10 +119,8 @@ public final class Session {
      * before anything ran.
      */
     public Optional<RoutingCounts> routing() {
-        if (!(last instanceof InferenceSession.Single single)
-                || !(single.attentionState() instanceof MoiceAttention.State state) || state.routingLog() == null)
-            return Optional.empty();
-        RoutingLog log = state.routingLog();
+        RoutingLog log = routingLog();
+        if (log == null) return Optional.empty();
         RoutingStats stats = RoutingStats.of(log);
         int layers = log.numLayers(), heads = log.numHeads(), experts = log.numExperts();
         int[] positions = new int[layers];
@@ -134,6 +132,38 @@ public final class Session {
         }
         double[] bases = Methods.routers(method, engine.config()).orElseThrow().bases();
         return Optional.of(new RoutingCounts(bases.clone(), log.topK(), positions, selected));
+    }
+
+    /**
+     * The routing decisions of the last sequence this session ran, position by position (see {@link #routing()} for
+     * which sequence and when it is empty).
+     */
+    public Optional<RoutingTrace> routingTrace() {
+        RoutingLog log = routingLog();
+        if (log == null) return Optional.empty();
+        int layers = log.numLayers(), heads = log.numHeads(), k = log.topK();
+        int[] positions = new int[layers];
+        int[][] experts = new int[layers][];
+        float[][] weights = new float[layers][];
+        for (int l = 0; l < layers; l++) {
+            int n = log.positions(l);
+            positions[l] = n;
+            experts[l] = new int[n * heads * k];
+            weights[l] = new float[n * heads * k];
+            for (int p = 0; p < n; p++)
+                for (int h = 0; h < heads; h++) {
+                    System.arraycopy(log.experts(l, p, h), 0, experts[l], (p * heads + h) * k, k);
+                    System.arraycopy(log.weights(l, p, h), 0, weights[l], (p * heads + h) * k, k);
+                }
+        }
+        double[] bases = Methods.routers(method, engine.config()).orElseThrow().bases();
+        return Optional.of(new RoutingTrace(bases.clone(), k, heads, positions, experts, weights));
+    }
+
+    private RoutingLog routingLog() {
+        if (!(last instanceof InferenceSession.Single single)
+                || !(single.attentionState() instanceof MoiceAttention.State state)) return null;
+        return state.routingLog();
     }
 
     /** Positions in this session's sequence (what {@link #forward} has fed since the last reset). */

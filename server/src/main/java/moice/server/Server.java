@@ -8,6 +8,7 @@ import moice.api.Completion;
 import moice.api.Engine;
 import moice.api.GenerateOptions;
 import moice.api.RoutingCounts;
+import moice.api.RoutingTrace;
 import moice.api.Session;
 import moice.api.SessionOptions;
 import moice.io.Json;
@@ -204,6 +205,12 @@ public final class Server implements AutoCloseable {
     private void route(HttpExchange ex) {
         String path = ex.getRequestURI().getPath();
         String verb = ex.getRequestMethod();
+        Page page = PAGES.get(path);
+        if (page != null) {
+            allow(ex, verb, "GET");
+            sendPage(ex, page);
+            return;
+        }
         switch (path) {
             case "/health" -> {
                 allow(ex, verb, "GET");
@@ -221,7 +228,7 @@ public final class Server implements AutoCloseable {
                 complete(ex, Request.parse(json, path.equals("/v1/chat/completions")));
             }
             default -> throw new ApiError(404, "invalid_request_error", "not_found", null,
-                    "no such endpoint: " + path + " (there are /health, /v1/models, /v1/chat/completions, /v1/completions)");
+                    "no such endpoint: " + path + " (there are /, /health, /v1/models, /v1/chat/completions, /v1/completions)");
         }
     }
 
@@ -289,9 +296,51 @@ public final class Server implements AutoCloseable {
         m.put("object", "model");
         m.put("created", created);
         m.put("owned_by", "moice");
+        List<String> routing = methods.stream()
+                .filter(l -> Methods.routers(l.method(), engine.config()).isPresent()).map(Loaded::name).toList();
         m.put("moice", Map.of("methods", methodNames(), "default_method", methods.get(0).name(),
-                "context", context));
+                "routing_methods", routing, "context", context));
         return m;
+    }
+
+    // ---- the web page ----
+
+    /** A static file of the web page: its bytes (read once, from this module's resources) and content type. */
+    record Page(byte[] bytes, String contentType) {}
+
+    /**
+     * The web page at {@code /}: a fixed set of files, so that no path a client sends can name any other resource.
+     * Plain HTML, CSS and JavaScript with no build step and nothing loaded from elsewhere.
+     */
+    static final Map<String, Page> PAGES = Map.of(
+            "/", page("index.html", "text/html; charset=utf-8"),
+            "/index.html", page("index.html", "text/html; charset=utf-8"),
+            "/app.js", page("app.js", "text/javascript; charset=utf-8"),
+            "/style.css", page("style.css", "text/css; charset=utf-8"));
+
+    private static Page page(String name, String type) {
+        try (InputStream in = Server.class.getResourceAsStream("web/" + name)) {
+            if (in == null) throw new IllegalStateException("moice-server resource web/" + name + " is missing");
+            return new Page(in.readAllBytes(), type);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void sendPage(HttpExchange ex, Page page) {
+        ex.getResponseHeaders().set("Content-Type", page.contentType());
+        ex.getResponseHeaders().set("Cache-Control", "no-cache");
+        // the page talks to this server only: no other origin may frame it or feed it scripts
+        ex.getResponseHeaders().set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'");
+        ex.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
+        try {
+            ex.sendResponseHeaders(200, page.bytes().length);
+            try (OutputStream out = ex.getResponseBody()) {
+                out.write(page.bytes());
+            }
+        } catch (IOException e) {
+            throw new ClientGone(e);
+        }
     }
 
     // ---- completions ----
@@ -398,7 +447,7 @@ public final class Server implements AutoCloseable {
                 choice.put("finish_reason", finishReason(c));
                 body.put("choices", List.of(choice));
                 body.put("usage", usage(c));
-                body.put("moice", extension(loaded, req, session));
+                body.put("moice", extension(loaded, req, session, prompt, c));
                 sendJson(ex, 200, body);
             }
         } finally {
@@ -440,7 +489,7 @@ public final class Server implements AutoCloseable {
             }
             Map<String, Object> last = chunk(id, object, now, req.chat(), "", finishReason(c),
                     req.chat() ? Map.of() : null);
-            last.put("moice", extension(loaded, req, session));
+            last.put("moice", extension(loaded, req, session, prompt, c));
             event(out, last);
             if (req.includeUsage()) {
                 Map<String, Object> u = envelope(id, object, now);
@@ -500,11 +549,52 @@ public final class Server implements AutoCloseable {
         return u;
     }
 
-    private static Map<String, Object> extension(Loaded loaded, Request req, Session session) {
+    private Map<String, Object> extension(Loaded loaded, Request req, Session session, int[] prompt, Completion c) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("method", loaded.name());
-        if (req.routing()) session.routing().ifPresent(r -> m.put("routing", routingJson(r)));
+        if (req.routing()) session.routing().ifPresent(r -> {
+            Map<String, Object> json = routingJson(r);
+            if (req.routingTokens()) session.routingTrace().ifPresent(t -> addTrace(json, t, prompt, c.tokens()));
+            m.put("routing", json);
+        });
         return m;
+    }
+
+    /**
+     * Adds the per-position routing to {@link #routingJson}: {@code prompt_tokens}, {@code tokens} (the text of every
+     * position fed: the prompt's, then the generated ones that were fed back) and per layer {@code experts} and
+     * {@code weights}, {@code [head][position][rank]}.
+     */
+    private void addTrace(Map<String, Object> json, RoutingTrace t, int[] prompt, int[] generated) {
+        int n = t.numLayers() == 0 ? 0 : t.positions()[0];
+        List<Object> tokens = new ArrayList<>(n);
+        for (int p = 0; p < n; p++) {
+            int id = p < prompt.length ? prompt[p] : generated[p - prompt.length];
+            tokens.add(engine.detokenize(new int[]{id}));
+        }
+        json.put("prompt_tokens", prompt.length);
+        json.put("tokens", tokens);
+        @SuppressWarnings("unchecked") List<Object> layers = (List<Object>) json.get("layers");
+        for (int l = 0; l < t.numLayers(); l++) {
+            List<Object> experts = new ArrayList<>(), weights = new ArrayList<>();
+            for (int h = 0; h < t.numHeads(); h++) {
+                List<Object> he = new ArrayList<>(), hw = new ArrayList<>();
+                for (int p = 0; p < t.positions()[l]; p++) {
+                    List<Object> e = new ArrayList<>(t.topK()), w = new ArrayList<>(t.topK());
+                    for (int k = 0; k < t.topK(); k++) {
+                        e.add(t.expert(l, p, h, k));
+                        w.add(Math.round(t.weight(l, p, h, k) * 1e4) / 1e4);
+                    }
+                    he.add(e);
+                    hw.add(w);
+                }
+                experts.add(he);
+                weights.add(hw);
+            }
+            @SuppressWarnings("unchecked") Map<String, Object> layer = (Map<String, Object>) layers.get(l);
+            layer.put("experts", experts);
+            layer.put("weights", weights);
+        }
     }
 
     /** {@code {"bases", "top_k", "layers": [{"layer", "positions", "selected": [[count per expert] per head]}]}}. */
