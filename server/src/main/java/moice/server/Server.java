@@ -65,6 +65,17 @@ public final class Server implements AutoCloseable {
     /** A method loaded at start: its name in requests, the spec it came from, the method. */
     record Loaded(String name, MethodSpec spec, Method method) {}
 
+    /** Seconds a client may take to send a request (line, headers and body), unless the JVM was told otherwise. */
+    static final long MAX_REQUEST_SECONDS = 60;
+
+    static {
+        // The JDK's server waits forever for a request to arrive; a client trickling bytes would hold its connection
+        // for good. Read once, when the JDK's server is first used in this JVM (so: before the first Server starts).
+        // Not sun.net.httpserver.maxRspTime: that would cut long generations.
+        if (System.getProperty("sun.net.httpserver.maxReqTime") == null)
+            System.setProperty("sun.net.httpserver.maxReqTime", Long.toString(MAX_REQUEST_SECONDS));
+    }
+
     private final Engine engine;
     private final ServerOptions options;
     private final List<Loaded> methods;
@@ -268,7 +279,13 @@ public final class Server implements AutoCloseable {
         try (InputStream in = ex.getRequestBody()) {
             body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
         } catch (IOException e) {
-            throw new ClientGone(e);
+            // a bad chunk header, or the client went away: answer 400 (which fails harmlessly when nobody listens)
+            throw ApiError.invalid(null, "invalid_request", "the request body cannot be read: " + e.getMessage());
+        } catch (RuntimeException e) {
+            // the JDK's chunked decoder throws IndexOutOfBoundsException on a chunk size past 2^31 (found by
+            // ServeSoakTest): a malformed request, not a server error
+            throw ApiError.invalid(null, "invalid_request", "the request body cannot be read: malformed chunked "
+                    + "transfer encoding (" + e.getClass().getSimpleName() + ")");
         }
         if (body.length > max) throw tooLarge(-1);
         String text;

@@ -60,4 +60,8 @@ public record ServerOptions(String host, int port, String modelId, List<String> 
         return new ServerOptions(host, port, modelId, methods, parallel, maxQueue, positions, apiKey, maxBody,
                 drainSeconds);
     }
+
+    public ServerOptions withDrainSeconds(int seconds) {
+        return new ServerOptions(host, port, modelId, methods, parallel, maxQueue, context, apiKey, maxBody, seconds);
+    }
 }
