@@ -75,7 +75,7 @@ public final class Engine implements AutoCloseable {
     /** A session running {@code method} that keeps what {@code options} asks for (e.g. its routing decisions). */
     public Session session(Method method, SessionOptions options) {
         return new Session(this, method,
-                Methods.sessions(method, model.model(), new Methods.Options(false, options.recordRouting())));
+                Methods.sessions(method, model.model(), new Methods.Options(false, options.recordRouting())), options);
     }
 
     /** Token ids of {@code text} as HF {@code tokenizer.encode(text)} gives them (special tokens such as BOS added). */

@@ -64,6 +64,14 @@ public interface InferenceSession {
         @Override
         public int capacity() { return cache.capacity(); }
 
+        /**
+         * Forgets positions from {@code size} on, so that a new sequence sharing the first {@code size} tokens can go
+         * on from there. Only for attention whose state at a position depends on earlier positions alone (vanilla,
+         * MoICE: their per-sequence state is rebuilt or overwritten from there on); not Ms-PoE, whose head ratios
+         * come from the whole first block.
+         */
+        public void truncate(int size) { cache.truncate(size); }
+
         /** This sequence's attention state (e.g. MoICE's routing log, Ms-PoE's head ratios). */
         public AttentionVariant.State attentionState() { return state; }
     }

@@ -26,14 +26,14 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
@@ -85,11 +85,17 @@ public final class Server implements AutoCloseable {
     private final Semaphore slots;
     private final AtomicInteger admitted = new AtomicInteger(), active = new AtomicInteger();
     private final AtomicLong cancelled = new AtomicLong(), ids = new AtomicLong();
-    private final Map<String, Queue<Session>> idle = new ConcurrentHashMap<>();
+    /** Idle sessions per method (and routing), at most {@code parallel} each: their KV caches are the prefix cache. */
+    private final Map<String, Deque<Session>> idle = new ConcurrentHashMap<>();
     private final long created = System.currentTimeMillis() / 1000;
     private final byte[] apiKey;
     private volatile boolean stopped;
 
+    /**
+     * Reuse of cached prefixes (on): a request whose prompt starts with the tokens an idle session last ran (the next
+     * turn of a conversation) computes only the rest. Off only to measure and test the difference.
+     */
+    volatile boolean prefixReuse = true;
     /** Test hook: runs on the request's thread once it holds a generation slot, before generating. */
     volatile Runnable beforeGeneration = () -> { };
     /** Test hook: sees every piece of streamed text before it is written. */
@@ -440,10 +446,12 @@ public final class Server implements AutoCloseable {
         String id = (req.chat() ? "chatcmpl-" : "cmpl-") + Long.toHexString(created) + "-" + ids.incrementAndGet();
         long now = System.currentTimeMillis() / 1000;
         String key = loaded.name() + (req.routing() ? "#routing" : "");
-        Queue<Session> pool = idle.computeIfAbsent(key, k -> new ConcurrentLinkedQueue<>());
-        Session session = pool.poll();
-        if (session == null) session = engine.session(loaded.method(),
-                req.routing() ? SessionOptions.recordingRouting() : SessionOptions.DEFAULT);
+        Deque<Session> pool = idle.computeIfAbsent(key, k -> new ArrayDeque<>());
+        Session session = take(pool, prompt);
+        if (session == null) {
+            SessionOptions o = req.routing() ? SessionOptions.recordingRouting() : SessionOptions.DEFAULT;
+            session = engine.session(loaded.method(), prefixReuse ? o.withPrefixReuse() : o);
+        }
         active.incrementAndGet();
         try {
             beforeGeneration.run();
@@ -463,13 +471,36 @@ public final class Server implements AutoCloseable {
                 choice.put("logprobs", null);
                 choice.put("finish_reason", finishReason(c));
                 body.put("choices", List.of(choice));
-                body.put("usage", usage(c));
+                body.put("usage", usage(c, session.reusedPrefix()));
                 body.put("moice", extension(loaded, req, session, prompt, c));
                 sendJson(ex, 200, body);
             }
         } finally {
             active.decrementAndGet();
-            pool.offer(session);
+            synchronized (pool) {
+                pool.addFirst(session);
+            }
+        }
+    }
+
+    /**
+     * The idle session of {@code pool} that holds the longest prefix of {@code prompt} in its cache (the one that ran
+     * the earlier turns of this conversation, when it is idle), else the one used last; null when none is idle.
+     * Sessions in the pool are idle, and only a thread holding the pool's lock looks at them or takes one out.
+     */
+    private Session take(Deque<Session> pool, int[] prompt) {
+        synchronized (pool) {
+            Session best = null;
+            int longest = -1;
+            for (Session s : pool) {
+                int n = prefixReuse ? s.commonPrefix(prompt) : 0;
+                if (n > longest) {
+                    best = s;
+                    longest = n;
+                }
+            }
+            if (best != null) pool.remove(best);
+            return best;
         }
     }
 
@@ -511,7 +542,7 @@ public final class Server implements AutoCloseable {
             if (req.includeUsage()) {
                 Map<String, Object> u = envelope(id, object, now);
                 u.put("choices", List.of());
-                u.put("usage", usage(c));
+                u.put("usage", usage(c, session.reusedPrefix()));
                 event(out, u);
             }
             write(out, "data: [DONE]\n\n");
@@ -558,11 +589,13 @@ public final class Server implements AutoCloseable {
         };
     }
 
-    private static Map<String, Object> usage(Completion c) {
+    /** OpenAI's usage object; {@code prompt_tokens_details.cached_tokens}: prompt tokens taken from a cached prefix. */
+    private static Map<String, Object> usage(Completion c, int cached) {
         Map<String, Object> u = new LinkedHashMap<>();
         u.put("prompt_tokens", c.promptTokens());
         u.put("completion_tokens", c.generatedTokens());
         u.put("total_tokens", c.promptTokens() + c.generatedTokens());
+        u.put("prompt_tokens_details", Map.of("cached_tokens", cached));
         return u;
     }
 
