@@ -31,8 +31,7 @@ class ServePrefixReuseTest {
     static void start() throws IOException {
         f = new ServeFixture(tmp);
         reusing = f.start(f.options("vanilla", "moice:" + f.routers));
-        fresh = f.start(f.options("vanilla", "moice:" + f.routers));
-        fresh.prefixReuse = false;
+        fresh = f.start(f.options("vanilla", "moice:" + f.routers).withPrefixReuse(false));
     }
 
     @AfterAll

@@ -91,11 +91,8 @@ public final class Server implements AutoCloseable {
     private final byte[] apiKey;
     private volatile boolean stopped;
 
-    /**
-     * Reuse of cached prefixes (on): a request whose prompt starts with the tokens an idle session last ran (the next
-     * turn of a conversation) computes only the rest. Off only to measure and test the difference.
-     */
-    volatile boolean prefixReuse = true;
+    /** {@link ServerOptions#prefixReuse()}. */
+    private final boolean prefixReuse;
     /** Test hook: runs on the request's thread once it holds a generation slot, before generating. */
     volatile Runnable beforeGeneration = () -> { };
     /** Test hook: sees every piece of streamed text before it is written. */
@@ -104,6 +101,7 @@ public final class Server implements AutoCloseable {
     private Server(Engine engine, ServerOptions options) throws IOException {
         this.engine = engine;
         this.options = options;
+        this.prefixReuse = options.prefixReuse();
         this.methods = load(engine, options.methods());
         this.context = options.context() > 0 ? options.context() : engine.config().maxPositions();
         this.apiKey = options.apiKey() == null ? null : options.apiKey().getBytes(StandardCharsets.UTF_8);
