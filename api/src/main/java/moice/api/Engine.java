@@ -25,6 +25,7 @@ public final class Engine implements AutoCloseable {
     private final LoadedModel model;
     private final String name;
     private volatile Set<Integer> stopIds;
+    private moice.model.DecodeBatcher batcher;
 
     Engine(LoadedModel model, String name) {
         this.model = model;
@@ -137,9 +138,29 @@ public final class Engine implements AutoCloseable {
         return ids;
     }
 
+    /** Most decode steps one batch runs ({@link SessionOptions#batchDecode()}). */
+    static final int MAX_DECODE_BATCH = 64;
+
+    /** The engine's one decode batcher, shared by the sessions opened with {@link SessionOptions#batchDecode()}. */
+    synchronized moice.model.DecodeBatcher decodeBatcher() {
+        if (batcher == null) batcher = new moice.model.DecodeBatcher(model.model(), MAX_DECODE_BATCH);
+        return batcher;
+    }
+
+    /**
+     * {@code {batches, steps}}: decode batches run so far for sessions opened with {@link SessionOptions#batchDecode()},
+     * and the steps in them (steps / batches is the mean batch size); zeros before any.
+     */
+    public synchronized long[] decodeBatchCounts() {
+        return batcher == null ? new long[2] : batcher.counts();
+    }
+
     /** Unmaps the weights; see the class comment. */
     @Override
     public void close() {
+        synchronized (this) {
+            if (batcher != null) batcher.close();
+        }
         model.close();
     }
 }

@@ -47,8 +47,10 @@ public final class Session {
     Session(Engine engine, Method method, InferenceSession.Factory sessions, SessionOptions options) {
         this.engine = engine;
         this.method = method;
+        moice.model.DecodeBatcher batcher = options.batchDecode() ? engine.decodeBatcher() : null;
         this.sessions = capacity -> {
             InferenceSession s = sessions.open(capacity);
+            if (batcher != null && s instanceof InferenceSession.Single single) single.decodeWith(batcher);
             last = s;
             return s;
         };

@@ -73,6 +73,11 @@ public final class ServeCommand implements Callable<Integer> {
                     + "session still holds in its KV cache (default: reuse them; vanilla and MoICE-family methods).")
     boolean noPrefixReuse;
 
+    @Option(names = "--no-batching",
+            description = "Run each generation's decode steps alone (default: concurrent generations decode as one "
+                    + "batch, one pass over the weights for all; the same answers as alone).")
+    boolean noBatching;
+
     @Override
     public Integer call() throws InterruptedException {
         List<String> specs = new ArrayList<>(methods);
@@ -81,7 +86,8 @@ public final class ServeCommand implements Callable<Integer> {
         ServerOptions options;
         try {
             options = new ServerOptions(host, port, modelId(model), specs, parallel, maxQueue, context,
-                    key == null || key.isEmpty() ? null : key, maxBody, drainSeconds, !noPrefixReuse);
+                    key == null || key.isEmpty() ? null : key, maxBody, drainSeconds, !noPrefixReuse,
+                    !noBatching);
         } catch (IllegalArgumentException e) {
             throw new moice.MoiceException(e.getMessage());
         }

@@ -53,8 +53,21 @@ public interface InferenceSession {
             this.state = attention.newState();
         }
 
+        private volatile DecodeBatcher batcher;
+
+        /**
+         * From now on, single-token steps run through {@code b} (batched with other sequences' steps, same logits);
+         * null: alone again. The batcher must belong to this session's model.
+         */
+        public void decodeWith(DecodeBatcher b) {
+            if (b != null && b.model() != model) throw new IllegalArgumentException("a decode batcher of another model");
+            batcher = b;
+        }
+
         @Override
         public float[] forward(int[] tokens, int logitsCount) {
+            DecodeBatcher b = batcher;
+            if (b != null && tokens.length == 1 && logitsCount == 1) return b.step(tokens[0], cache, attention, state);
             return model.forward(tokens, cache, attention, state, logitsCount);
         }
 

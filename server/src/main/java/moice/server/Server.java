@@ -448,7 +448,9 @@ public final class Server implements AutoCloseable {
         Session session = take(pool, prompt);
         if (session == null) {
             SessionOptions o = req.routing() ? SessionOptions.recordingRouting() : SessionOptions.DEFAULT;
-            session = engine.session(loaded.method(), prefixReuse ? o.withPrefixReuse() : o);
+            if (prefixReuse) o = o.withPrefixReuse();
+            if (options.batching()) o = o.withBatchedDecode();
+            session = engine.session(loaded.method(), o);
         }
         active.incrementAndGet();
         try {
