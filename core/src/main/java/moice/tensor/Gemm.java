@@ -73,7 +73,13 @@ final class Gemm {
         if (T <= 1 || w.rows() == 0 || w.cols() == 0) {
             matmul(w, x, 0, T, out, 0, rows);
         } else if (FUSED_MAX_TOKENS >= 1 && w.type().format() instanceof RowDot rowDot) {
-            gemvFused(w, rowDot, x, 0, T, out, 0, rows); // per element: the dotRow of the T = 1 path
+            // per element: the dotRow of the T = 1 path (dotRows may share each block's dequantisation)
+            MemorySegment data = w.data();
+            long rowBytes = w.rowBytes();
+            int grain = Math.max(1, (rows + 4 * Parallel.threads() - 1) / (4 * Parallel.threads()));
+            Parallel.forRange(rows, grain, (lo, hi) -> {
+                for (int r = lo; r < hi; r++) rowDot.dotRows(data, r * rowBytes, cols, x, 0, cols, T, out, r, rows);
+            });
         } else {
             for (int t = 0; t < T; t++) matmul(w, x, t * cols, 1, out, t * rows, rows);
         }
