@@ -25,6 +25,7 @@ public final class Engine implements AutoCloseable {
     private final LoadedModel model;
     private final String name;
     private volatile Set<Integer> stopIds;
+    private moice.model.DecodeBatcher batcher;
 
     Engine(LoadedModel model, String name) {
         this.model = model;
@@ -75,7 +76,7 @@ public final class Engine implements AutoCloseable {
     /** A session running {@code method} that keeps what {@code options} asks for (e.g. its routing decisions). */
     public Session session(Method method, SessionOptions options) {
         return new Session(this, method,
-                Methods.sessions(method, model.model(), new Methods.Options(false, options.recordRouting())));
+                Methods.sessions(method, model.model(), new Methods.Options(false, options.recordRouting())), options);
     }
 
     /** Token ids of {@code text} as HF {@code tokenizer.encode(text)} gives them (special tokens such as BOS added). */
@@ -137,9 +138,29 @@ public final class Engine implements AutoCloseable {
         return ids;
     }
 
+    /** Most decode steps one batch runs ({@link SessionOptions#batchDecode()}). */
+    static final int MAX_DECODE_BATCH = 64;
+
+    /** The engine's one decode batcher, shared by the sessions opened with {@link SessionOptions#batchDecode()}. */
+    synchronized moice.model.DecodeBatcher decodeBatcher() {
+        if (batcher == null) batcher = new moice.model.DecodeBatcher(model.model(), MAX_DECODE_BATCH);
+        return batcher;
+    }
+
+    /**
+     * {@code {batches, steps}}: decode batches run so far for sessions opened with {@link SessionOptions#batchDecode()},
+     * and the steps in them (steps / batches is the mean batch size); zeros before any.
+     */
+    public synchronized long[] decodeBatchCounts() {
+        return batcher == null ? new long[2] : batcher.counts();
+    }
+
     /** Unmaps the weights; see the class comment. */
     @Override
     public void close() {
+        synchronized (this) {
+            if (batcher != null) batcher.close();
+        }
         model.close();
     }
 }

@@ -21,7 +21,11 @@ import java.util.function.Consumer;
  *
  * <p>{@link #forward} appends tokens to the session's sequence and returns their logits; {@link #reset} empties it.
  * {@link #generate} and {@link #chat} run their prompt as a new sequence (they reset the session first and leave it
- * empty), exactly as {@code bin/moice generate} does.
+ * empty), exactly as {@code bin/moice generate} does. With {@link SessionOptions#reusePrefix()} the session keeps the
+ * last generation's KV cache, and a generation whose prompt starts with tokens of that sequence (the next turn of a
+ * conversation: earlier turns, the answer, then the new message) computes only the rest of its prompt. The cached
+ * positions were computed in other blocks than a fresh prefill would use, so logits agree within rounding
+ * ({@code Bounds.forwardPass}, as for chunked prefill), not bit for bit.
  *
  * <p>Not thread-safe: use a session from one thread at a time. Several sessions (of the same or different methods)
  * may run concurrently on one engine, each on its own thread; results do not depend on what other sessions do.
@@ -34,14 +38,25 @@ public final class Session {
     /** The sequence opened last (by {@link #forward} or a generation), for {@link #routing()}. */
     private InferenceSession last;
 
-    Session(Engine engine, Method method, InferenceSession.Factory sessions) {
+    private final boolean reusePrefix;
+    /** With prefix reuse: the last generation's sequence, its cache holding {@code heldTokens[0, held.size())}. */
+    private InferenceSession.Single held;
+    private int[] heldTokens;
+    private int reused;
+
+    Session(Engine engine, Method method, InferenceSession.Factory sessions, SessionOptions options) {
         this.engine = engine;
         this.method = method;
+        moice.model.DecodeBatcher batcher = options.batchDecode() ? engine.decodeBatcher() : null;
         this.sessions = capacity -> {
             InferenceSession s = sessions.open(capacity);
+            if (batcher != null && s instanceof InferenceSession.Single single) single.decodeWith(batcher);
             last = s;
             return s;
         };
+        // Ms-PoE's head ratios come from the whole first block; Attention Buckets runs an ensemble of caches
+        this.reusePrefix = options.reusePrefix() && !(method instanceof Method.MsPoe)
+                && !(method instanceof Method.AttentionBuckets);
     }
 
     /** The attention method this session runs. */
@@ -70,6 +85,7 @@ public final class Session {
     /** Continues a prompt given as token ids (nothing is added). */
     public Completion generate(int[] promptTokens, GenerateOptions options, Consumer<String> onText) {
         current = null;
+        reused = 0;
         Consumer<String> sink = onText != null ? onText : s -> { };
         var decoder = engine.model().tokenizer().newStreamDecoder(true);
         Generator.TextStream stream = new Generator.TextStream() {
@@ -79,10 +95,31 @@ public final class Session {
             @Override
             public String finish() { return decoder.finish(); }
         };
-        Generator.Result r = Generator.generate(engine.config(), sessions, promptTokens,
-                new Sampler(options.temperature(), options.topK(), options.topP(), options.seed()),
-                new Generator.Settings(options.maxTokens(), engine.stopTokenIds(), options.stop(), options.context()),
-                stream, sink);
+        Sampler sampler = new Sampler(options.temperature(), options.topK(), options.topP(), options.seed());
+        Generator.Settings settings = new Generator.Settings(options.maxTokens(), engine.stopTokenIds(), options.stop(),
+                options.context());
+        Generator.Result r;
+        int prefix = reusePrefix ? commonPrefix(promptTokens) : 0;
+        int context = options.context() > 0 ? options.context() : engine.config().maxPositions();
+        if (prefix > 0 && promptTokens.length < context) {
+            held.truncate(prefix);
+            last = held;
+            reused = prefix;
+            r = Generator.generate(engine.config(), held, prefix, promptTokens, sampler, settings, stream, sink);
+        } else {
+            held = null;
+            heldTokens = null;
+            // with reuse, room for the whole context: a later turn goes on in this cache (which grows as needed)
+            InferenceSession.Factory open = reusePrefix ? c -> sessions.open(Math.max(c, context)) : sessions;
+            r = Generator.generate(engine.config(), open, promptTokens, sampler, settings, stream, sink);
+        }
+        if (reusePrefix && last instanceof InferenceSession.Single single) {
+            held = single;
+            int n = single.size();
+            heldTokens = new int[n];
+            System.arraycopy(promptTokens, 0, heldTokens, 0, Math.min(n, promptTokens.length));
+            if (n > promptTokens.length) System.arraycopy(r.tokens(), 0, heldTokens, promptTokens.length, n - promptTokens.length);
+        }
         return new Completion(r.text(), r.tokens(), r.promptTokens(), r.stopReason(), r.prefillTokensPerSecond(),
                 r.decodeTokensPerSecond());
     }
@@ -119,10 +156,8 @@ public final class Session {
      * moice, equal, random), or before anything ran.
      */
     public Optional<RoutingCounts> routing() {
-        if (!(last instanceof InferenceSession.Single single)
-                || !(single.attentionState() instanceof MoiceAttention.State state) || state.routingLog() == null)
-            return Optional.empty();
-        RoutingLog log = state.routingLog();
+        RoutingLog log = routingLog();
+        if (log == null) return Optional.empty();
         RoutingStats stats = RoutingStats.of(log);
         int layers = log.numLayers(), heads = log.numHeads(), experts = log.numExperts();
         int[] positions = new int[layers];
@@ -140,9 +175,59 @@ public final class Session {
         return Optional.of(new RoutingCounts(bases.clone(), log.topK(), positions, selected, weightSums));
     }
 
+    /**
+     * The routing decisions of the last sequence this session ran, position by position (see {@link #routing()} for
+     * which sequence and when it is empty).
+     */
+    public Optional<RoutingTrace> routingTrace() {
+        RoutingLog log = routingLog();
+        if (log == null) return Optional.empty();
+        int layers = log.numLayers(), heads = log.numHeads(), k = log.topK();
+        int[] positions = new int[layers];
+        int[][] experts = new int[layers][];
+        float[][] weights = new float[layers][];
+        for (int l = 0; l < layers; l++) {
+            int n = log.positions(l);
+            positions[l] = n;
+            experts[l] = new int[n * heads * k];
+            weights[l] = new float[n * heads * k];
+            for (int p = 0; p < n; p++)
+                for (int h = 0; h < heads; h++) {
+                    System.arraycopy(log.experts(l, p, h), 0, experts[l], (p * heads + h) * k, k);
+                    System.arraycopy(log.weights(l, p, h), 0, weights[l], (p * heads + h) * k, k);
+                }
+        }
+        double[] bases = Methods.routers(method, engine.config()).orElseThrow().bases();
+        return Optional.of(new RoutingTrace(bases.clone(), k, heads, positions, experts, weights));
+    }
+
+    private RoutingLog routingLog() {
+        if (!(last instanceof InferenceSession.Single single)
+                || !(single.attentionState() instanceof MoiceAttention.State state)) return null;
+        return state.routingLog();
+    }
+
+    /**
+     * How many leading tokens of {@code tokens} this session holds in its cache from its last generation (at most
+     * {@code tokens.length - 1}: one token at least must run to give logits); 0 without prefix reuse.
+     */
+    public int commonPrefix(int[] tokens) {
+        if (held == null) return 0;
+        int n = Math.min(Math.min(held.size(), heldTokens.length), tokens.length - 1), i = 0;
+        while (i < n && heldTokens[i] == tokens[i]) i++;
+        return i;
+    }
+
+    /** Prompt tokens of the last generation taken from the cache instead of computed (0 without prefix reuse). */
+    public int reusedPrefix() { return reused; }
+
     /** Positions in this session's sequence (what {@link #forward} has fed since the last reset). */
     public int size() { return current == null ? 0 : current.size(); }
 
     /** Empties the sequence: the next {@link #forward} starts at position 0. */
-    public void reset() { current = null; }
+    public void reset() {
+        current = null;
+        held = null;
+        heldTokens = null;
+    }
 }

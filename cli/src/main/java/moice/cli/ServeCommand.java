@@ -68,6 +68,16 @@ public final class ServeCommand implements Callable<Integer> {
             description = "On SIGTERM, how long requests in flight may take to finish (default ${DEFAULT-VALUE}).")
     int drainSeconds;
 
+    @Option(names = "--no-prefix-reuse",
+            description = "Recompute every prompt in full, even the earlier turns of a conversation that an idle "
+                    + "session still holds in its KV cache (default: reuse them; vanilla and MoICE-family methods).")
+    boolean noPrefixReuse;
+
+    @Option(names = "--no-batching",
+            description = "Run each generation's decode steps alone (default: concurrent generations decode as one "
+                    + "batch, one pass over the weights for all; the same answers as alone).")
+    boolean noBatching;
+
     @Override
     public Integer call() throws InterruptedException {
         List<String> specs = new ArrayList<>(methods);
@@ -76,7 +86,8 @@ public final class ServeCommand implements Callable<Integer> {
         ServerOptions options;
         try {
             options = new ServerOptions(host, port, modelId(model), specs, parallel, maxQueue, context,
-                    key == null || key.isEmpty() ? null : key, maxBody, drainSeconds);
+                    key == null || key.isEmpty() ? null : key, maxBody, drainSeconds, !noPrefixReuse,
+                    !noBatching);
         } catch (IllegalArgumentException e) {
             throw new moice.MoiceException(e.getMessage());
         }

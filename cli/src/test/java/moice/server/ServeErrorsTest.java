@@ -27,7 +27,7 @@ class ServeErrorsTest {
     @BeforeAll
     static void start() throws IOException {
         f = new ServeFixture(tmp);
-        server = f.start(f.options("vanilla", "equal").withContext(160).withMaxBody(2048));
+        server = f.start(f.options("vanilla", "equal").withContext(160).withMaxBody(2048).withDrainSeconds(2));
     }
 
     @AfterAll
@@ -172,5 +172,50 @@ class ServeErrorsTest {
         r = ServeFixture.cli("serve", "--help");
         assertEquals(0, r.code());
         assertTrue(r.out().contains("--max-queue") && r.out().contains("--api-key"), r.out());
+    }
+
+    /** What one raw request (bytes as given) gets back: the status line, or "" when the server closed without one. */
+    static String rawStatus(Server s, String request) throws IOException {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", s.port())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(request.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+            socket.getOutputStream().flush();
+            byte[] head = socket.getInputStream().readNBytes(12);
+            return new String(head, java.nio.charset.StandardCharsets.ISO_8859_1);
+        }
+    }
+
+    /**
+     * A chunked body the JDK's decoder cannot read is the client's error: 400, not 500. A chunk size past 2^31 makes
+     * the decoder throw IndexOutOfBoundsException, which the soak test found answered as 500.
+     */
+    @Test
+    void malformedChunkedBodyIs400() throws IOException {
+        for (String chunks : java.util.List.of("FFFFFFFFFFFF\r\n{}\r\n", "zz\r\n{}\r\n0\r\n\r\n", "5\r\n{\"a\":1}\r\n0\r\n\r\n"))
+            assertEquals("HTTP/1.1 400", rawStatus(server, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\n" + chunks), chunks);
+        assertEquals(200, f.get(server, "/health").statusCode());
+    }
+
+    /**
+     * A slow client (half a request sent, then silence) holds its own connection only: other requests are answered
+     * meanwhile, and when it hangs up (with a TCP reset) nothing of it is left running.
+     */
+    @Test
+    void aSlowClientDoesNotHoldUpOthers() throws Exception {
+        String body = ServeFixture.chat("Hello", 3, "");
+        try (java.net.Socket slow = new java.net.Socket("127.0.0.1", server.port())) {
+            slow.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                    + body.length() + "\r\n\r\n" + body.substring(0, body.length() / 2))
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            slow.getOutputStream().flush();
+            long t = System.nanoTime();
+            for (int i = 0; i < 3; i++)
+                assertEquals(200, f.post(server, "/v1/chat/completions", body).statusCode());
+            assertTrue(System.nanoTime() - t < 20_000_000_000L, "answered while the slow client waits");
+            slow.setSoLinger(true, 0);
+        }
+        ServeFixture.await(() -> server.admittedRequests() == 0 && server.activeGenerations() == 0, "nothing left");
+        assertEquals(200, f.get(server, "/health").statusCode());
     }
 }

@@ -256,6 +256,52 @@ class ServeTest {
         }
     }
 
+    /**
+     * {@code routing_tokens: true} adds the decisions position by position: counting each position's chosen experts
+     * gives back {@code selected} exactly, the tokens are the prompt's and then the generated ones fed back (each
+     * token's own text; then as many as were generated and fed back), and each position's weights sum to 1 (rounded to 4 decimals: at most K × 0.5e-4 off).
+     */
+    @Test
+    void routingTokensAddUpToTheCounts() {
+        String prompt = "Where is the key?";
+        Map<String, Object> body = ServeFixture.json(f.post(server, "/v1/chat/completions",
+                ServeFixture.chat(prompt, 5, "\"moice\": {\"method\": \"moice:r\", \"routing_tokens\": true}")));
+        Map<String, Object> routing = Json.object(Json.object(body.get("moice"), "moice").get("routing"), "routing");
+        int[] ids = f.engine.chatTokens(List.of(moice.api.ChatMessage.user(prompt)));
+        assertEquals((long) ids.length, routing.get("prompt_tokens"));
+        List<Object> tokens = Json.array(routing.get("tokens"), "tokens");
+        for (int p = 0; p < ids.length; p++)
+            assertEquals(f.engine.detokenize(new int[]{ids[p]}), tokens.get(p), "token " + p);
+        long completion = (Long) Json.object(body.get("usage"), "usage").get("completion_tokens");
+        assertEquals(ids.length + completion - (ServeFixture.finishReason(body).equals("length") ? 1 : 0), tokens.size(),
+                "the prompt, then the generated tokens fed back");
+        int k = (int) (long) (Long) routing.get("top_k");
+        int experts = Json.array(routing.get("bases"), "bases").size();
+        for (Object lo : Json.array(routing.get("layers"), "layers")) {
+            Map<String, Object> layer = Json.object(lo, "layer");
+            long positions = (Long) layer.get("positions");
+            assertEquals(positions, tokens.size());
+            List<Object> selected = Json.array(layer.get("selected"), "selected");
+            List<Object> chosen = Json.array(layer.get("experts"), "experts"), weights = Json.array(layer.get("weights"), "w");
+            assertEquals(selected.size(), chosen.size());
+            for (int h = 0; h < selected.size(); h++) {
+                long[] count = new long[experts];
+                List<Object> perPosition = Json.array(chosen.get(h), "head");
+                assertEquals(positions, perPosition.size());
+                for (int p = 0; p < positions; p++) {
+                    List<Object> e = Json.array(perPosition.get(p), "position");
+                    assertEquals(k, e.size());
+                    for (Object x : e) count[(int) (long) (Long) x]++;
+                    double sum = 0;
+                    for (Object w : Json.array(Json.array(weights.get(h), "h").get(p), "p")) sum += Json.number(w, "w");
+                    assertEquals(1.0, sum, k * 0.5e-4 + 1e-12, "layer " + layer.get("layer") + " head " + h + " position " + p);
+                }
+                List<Object> expected = Json.array(selected.get(h), "head");
+                for (int e = 0; e < experts; e++) assertEquals(expected.get(e), count[e], "head " + h + " expert " + e);
+            }
+        }
+    }
+
     @Test
     void disconnectStopsTheGenerationAndTheServerKeepsServing() throws Exception {
         Server s = f.start(f.options("vanilla"));

@@ -62,14 +62,29 @@ public final class Generator {
     public static Result generate(ModelConfig config, InferenceSession.Factory sessions, int[] prompt, Sampler sampler,
                                   Settings settings, TextStream stream, Consumer<String> onText) {
         if (prompt.length == 0) throw new moice.MoiceException("the prompt is empty (no tokens)");
-        int vocab = config.vocabSize();
         int context = settings.context() > 0 ? settings.context() : config.maxPositions();
         if (prompt.length >= context)
             throw new moice.MoiceException("the prompt has " + prompt.length + " tokens but the context is " + context
                     + " tokens (max_position_embeddings of the model, or --context)");
         InferenceSession session = sessions.open(Math.min(context, prompt.length + settings.maxTokens()));
+        return generate(config, session, 0, prompt, sampler, settings, stream, onText);
+    }
+
+    /**
+     * As above, in a session that already holds the first {@code reused} tokens of {@code prompt} (a cached prefix,
+     * e.g. the earlier turns of a conversation): only {@code prompt[reused..]} is run before sampling. The sequence
+     * ends at {@code min(context, prompt.length + maxTokens)} positions, whatever the session's capacity.
+     */
+    public static Result generate(ModelConfig config, InferenceSession session, int reused, int[] prompt,
+                                  Sampler sampler, Settings settings, TextStream stream, Consumer<String> onText) {
+        int vocab = config.vocabSize();
+        int context = settings.context() > 0 ? settings.context() : config.maxPositions();
+        if (reused < 0 || reused >= prompt.length || session.size() != reused)
+            throw new IllegalArgumentException("reused prefix " + reused + " of a prompt of " + prompt.length
+                    + " tokens, session at " + session.size());
+        int limit = Math.min(Math.min(context, prompt.length + settings.maxTokens()), session.capacity());
         long t0 = System.nanoTime();
-        float[] logits = session.forward(prompt, 1);
+        float[] logits = session.forward(reused == 0 ? prompt : java.util.Arrays.copyOfRange(prompt, reused, prompt.length), 1);
         long prefill = System.nanoTime() - t0;
         long t1 = System.nanoTime();
         List<Integer> out = new ArrayList<>();
@@ -86,7 +101,7 @@ public final class Generator {
                 reason = "stop";
                 break;
             }
-            if (session.size() == session.capacity()) {
+            if (session.size() == limit) {
                 if (i + 1 < settings.maxTokens()) reason = "context";
                 break;
             }

@@ -53,8 +53,21 @@ public interface InferenceSession {
             this.state = attention.newState();
         }
 
+        private volatile DecodeBatcher batcher;
+
+        /**
+         * From now on, single-token steps run through {@code b} (batched with other sequences' steps, same logits);
+         * null: alone again. The batcher must belong to this session's model.
+         */
+        public void decodeWith(DecodeBatcher b) {
+            if (b != null && b.model() != model) throw new IllegalArgumentException("a decode batcher of another model");
+            batcher = b;
+        }
+
         @Override
         public float[] forward(int[] tokens, int logitsCount) {
+            DecodeBatcher b = batcher;
+            if (b != null && tokens.length == 1 && logitsCount == 1) return b.step(tokens[0], cache, attention, state);
             return model.forward(tokens, cache, attention, state, logitsCount);
         }
 
@@ -63,6 +76,14 @@ public interface InferenceSession {
 
         @Override
         public int capacity() { return cache.capacity(); }
+
+        /**
+         * Forgets positions from {@code size} on, so that a new sequence sharing the first {@code size} tokens can go
+         * on from there. Only for attention whose state at a position depends on earlier positions alone (vanilla,
+         * MoICE: their per-sequence state is rebuilt or overwritten from there on); not Ms-PoE, whose head ratios
+         * come from the whole first block.
+         */
+        public void truncate(int size) { cache.truncate(size); }
 
         /** This sequence's attention state (e.g. MoICE's routing log, Ms-PoE's head ratios). */
         public AttentionVariant.State attentionState() { return state; }

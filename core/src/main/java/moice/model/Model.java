@@ -95,6 +95,71 @@ public final class Model {
         return logits;
     }
 
+    /**
+     * One decode step of B sequences at once: {@code tokens[b]} runs at position {@code caches[b].size()} of sequence b
+     * (its cache, attention and state), and the result is the next-token logits of every sequence, {@code [B, vocab]}.
+     * The projections run as one product over the B rows ({@link Matrix#matmulRowwise}), so a weight row is read once
+     * for all of them; attention runs per sequence. Each sequence's logits are bit for bit those of
+     * {@link #forward} with its one token alone: batching does not change any answer.
+     */
+    public float[] decodeBatch(int[] tokens, KVCache[] caches, AttentionVariant[] attention,
+                               AttentionVariant.State[] states) {
+        int B = tokens.length, H = config.hiddenSize(), F = config.intermediateSize();
+        if (caches.length != B || attention.length != B || states.length != B)
+            throw new IllegalArgumentException("decodeBatch: " + B + " tokens, " + caches.length + " caches, "
+                    + attention.length + " attention variants, " + states.length + " states");
+        for (int b = 0; b < B; b++) {
+            if (tokens[b] < 0 || tokens[b] >= config.vocabSize())
+                throw new MoiceException("token id " + tokens[b] + " of sequence " + b + " is outside the vocabulary [0, "
+                        + config.vocabSize() + ")");
+            if (caches[b].size() + 1 > caches[b].capacity())
+                throw new MoiceException("sequence " + b + " is full (" + caches[b].capacity() + " positions)");
+            for (int c = 0; c < b; c++)
+                if (caches[c] == caches[b]) throw new IllegalArgumentException("decodeBatch: sequence " + b + " twice");
+        }
+        float eps = config.rmsNormEps();
+        float[] x = new float[B * H];
+        for (int b = 0; b < B; b++) weights.embed().row(tokens[b], x, b * H);
+        LayerBuffers buf = new LayerBuffers(config, B);
+        int qDim = config.qDim(), kvDim = config.kvDim();
+        float[] q1 = new float[qDim], k1 = new float[kvDim], v1 = new float[kvDim], a1 = new float[qDim];
+        for (int l = 0; l < config.numLayers(); l++) {
+            Weights.Layer w = weights.layers().get(l);
+            for (int b = 0; b < B; b++) VectorKernels.rmsnorm(x, b * H, w.attnNorm(), buf.normed, b * H, H, eps);
+            projectRows(w.q(), w.qBias(), buf.normed, B, buf.q);
+            projectRows(w.k(), w.kBias(), buf.normed, B, buf.k);
+            projectRows(w.v(), w.vBias(), buf.normed, B, buf.v);
+            for (int b = 0; b < B; b++) { // each sequence's own cache and attention, as a one-token block
+                int start = caches[b].size();
+                System.arraycopy(buf.q, b * qDim, q1, 0, qDim);
+                System.arraycopy(buf.k, b * kvDim, k1, 0, kvDim);
+                System.arraycopy(buf.v, b * kvDim, v1, 0, kvDim);
+                caches[b].store(l, start, 1, k1, v1);
+                attention[b].attend(states[b], l, q1, 1, start, caches[b].keys(l), caches[b].values(l), a1);
+                System.arraycopy(a1, 0, buf.attn, b * qDim, qDim);
+            }
+            projectRows(w.o(), w.oBias(), buf.attn, B, buf.proj);
+            for (int b = 0; b < B; b++) VectorKernels.add(x, b * H, buf.proj, b * H, H);
+            for (int b = 0; b < B; b++) VectorKernels.rmsnorm(x, b * H, w.ffnNorm(), buf.normed2, b * H, H, eps);
+            projectRows(w.gate(), w.gateBias(), buf.normed2, B, buf.gate);
+            projectRows(w.up(), w.upBias(), buf.normed2, B, buf.up);
+            for (int b = 0; b < B; b++) VectorKernels.siluMul(buf.gate, b * F, buf.up, b * F, buf.act, b * F, F);
+            projectRows(w.down(), w.downBias(), buf.act, B, buf.proj);
+            for (int b = 0; b < B; b++) VectorKernels.add(x, b * H, buf.proj, b * H, H);
+        }
+        for (KVCache c : caches) c.setSize(c.size() + 1);
+        float[] last = new float[B * H];
+        for (int b = 0; b < B; b++) VectorKernels.rmsnorm(x, b * H, weights.finalNorm(), last, b * H, H, eps);
+        float[] logits = new float[B * config.vocabSize()];
+        weights.lmHead().matmulRowwise(last, B, logits);
+        return logits;
+    }
+
+    private static void projectRows(Matrix w, float[] bias, float[] in, int B, float[] out) {
+        w.matmulRowwise(in, B, out);
+        if (bias != null) for (int b = 0; b < B; b++) VectorKernels.add(out, b * w.rows(), bias, 0, w.rows());
+    }
+
     /** One block of at most {@link #MAX_BLOCK} tokens (or all of them, when the attention variant asks so). */
     private float[] forwardBlock(int[] tokens, KVCache cache, AttentionVariant attention, AttentionVariant.State state,
                                  int logitsCount) {

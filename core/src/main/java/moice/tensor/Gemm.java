@@ -66,6 +66,25 @@ final class Gemm {
         }
     }
 
+    /** {@link Matrix#matmulRowwise}: every row as {@code matmul} computes it with {@code T = 1}. */
+    static void matmulRowwise(Matrix w, float[] x, int T, float[] out) {
+        int rows = w.rows(), cols = w.cols();
+        checkArguments(w, x, 0, T, out, 0, rows);
+        if (T <= 1 || w.rows() == 0 || w.cols() == 0) {
+            matmul(w, x, 0, T, out, 0, rows);
+        } else if (FUSED_MAX_TOKENS >= 1 && w.type().format() instanceof RowDot rowDot) {
+            // per element: the dotRow of the T = 1 path (dotRows may share each block's dequantisation)
+            MemorySegment data = w.data();
+            long rowBytes = w.rowBytes();
+            int grain = Math.max(1, (rows + 4 * Parallel.threads() - 1) / (4 * Parallel.threads()));
+            Parallel.forRange(rows, grain, (lo, hi) -> {
+                for (int r = lo; r < hi; r++) rowDot.dotRows(data, r * rowBytes, cols, x, 0, cols, T, out, r, rows);
+            });
+        } else {
+            for (int t = 0; t < T; t++) matmul(w, x, t * cols, 1, out, t * rows, rows);
+        }
+    }
+
     /** Throws {@link IllegalArgumentException} unless x holds {@code T×cols} floats at xOff and out the T rows. */
     static void checkArguments(Matrix w, float[] x, int xOff, int T, float[] out, int outOff, int outStride) {
         int rows = w.rows(), cols = w.cols();

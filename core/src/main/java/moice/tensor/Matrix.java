@@ -57,6 +57,17 @@ public final class Matrix {
         Gemm.matmul(this, x, xOff, T, out, outOff, outStride);
     }
 
+    /**
+     * As {@link #matmul(float[], int, float[])}, each of the T rows computed exactly as a call with that row alone
+     * ({@code T = 1}) computes it, bit for bit: for running single-token steps of different sequences together
+     * (batched decode) without changing any of them. Block-quantised formats read each weight row once for all T
+     * tokens (the row stays in L1 while it is dotted with each), which is where batching saves memory traffic; other
+     * formats run the rows one by one.
+     */
+    public void matmulRowwise(float[] x, int T, float[] out) {
+        Gemm.matmulRowwise(this, x, T, out);
+    }
+
     /** Writes row {@code r} as float32 into {@code dst[off .. off+cols)}. */
     public void row(int r, float[] dst, int off) {
         Objects.checkIndex(r, rows);

@@ -17,4 +17,15 @@ interface RowDot {
      * {@code offset} of {@code data} ({@code cols} a multiple of the block size).
      */
     float dotRow(MemorySegment data, long offset, int cols, float[] x, int xOff);
+
+    /**
+     * {@link #dotRow} of one stored row with T vectors: {@code out[outOff + t*outStride] = dotRow(data, offset, cols,
+     * x, xOff + t*xStride)} for {@code t < T}, each bit for bit what {@link #dotRow} returns (the same operations in
+     * the same order per token). A format may override it to dequantise each block once for several tokens; this
+     * default calls {@link #dotRow} per token.
+     */
+    default void dotRows(MemorySegment data, long offset, int cols, float[] x, int xOff, int xStride, int T,
+                         float[] out, int outOff, int outStride) {
+        for (int t = 0; t < T; t++) out[outOff + t * outStride] = dotRow(data, offset, cols, x, xOff + t * xStride);
+    }
 }

@@ -20,11 +20,12 @@ import java.util.Map;
  * @param maxTokens   {@code max_completion_tokens} or {@code max_tokens}; 0 = what is left of the context
  * @param stop        stop strings
  * @param method      {@code moice.method}, null = the server's default
- * @param routing     {@code moice.routing}
+ * @param routing     {@code moice.routing}: per-layer/head/expert counts in the response
+ * @param routingTokens {@code moice.routing_tokens}: the routing position by position as well (implies routing)
  */
 record Request(boolean chat, String model, List<ChatMessage> messages, String prompt, int[] promptIds, int maxTokens,
                float temperature, float topP, int topK, long seed, List<String> stop, boolean stream,
-               boolean includeUsage, String method, boolean routing) {
+               boolean includeUsage, String method, boolean routing, boolean routingTokens) {
     static final int MAX_STOP_STRINGS = 16;
 
     static Request parse(Object json, boolean chat) {
@@ -90,22 +91,24 @@ record Request(boolean chat, String model, List<ChatMessage> messages, String pr
             includeUsage = u != null && u;
         }
         String method = null;
-        boolean routing = false;
+        boolean routing = false, routingTokens = false;
         Object ext = body.get("moice");
         if (ext != null) {
             Map<String, Object> m = object(ext, "moice");
             for (String key : m.keySet())
-                if (!key.equals("method") && !key.equals("routing"))
-                    throw ApiError.invalid("moice." + key, "unknown_field",
-                            "moice." + key + ": unknown field; the moice extension takes 'method' and 'routing'");
+                if (!key.equals("method") && !key.equals("routing") && !key.equals("routing_tokens"))
+                    throw ApiError.invalid("moice." + key, "unknown_field", "moice." + key
+                            + ": unknown field; the moice extension takes 'method', 'routing' and 'routing_tokens'");
             method = optString(m, "method", "moice.method");
             Boolean r = optBool(m, "routing", "moice.routing");
-            routing = r != null && r;
+            Boolean rt = optBool(m, "routing_tokens", "moice.routing_tokens");
+            routingTokens = rt != null && rt;
+            routing = (r != null && r) || routingTokens;
         }
         return new Request(chat, model, messages, prompt, promptIds, (int) maxTokens,
                 temperature == null ? 0f : temperature.floatValue(), topP == null ? 1f : topP.floatValue(),
                 topK == null ? 0 : topK.intValue(), seed == null ? 0 : seed, stop, stream != null && stream,
-                includeUsage, method, routing);
+                includeUsage, method, routing, routingTokens);
     }
 
     private static List<ChatMessage> messages(Object v) {

@@ -8,6 +8,7 @@ import moice.api.Completion;
 import moice.api.Engine;
 import moice.api.GenerateOptions;
 import moice.api.RoutingCounts;
+import moice.api.RoutingTrace;
 import moice.api.Session;
 import moice.api.SessionOptions;
 import moice.io.Json;
@@ -24,14 +25,14 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
@@ -63,6 +64,17 @@ public final class Server implements AutoCloseable {
     /** A method loaded at start: its name in requests, the spec it came from, the method. */
     record Loaded(String name, MethodSpec spec, Method method) {}
 
+    /** Seconds a client may take to send a request (line, headers and body), unless the JVM was told otherwise. */
+    static final long MAX_REQUEST_SECONDS = 60;
+
+    static {
+        // The JDK's server waits forever for a request to arrive; a client trickling bytes would hold its connection
+        // for good. Read once, when the JDK's server is first used in this JVM (so: before the first Server starts).
+        // Not sun.net.httpserver.maxRspTime: that would cut long generations.
+        if (System.getProperty("sun.net.httpserver.maxReqTime") == null)
+            System.setProperty("sun.net.httpserver.maxReqTime", Long.toString(MAX_REQUEST_SECONDS));
+    }
+
     private final Engine engine;
     private final ServerOptions options;
     private final List<Loaded> methods;
@@ -72,11 +84,14 @@ public final class Server implements AutoCloseable {
     private final Semaphore slots;
     private final AtomicInteger admitted = new AtomicInteger(), active = new AtomicInteger();
     private final AtomicLong cancelled = new AtomicLong(), ids = new AtomicLong();
-    private final Map<String, Queue<Session>> idle = new ConcurrentHashMap<>();
+    /** Idle sessions per method (and routing), at most {@code parallel} each: their KV caches are the prefix cache. */
+    private final Map<String, Deque<Session>> idle = new ConcurrentHashMap<>();
     private final long created = System.currentTimeMillis() / 1000;
     private final byte[] apiKey;
     private volatile boolean stopped;
 
+    /** {@link ServerOptions#prefixReuse()}. */
+    private final boolean prefixReuse;
     /** Test hook: runs on the request's thread once it holds a generation slot, before generating. */
     volatile Runnable beforeGeneration = () -> { };
     /** Test hook: sees every piece of streamed text before it is written. */
@@ -85,6 +100,7 @@ public final class Server implements AutoCloseable {
     private Server(Engine engine, ServerOptions options) throws IOException {
         this.engine = engine;
         this.options = options;
+        this.prefixReuse = options.prefixReuse();
         this.methods = load(engine, options.methods());
         this.context = options.context() > 0 ? options.context() : engine.config().maxPositions();
         this.apiKey = options.apiKey() == null ? null : options.apiKey().getBytes(StandardCharsets.UTF_8);
@@ -203,6 +219,12 @@ public final class Server implements AutoCloseable {
     private void route(HttpExchange ex) {
         String path = ex.getRequestURI().getPath();
         String verb = ex.getRequestMethod();
+        Page page = PAGES.get(path);
+        if (page != null) {
+            allow(ex, verb, "GET");
+            sendPage(ex, page);
+            return;
+        }
         switch (path) {
             case "/health" -> {
                 allow(ex, verb, "GET");
@@ -220,7 +242,7 @@ public final class Server implements AutoCloseable {
                 complete(ex, Request.parse(json, path.equals("/v1/chat/completions")));
             }
             default -> throw new ApiError(404, "invalid_request_error", "not_found", null,
-                    "no such endpoint: " + path + " (there are /health, /v1/models, /v1/chat/completions, /v1/completions)");
+                    "no such endpoint: " + path + " (there are /, /health, /v1/models, /v1/chat/completions, /v1/completions)");
         }
     }
 
@@ -260,7 +282,13 @@ public final class Server implements AutoCloseable {
         try (InputStream in = ex.getRequestBody()) {
             body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
         } catch (IOException e) {
-            throw new ClientGone(e);
+            // a bad chunk header, or the client went away: answer 400 (which fails harmlessly when nobody listens)
+            throw ApiError.invalid(null, "invalid_request", "the request body cannot be read: " + e.getMessage());
+        } catch (RuntimeException e) {
+            // the JDK's chunked decoder throws IndexOutOfBoundsException on a chunk size past 2^31 (found by
+            // ServeSoakTest): a malformed request, not a server error
+            throw ApiError.invalid(null, "invalid_request", "the request body cannot be read: malformed chunked "
+                    + "transfer encoding (" + e.getClass().getSimpleName() + ")");
         }
         if (body.length > max) throw tooLarge(-1);
         String text;
@@ -288,9 +316,51 @@ public final class Server implements AutoCloseable {
         m.put("object", "model");
         m.put("created", created);
         m.put("owned_by", "moice");
+        List<String> routing = methods.stream()
+                .filter(l -> Methods.routers(l.method(), engine.config()).isPresent()).map(Loaded::name).toList();
         m.put("moice", Map.of("methods", methodNames(), "default_method", methods.get(0).name(),
-                "context", context));
+                "routing_methods", routing, "context", context));
         return m;
+    }
+
+    // ---- the web page ----
+
+    /** A static file of the web page: its bytes (read once, from this module's resources) and content type. */
+    record Page(byte[] bytes, String contentType) {}
+
+    /**
+     * The web page at {@code /}: a fixed set of files, so that no path a client sends can name any other resource.
+     * Plain HTML, CSS and JavaScript with no build step and nothing loaded from elsewhere.
+     */
+    static final Map<String, Page> PAGES = Map.of(
+            "/", page("index.html", "text/html; charset=utf-8"),
+            "/index.html", page("index.html", "text/html; charset=utf-8"),
+            "/app.js", page("app.js", "text/javascript; charset=utf-8"),
+            "/style.css", page("style.css", "text/css; charset=utf-8"));
+
+    private static Page page(String name, String type) {
+        try (InputStream in = Server.class.getResourceAsStream("web/" + name)) {
+            if (in == null) throw new IllegalStateException("moice-server resource web/" + name + " is missing");
+            return new Page(in.readAllBytes(), type);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void sendPage(HttpExchange ex, Page page) {
+        ex.getResponseHeaders().set("Content-Type", page.contentType());
+        ex.getResponseHeaders().set("Cache-Control", "no-cache");
+        // the page talks to this server only: no other origin may frame it or feed it scripts
+        ex.getResponseHeaders().set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'");
+        ex.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
+        try {
+            ex.sendResponseHeaders(200, page.bytes().length);
+            try (OutputStream out = ex.getResponseBody()) {
+                out.write(page.bytes());
+            }
+        } catch (IOException e) {
+            throw new ClientGone(e);
+        }
     }
 
     // ---- completions ----
@@ -373,10 +443,14 @@ public final class Server implements AutoCloseable {
         String id = (req.chat() ? "chatcmpl-" : "cmpl-") + Long.toHexString(created) + "-" + ids.incrementAndGet();
         long now = System.currentTimeMillis() / 1000;
         String key = loaded.name() + (req.routing() ? "#routing" : "");
-        Queue<Session> pool = idle.computeIfAbsent(key, k -> new ConcurrentLinkedQueue<>());
-        Session session = pool.poll();
-        if (session == null) session = engine.session(loaded.method(),
-                req.routing() ? SessionOptions.recordingRouting() : SessionOptions.DEFAULT);
+        Deque<Session> pool = idle.computeIfAbsent(key, k -> new ArrayDeque<>());
+        Session session = take(pool, prompt);
+        if (session == null) {
+            SessionOptions o = req.routing() ? SessionOptions.recordingRouting() : SessionOptions.DEFAULT;
+            if (prefixReuse) o = o.withPrefixReuse();
+            if (options.batching()) o = o.withBatchedDecode();
+            session = engine.session(loaded.method(), o);
+        }
         active.incrementAndGet();
         try {
             beforeGeneration.run();
@@ -396,13 +470,36 @@ public final class Server implements AutoCloseable {
                 choice.put("logprobs", null);
                 choice.put("finish_reason", finishReason(c));
                 body.put("choices", List.of(choice));
-                body.put("usage", usage(c));
-                body.put("moice", extension(loaded, req, session));
+                body.put("usage", usage(c, session.reusedPrefix()));
+                body.put("moice", extension(loaded, req, session, prompt, c));
                 sendJson(ex, 200, body);
             }
         } finally {
             active.decrementAndGet();
-            pool.offer(session);
+            synchronized (pool) {
+                pool.addFirst(session);
+            }
+        }
+    }
+
+    /**
+     * The idle session of {@code pool} that holds the longest prefix of {@code prompt} in its cache (the one that ran
+     * the earlier turns of this conversation, when it is idle), else the one used last; null when none is idle.
+     * Sessions in the pool are idle, and only a thread holding the pool's lock looks at them or takes one out.
+     */
+    private Session take(Deque<Session> pool, int[] prompt) {
+        synchronized (pool) {
+            Session best = null;
+            int longest = -1;
+            for (Session s : pool) {
+                int n = prefixReuse ? s.commonPrefix(prompt) : 0;
+                if (n > longest) {
+                    best = s;
+                    longest = n;
+                }
+            }
+            if (best != null) pool.remove(best);
+            return best;
         }
     }
 
@@ -439,12 +536,12 @@ public final class Server implements AutoCloseable {
             }
             Map<String, Object> last = chunk(id, object, now, req.chat(), "", finishReason(c),
                     req.chat() ? Map.of() : null);
-            last.put("moice", extension(loaded, req, session));
+            last.put("moice", extension(loaded, req, session, prompt, c));
             event(out, last);
             if (req.includeUsage()) {
                 Map<String, Object> u = envelope(id, object, now);
                 u.put("choices", List.of());
-                u.put("usage", usage(c));
+                u.put("usage", usage(c, session.reusedPrefix()));
                 event(out, u);
             }
             write(out, "data: [DONE]\n\n");
@@ -491,19 +588,62 @@ public final class Server implements AutoCloseable {
         };
     }
 
-    private static Map<String, Object> usage(Completion c) {
+    /** OpenAI's usage object; {@code prompt_tokens_details.cached_tokens}: prompt tokens taken from a cached prefix. */
+    private static Map<String, Object> usage(Completion c, int cached) {
         Map<String, Object> u = new LinkedHashMap<>();
         u.put("prompt_tokens", c.promptTokens());
         u.put("completion_tokens", c.generatedTokens());
         u.put("total_tokens", c.promptTokens() + c.generatedTokens());
+        u.put("prompt_tokens_details", Map.of("cached_tokens", cached));
         return u;
     }
 
-    private static Map<String, Object> extension(Loaded loaded, Request req, Session session) {
+    private Map<String, Object> extension(Loaded loaded, Request req, Session session, int[] prompt, Completion c) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("method", loaded.name());
-        if (req.routing()) session.routing().ifPresent(r -> m.put("routing", routingJson(r)));
+        if (req.routing()) session.routing().ifPresent(r -> {
+            Map<String, Object> json = routingJson(r);
+            if (req.routingTokens()) session.routingTrace().ifPresent(t -> addTrace(json, t, prompt, c.tokens()));
+            m.put("routing", json);
+        });
         return m;
+    }
+
+    /**
+     * Adds the per-position routing to {@link #routingJson}: {@code prompt_tokens}, {@code tokens} (the text of every
+     * position fed: the prompt's, then the generated ones that were fed back) and per layer {@code experts} and
+     * {@code weights}, {@code [head][position][rank]}.
+     */
+    private void addTrace(Map<String, Object> json, RoutingTrace t, int[] prompt, int[] generated) {
+        int n = t.numLayers() == 0 ? 0 : t.positions()[0];
+        List<Object> tokens = new ArrayList<>(n);
+        for (int p = 0; p < n; p++) {
+            int id = p < prompt.length ? prompt[p] : generated[p - prompt.length];
+            tokens.add(engine.detokenize(new int[]{id}));
+        }
+        json.put("prompt_tokens", prompt.length);
+        json.put("tokens", tokens);
+        @SuppressWarnings("unchecked") List<Object> layers = (List<Object>) json.get("layers");
+        for (int l = 0; l < t.numLayers(); l++) {
+            List<Object> experts = new ArrayList<>(), weights = new ArrayList<>();
+            for (int h = 0; h < t.numHeads(); h++) {
+                List<Object> he = new ArrayList<>(), hw = new ArrayList<>();
+                for (int p = 0; p < t.positions()[l]; p++) {
+                    List<Object> e = new ArrayList<>(t.topK()), w = new ArrayList<>(t.topK());
+                    for (int k = 0; k < t.topK(); k++) {
+                        e.add(t.expert(l, p, h, k));
+                        w.add(Math.round(t.weight(l, p, h, k) * 1e4) / 1e4);
+                    }
+                    he.add(e);
+                    hw.add(w);
+                }
+                experts.add(he);
+                weights.add(hw);
+            }
+            @SuppressWarnings("unchecked") Map<String, Object> layer = (Map<String, Object>) layers.get(l);
+            layer.put("experts", experts);
+            layer.put("weights", weights);
+        }
     }
 
     /** {@code {"bases", "top_k", "layers": [{"layer", "positions", "selected": [[count per expert] per head]}]}}. */

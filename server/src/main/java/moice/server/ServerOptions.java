@@ -16,9 +16,14 @@ import java.util.List;
  * @param apiKey    when not null, every request but {@code /health} needs {@code Authorization: Bearer KEY}
  * @param maxBody   largest request body in bytes; larger is refused with 413
  * @param drainSeconds on {@link Server#stop()}, how long in-flight requests may take to finish
+ * @param prefixReuse  a request whose prompt starts with tokens an idle session holds in its KV cache (the next turn of
+ *                     a conversation) computes only the rest (vanilla and the MoICE family)
+ * @param batching     concurrent generations run their decode steps as one batch (continuous batching; the same
+ *                     answers as alone)
  */
 public record ServerOptions(String host, int port, String modelId, List<String> methods, int parallel, int maxQueue,
-                            int context, String apiKey, long maxBody, int drainSeconds) {
+                            int context, String apiKey, long maxBody, int drainSeconds,
+                            boolean prefixReuse, boolean batching) {
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 8080, DEFAULT_PARALLEL = 1, DEFAULT_MAX_QUEUE = 16, DEFAULT_DRAIN_SECONDS = 30;
     public static final long DEFAULT_MAX_BODY = 4L << 20;
@@ -37,27 +42,47 @@ public record ServerOptions(String host, int port, String modelId, List<String> 
     /** The defaults on loopback, for a model called {@code modelId}, with {@code methods} (may be empty). */
     public static ServerOptions defaults(String modelId, List<String> methods) {
         return new ServerOptions(DEFAULT_HOST, DEFAULT_PORT, modelId, methods, DEFAULT_PARALLEL, DEFAULT_MAX_QUEUE, 0,
-                null, DEFAULT_MAX_BODY, DEFAULT_DRAIN_SECONDS);
+                null, DEFAULT_MAX_BODY, DEFAULT_DRAIN_SECONDS, true, true);
     }
 
     public ServerOptions withPort(int p) {
-        return new ServerOptions(host, p, modelId, methods, parallel, maxQueue, context, apiKey, maxBody, drainSeconds);
+        return new ServerOptions(host, p, modelId, methods, parallel, maxQueue, context, apiKey, maxBody,
+                drainSeconds, prefixReuse, batching);
     }
 
     public ServerOptions withParallel(int n, int queue) {
-        return new ServerOptions(host, port, modelId, methods, n, queue, context, apiKey, maxBody, drainSeconds);
+        return new ServerOptions(host, port, modelId, methods, n, queue, context, apiKey, maxBody, drainSeconds,
+                prefixReuse, batching);
     }
 
     public ServerOptions withApiKey(String key) {
-        return new ServerOptions(host, port, modelId, methods, parallel, maxQueue, context, key, maxBody, drainSeconds);
+        return new ServerOptions(host, port, modelId, methods, parallel, maxQueue, context, key, maxBody,
+                drainSeconds, prefixReuse, batching);
     }
 
     public ServerOptions withMaxBody(long bytes) {
-        return new ServerOptions(host, port, modelId, methods, parallel, maxQueue, context, apiKey, bytes, drainSeconds);
+        return new ServerOptions(host, port, modelId, methods, parallel, maxQueue, context, apiKey, bytes,
+                drainSeconds, prefixReuse, batching);
     }
 
     public ServerOptions withContext(int positions) {
         return new ServerOptions(host, port, modelId, methods, parallel, maxQueue, positions, apiKey, maxBody,
-                drainSeconds);
+                drainSeconds, prefixReuse, batching);
+    }
+
+    public ServerOptions withDrainSeconds(int seconds) {
+        return new ServerOptions(host, port, modelId, methods, parallel, maxQueue, context, apiKey, maxBody,
+                seconds, prefixReuse, batching);
+    }
+
+    public ServerOptions withPrefixReuse(boolean on) {
+        return new ServerOptions(host, port, modelId, methods, parallel, maxQueue, context, apiKey, maxBody,
+                drainSeconds,
+                on, batching);
+    }
+
+    public ServerOptions withBatching(boolean on) {
+        return new ServerOptions(host, port, modelId, methods, parallel, maxQueue, context, apiKey, maxBody,
+                drainSeconds, prefixReuse, on);
     }
 }

@@ -24,8 +24,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * interleaved RoPE), run through {@code bin/moice forward}, and compared with transformers' logits; then converted to
  * Q8_0 with {@code bin/moice convert} and run again, against its own exact F32 dequantisation.
  */
-class GgufModelTest {
-    static final Path HF = Path.of("src/test/resources/models/llama-gqa");
+public class GgufModelTest {
+    public static final Path HF = Path.of("src/test/resources/models/llama-gqa");
 
     @TempDir
     Path tmp;
@@ -91,7 +91,7 @@ class GgufModelTest {
     }
 
     /** Writes an HF Llama checkpoint as a llama.cpp-style GGUF (F32, no tokenizer). */
-    static void writeLlamaGguf(Path hfDir, Path out) {
+    public static void writeLlamaGguf(Path hfDir, Path out) {
         ModelConfig c = HfConfig.load(hfDir.resolve("config.json"));
         try (SafeTensors st = SafeTensors.open(hfDir.resolve("model.safetensors"))) {
             GgufWriter w = new GgufWriter()
