@@ -6,6 +6,7 @@ import moice.eval.ResultRow;
 import moice.eval.ResultsCsv;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfEnvironmentVariable;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -24,7 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the command starts a JVM with Spark's class path (spark/target/spark-classpath.txt), whose driver scores every
  * sample on two executor threads. Checked against the same command without {@code --spark}: the same rows (all
  * columns but time and memory, which are measurements), in the same order, and the same summary; resumption; and a
- * sample that cannot run, which must end the job with its name rather than be retried.
+ * sample that cannot run, which must end the job with its name rather than be retried. The default suite runs the
+ * short ones (about half a minute: each Spark run starts a JVM); .ci/run runs all (MOICE_SPARK_FULL=1).
  */
 class SparkEvalTest {
     @TempDir
@@ -62,25 +64,44 @@ class SparkEvalTest {
         return cut < 0 ? md : md.substring(0, cut);
     }
 
+    /** One method × length × depth × sample run locally and with --spark local[2]. */
+    static void assertSameAsLocal(String score, List<String> lengths) throws IOException {
+        Path local = tmp.resolve("local-" + score), spark = tmp.resolve("spark-" + score);
+        String[] base = args(local, score);
+        CliTest.Run l = CliTest.run(withLengths(args(local, score), lengths));
+        assertEquals(0, l.code(), l.err());
+        CliTest.Run s = CliTest.run(withLengths(args(spark, score, "--spark", "local[2]"), lengths));
+        assertEquals(0, s.code(), s.err());
+        int n = 8 * lengths.size();
+        assertTrue(s.err().contains("eval: " + n + " samples on Spark local[2] (2 task slots)"), s.err());
+        assertTrue(s.err().contains("eval: " + n + "/" + n), s.err());
+        List<ResultRow> want = rows(local), got = rows(spark);
+        assertEquals(n, want.size(), base[0]);
+        assertEquals(want, got, score + ": the same rows in the same order");
+        if (score.equals("loglik")) assertTrue(got.stream().allMatch(r -> r.loglik() < 0), got.toString());
+        assertEquals(accuracyPart(local), accuracyPart(spark));
+        for (String f : List.of("run.json", "accuracy_by_depth.png", "heatmap_vanilla.png", "heatmap_mspoe.png"))
+            assertTrue(Files.exists(spark.resolve(f)), f);
+        assertEquals(Files.readString(local.resolve("run.json")), Files.readString(spark.resolve("run.json")));
+    }
+
+    static String[] withLengths(String[] a, List<String> lengths) {
+        String[] c = a.clone();
+        for (int i = 0; i < c.length - 1; i++) if (c[i].equals("--lengths")) c[i + 1] = String.join(",", lengths);
+        return c;
+    }
+
+    /** In the default suite: log-likelihood scoring (prediction, log-likelihood, correctness), 8 rows. */
     @Test
-    void rowsEqualALocalRunAndASparkRunResumes() throws IOException {
-        for (String score : List.of("generate", "loglik")) {
-            Path local = tmp.resolve("local-" + score), spark = tmp.resolve("spark-" + score);
-            CliTest.Run l = CliTest.run(args(local, score));
-            assertEquals(0, l.code(), l.err());
-            CliTest.Run s = CliTest.run(args(spark, score, "--spark", "local[2]"));
-            assertEquals(0, s.code(), s.err());
-            assertTrue(s.err().contains("eval: 16 samples on Spark local[2] (2 task slots)"), s.err());
-            assertTrue(s.err().contains("eval: 16/16"), s.err());
-            List<ResultRow> want = rows(local), got = rows(spark);
-            assertEquals(16, want.size());
-            assertEquals(want, got, score + ": the same rows in the same order");
-            if (score.equals("loglik")) assertTrue(got.stream().allMatch(r -> r.loglik() < 0), got.toString());
-            assertEquals(accuracyPart(local), accuracyPart(spark));
-            for (String f : List.of("run.json", "accuracy_by_depth.png", "heatmap_vanilla.png", "heatmap_mspoe.png"))
-                assertTrue(Files.exists(spark.resolve(f)), f);
-            assertEquals(Files.readString(local.resolve("run.json")), Files.readString(spark.resolve("run.json")));
-        }
+    void loglikRowsEqualALocalRun() throws IOException {
+        assertSameAsLocal("loglik", List.of("300"));
+    }
+
+    /** Longer (run by .ci/run, MOICE_SPARK_FULL=1): greedy generation, 16 rows, then an interrupted run resumed. */
+    @Test
+    @EnabledIfEnvironmentVariable(named = "MOICE_SPARK_FULL", matches = "1")
+    void generatedRowsEqualALocalRunAndASparkRunResumes() throws IOException {
+        assertSameAsLocal("generate", List.of("300", "420"));
 
         // an interrupted Spark run: the last six rows lost, a seventh cut off mid-line; the rerun runs only those
         Path spark = tmp.resolve("spark-generate");

@@ -60,7 +60,13 @@ class StandaloneClusterTest {
         Path root = Path.of("").toAbsolutePath().getParent();
         appJar = root.resolve("cli/target/moice-spark.jar");
         assertTrue(Files.isRegularFile(appJar), appJar + " is missing: run 'mvn package -DskipTests' first");
-        sparkHome = Files.createDirectories(tmp.resolve("spark-home/jars"));
+        // under target/, not the test's temporary folder (whose clean-up warns about every link)
+        sparkHome = root.resolve("cli/target/spark-home/jars");
+        if (Files.exists(sparkHome))
+            try (var old = Files.list(sparkHome)) {
+                for (Path p : old.toList()) Files.delete(p);
+            }
+        Files.createDirectories(sparkHome);
         for (String entry : Files.readString(root.resolve("spark/target/spark-classpath.txt")).strip()
                 .split(File.pathSeparator)) {
             Path jar = Path.of(entry);

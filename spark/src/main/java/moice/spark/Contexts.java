@@ -18,8 +18,9 @@ final class Contexts {
     private Contexts() {}
 
     /**
-     * A context for {@code cluster}: its master (or, for {@code submit}, the one spark-submit set), no web UI unless
-     * asked for, the executor JVM flags above unless given, then {@code cluster.conf()}.
+     * A context for {@code cluster}: its master (or, for {@code submit}, the one spark-submit set) and
+     * {@code cluster.conf()}; unless set there or by spark-submit: no web UI, the executor JVM flags above, and
+     * {@code MOICE_THREADS} = {@code spark.task.cpus} in the executors' environment.
      */
     static JavaSparkContext open(Cluster.Options cluster, String appName) {
         SparkConf conf = new SparkConf(); // takes the spark.* system properties that spark-submit sets
@@ -27,9 +28,11 @@ final class Contexts {
         else if (!conf.contains("spark.master"))
             throw new MoiceException("--spark submit: no master was given to spark-submit (spark.master is not set)");
         conf.setAppName(appName);
+        cluster.conf().forEach(conf::set);
         conf.setIfMissing("spark.ui.enabled", "false");
         conf.setIfMissing("spark.executor.extraJavaOptions", EXECUTOR_JAVA_OPTIONS);
-        cluster.conf().forEach(conf::set);
+        // one moice thread per CPU a task holds: an executor of C cores runs C/task.cpus tasks at once
+        conf.setIfMissing("spark.executorEnv.MOICE_THREADS", conf.get("spark.task.cpus", "1"));
         return new JavaSparkContext(SparkContext.getOrCreate(conf));
     }
 }
