@@ -119,9 +119,10 @@ public final class EvalCommand implements Callable<Integer> {
         EvalOptions options = new EvalOptions(model, task, data, lengths, depths, samples, methods, seed, maxNewTokens,
                 score, out, plain, abBases, mspoeMin, mspoeMax, mspoeGroupRatios);
         if (spark.requested()) {
+            moice.api.Cluster.Options cluster = spark.options(); // bad settings fail here, before any JVM starts
             try {
                 spark.clusterOrRelaunch(commandSpec.root().commandLine().getParseResult().originalArgs())
-                        .orElseThrow().eval(options, spark.options(), err);
+                        .orElseThrow().eval(options, cluster, err);
                 return 0;
             } catch (SparkOptions.Relaunched child) {
                 return child.code;

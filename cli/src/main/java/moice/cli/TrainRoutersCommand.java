@@ -115,9 +115,10 @@ public final class TrainRoutersCommand implements Callable<Integer> {
                 baseChoice == null ? null : baseChoice.ratios, topK, steps, batch, lr, warmupSteps, weightDecay, maxLen,
                 auxCoef, seed, lossOn, maxDocuments, skipBadLines, resume, log);
         if (spark.requested()) {
+            moice.api.Cluster.Options cluster = spark.options(); // bad settings fail here, before any JVM starts
             try {
                 spark.clusterOrRelaunch(commandSpec.root().commandLine().getParseResult().originalArgs())
-                        .orElseThrow().trainRouters(options, spark.options(), System.err);
+                        .orElseThrow().trainRouters(options, cluster, System.err);
                 return 0;
             } catch (SparkOptions.Relaunched child) {
                 return child.code;

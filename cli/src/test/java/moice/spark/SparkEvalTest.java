@@ -150,4 +150,12 @@ class SparkEvalTest {
         assertTrue(kept.stream().noneMatch(x -> x.sample() == 1), kept.toString());
         assertTrue(seconds < 120, "failed at once, not after retries: " + seconds + " s");
     }
+
+    @Test
+    void badSparkSettingsAreOneLine() {
+        CliTest.Run r = CliTest.run(args(tmp.resolve("bad-conf"), "loglik", "--spark", "local[2]", "--spark-conf",
+                "spark.executor.memory"));
+        assertEquals(1, r.code());
+        assertEquals("moice: --spark-conf spark.executor.memory: expected KEY=VALUE", r.err().strip());
+    }
 }
