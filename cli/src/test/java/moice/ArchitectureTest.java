@@ -14,7 +14,8 @@ import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.sli
  * The direction of the architecture (docs/architecture.md), checked on the compiled classes: each layer may use
  * only the layers below it, and there are no cycles between packages. A lower layer importing a higher one fails the
  * build. Bottom to top: kernels, attention, the forward pass, model file formats, text (tokenizers, chat templates),
- * assembly of a runnable model, fetching, attention methods, training, evaluation, the public API, the HTTP server, the CLI.
+ * assembly of a runnable model, fetching, attention methods, training, evaluation, the public API, the Spark
+ * runner (moice-spark: the CLI finds it at run time, never by import), the HTTP server, the CLI.
  */
 class ArchitectureTest {
     /** Layer name, then its packages; bottom first. */
@@ -30,6 +31,7 @@ class ArchitectureTest {
             new String[]{"train", "moice.train.."},
             new String[]{"eval", "moice.eval.."},
             new String[]{"api", "moice.api.."},
+            new String[]{"spark", "moice.spark.."},
             new String[]{"server", "moice.server.."},
             new String[]{"cli", "moice.cli.."});
 

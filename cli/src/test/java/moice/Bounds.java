@@ -45,6 +45,22 @@ public final class Bounds {
         return n * U / (1 - n * U);
     }
 
+    /** Deterministic bound of an n-term double sum, {@code n·2^-53/(1 − n·2^-53)}. */
+    public static double gammaDouble(int n) {
+        double u = 0x1p-53;
+        return n * u / (1 - n * u);
+    }
+
+    /**
+     * Largest difference between two float32 results of one double sum of {@code n} terms taken in two orders, then
+     * rounded to float once (the batch gradient of router training, locally and on a cluster): each double sum is off
+     * the exact one by at most {@code γ_double(n − 1)·Σ|terms|}, and rounding to nearest is monotone, so the two
+     * floats differ by at most twice that plus one float32 ulp of the result.
+     */
+    public static double reorderedDoubleSum(int n, double sumAbs, double value) {
+        return 2 * gammaDouble(Math.max(n - 1, 0)) * sumAbs + Math.ulp((float) Math.abs(value)) * 1.0000001;
+    }
+
     /** Probabilistic bound of an n-term float32 dot product, {@code λ·√n·u}. */
     public static double gammaProbabilistic(int n) {
         return LAMBDA * Math.sqrt(n) * U;

@@ -33,7 +33,19 @@ final class Evaluation {
     private Evaluation() {}
 
     static List<ResultRow> run(EvalOptions o, PrintStream progress) {
-        System.setProperty("java.awt.headless", "true");
+        try (EvalJob job = EvalJob.open(o, progress)) {
+            List<ResultRow> rows = job.runHere(progress);
+            progress.println("eval: wrote " + o.out().resolve("results.csv") + ", " + o.out().resolve("summary.md")
+                    + " and plots");
+            return rows;
+        }
+    }
+
+    /** The options checked, the method specs parsed and a data task's file read: everything that needs no model. */
+    record Checked(String task, boolean synthetic, String score, List<Double> depths, List<Integer> lengths,
+                   List<MethodSpec> specs, DataTask dataTask) {}
+
+    static Checked check(EvalOptions o) {
         if (o.model() == null) throw new MoiceException("--model is required (unless --merge)");
         if (o.task() == null) throw new MoiceException("--task is required (unless --merge)");
         if (o.out() == null) throw new MoiceException("--out is required");
@@ -69,51 +81,29 @@ final class Evaluation {
                 o.abBases(), o.mspoeMin(), o.mspoeMax(), o.mspoeGroupRatios());
         // read the data before the model: a malformed file fails fast
         DataTask dataTask = synthetic ? null : DataTask.open(task, data);
+        return new Checked(task, synthetic, score, depths, lengths, specs, dataTask);
+    }
 
-        try (LoadedModel m = LoadedModel.open(ModelCache.resolve(o.model()))) {
-            List<EvalRun.Method> runs = new ArrayList<>();
-            for (MethodSpec s : specs)
-                runs.add(new EvalRun.Method(s.label(),
-                        Methods.sessions(s.resolve(m.config(), m.builtInRouters(), "--methods"), m.model())));
-            Tokenizer tokenizer = m.tokenizer();
-            PromptEncoder encoder = encoder(m, tokenizer, o.plain(), progress);
-            int context = m.config().maxPositions();
-            List<Integer> lens = lengths != null ? lengths : List.of(context - o.maxNewTokens());
-            createDirectories(o.out());
-            Map<String, Object> args = RunHeader.arguments();
-            args.put("model", o.model());
-            args.put("task", task.toLowerCase(Locale.ROOT));
-            args.put("data", data == null ? null : data.toAbsolutePath().normalize().toString());
-            args.put("lengths", lens);
-            args.put("depths", depths);
-            args.put("samples", o.samples());
-            args.put("methods", specs.stream().map(MethodSpec::label).toList());
-            args.put("seed", o.seed());
-            args.put("max_new_tokens", o.maxNewTokens());
-            args.put("prompt", o.plain() || encoder instanceof PromptEncoder.Plain ? "plain" : "chat");
-            args.put("ab_bases", o.abBases());
-            args.put("mspoe", o.mspoeMin() == null && o.mspoeMax() == null && !o.mspoeGroupRatios() ? null
-                    : List.of(String.valueOf(o.mspoeMin()), String.valueOf(o.mspoeMax()),
-                    o.mspoeGroupRatios() ? "group" : "head"));
-            // only a loglik run records its scoring: run.json files of generate runs stay as they were (resumable)
-            if (!score.equals(Scoring.GENERATE)) args.put("score", score);
-            RunHeader.writeOrCheck(o.out(), args, EvalRun.hasResults(o.out()));
-            List<String> notes = List.of("model: " + o.model(), "methods: " + String.join(", ",
-                            specs.stream().map(MethodSpec::label).toList()),
-                    "lengths: " + lens + (depths != null ? ", depths: " + depths : "") + ", samples: " + o.samples()
-                            + ", seed: " + o.seed() + (score.equals(Scoring.GENERATE)
-                            ? ", max new tokens: " + o.maxNewTokens() : ", scored by log-likelihood (no decoding)")
-                            + ", prompt: " + args.get("prompt"));
-            EvalRun.Source source = synthetic
-                    ? new EvalRun.Synthetic(SyntheticTask.named(task), depths, o.seed())
-                    : new EvalRun.Data(dataTask);
-            EvalRun.Settings settings = new EvalRun.Settings(m.config(), encoder, () -> textStream(tokenizer),
-                    m.stopTokenIds(), o.maxNewTokens(), lens, o.samples(), notes, score);
-            List<ResultRow> rows = EvalRun.run(source, runs, settings, o.out(), progress);
-            progress.println("eval: wrote " + o.out().resolve("results.csv") + ", " + o.out().resolve("summary.md")
-                    + " and plots");
-            return rows;
-        }
+    /** The run's arguments as run.json records them. */
+    static Map<String, Object> header(EvalOptions o, Checked c, List<Integer> lens, PromptEncoder encoder) {
+        Map<String, Object> args = RunHeader.arguments();
+        args.put("model", o.model());
+        args.put("task", c.task().toLowerCase(Locale.ROOT));
+        args.put("data", o.data() == null ? null : o.data().toAbsolutePath().normalize().toString());
+        args.put("lengths", lens);
+        args.put("depths", c.depths());
+        args.put("samples", o.samples());
+        args.put("methods", c.specs().stream().map(MethodSpec::label).toList());
+        args.put("seed", o.seed());
+        args.put("max_new_tokens", o.maxNewTokens());
+        args.put("prompt", o.plain() || encoder instanceof PromptEncoder.Plain ? "plain" : "chat");
+        args.put("ab_bases", o.abBases());
+        args.put("mspoe", o.mspoeMin() == null && o.mspoeMax() == null && !o.mspoeGroupRatios() ? null
+                : List.of(String.valueOf(o.mspoeMin()), String.valueOf(o.mspoeMax()),
+                o.mspoeGroupRatios() ? "group" : "head"));
+        // only a loglik run records its scoring: run.json files of generate runs stay as they were (resumable)
+        if (!c.score().equals(Scoring.GENERATE)) args.put("score", c.score());
+        return args;
     }
 
     static Generator.TextStream textStream(Tokenizer tokenizer) {
@@ -127,7 +117,7 @@ final class Evaluation {
         };
     }
 
-    private static PromptEncoder encoder(LoadedModel m, Tokenizer tokenizer, boolean plain, PrintStream progress) {
+    static PromptEncoder encoder(LoadedModel m, Tokenizer tokenizer, boolean plain, PrintStream progress) {
         if (plain) return new PromptEncoder.Plain(tokenizer);
         ChatTemplate template;
         try {
@@ -180,7 +170,7 @@ final class Evaluation {
         return rows;
     }
 
-    private static void createDirectories(Path dir) {
+    static void createDirectories(Path dir) {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {

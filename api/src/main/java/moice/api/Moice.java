@@ -125,4 +125,15 @@ public final class Moice {
     public static Trainer.Result trainRouters(TrainOptions options, PrintStream progress) {
         return RouterTraining.run(options, progress);
     }
+
+    /**
+     * {@link #trainRouters(TrainOptions, PrintStream)} with each step's batch gradient computed by {@code gradients}
+     * (moice-spark computes it on a cluster's executors) instead of on this thread. Everything else — data, order,
+     * AdamW, the atomic checkpoints and {@code resume} — stays here, so the run is the local one up to the order of the
+     * gradient sums.
+     */
+    public static Trainer.Result trainRouters(TrainOptions options, PrintStream progress,
+                                              Trainer.StepGradients gradients) {
+        return RouterTraining.run(options, progress, java.util.Objects.requireNonNull(gradients));
+    }
 }

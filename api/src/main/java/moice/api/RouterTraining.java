@@ -26,6 +26,11 @@ final class RouterTraining {
     private RouterTraining() {}
 
     static Trainer.Result run(TrainOptions o, PrintStream progress) {
+        return run(o, progress, null);
+    }
+
+    /** @param gradients where the batch gradients are computed; null = on this thread, with the loaded model */
+    static Trainer.Result run(TrainOptions o, PrintStream progress, Trainer.StepGradients gradients) {
         TrainingData.LossOn lossMode = check(o);
         try (LoadedModel m = LoadedModel.open(ModelCache.resolve(o.model()))) {
             ModelConfig c = m.config();
@@ -59,7 +64,8 @@ final class RouterTraining {
             Trainer.Config config = new Trainer.Config(o.steps(), o.batch(), o.auxCoef(), o.seed(),
                     new AdamW.Settings(o.lr(), 0.9, 0.999, 1e-8, o.weightDecay(), o.warmupSteps()), o.out(),
                     Trainer.stateFileFor(o.out()), o.log(), arguments);
-            Trainer trainer = new Trainer(config, objective, trainingData, progress);
+            Trainer trainer = new Trainer(config, gradients == null ? Trainer.local(objective) : gradients,
+                    trainingData, progress);
             Trainer.Result result = o.resume() ? trainer.resume(initial) : trainer.train(initial);
             progress.printf(Locale.ROOT, "trained routers (%d steps): %s; state: %s%s%n", result.history().size(),
                     o.out(), config.stateFile(), o.log() == null ? "" : "; log: " + o.log());

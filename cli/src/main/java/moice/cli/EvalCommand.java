@@ -3,7 +3,9 @@ package moice.cli;
 import moice.api.EvalOptions;
 import moice.api.Moice;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -21,6 +23,8 @@ import java.util.concurrent.Callable;
                         + "multi-document QA), niah (needle in a haystack).",
                 "Tasks read from --data: mdqa (lost-in-the-middle qa_data *.jsonl.gz), leval-coursera, leval-quality, "
                         + "leval-tpo, leval-sci_fi (L-Eval closed-ended *.jsonl), longbench (LongBench English QA *.jsonl).",
+                "With --spark MASTER the samples are scored on Spark executors (each loads the model once per JVM); "
+                        + "the rows come back here and the files are those of a local run (docs/spark.md).",
                 "Example: bin/moice eval --model smollm2-135m-instruct --task passkey --lengths 1024,2048 "
                         + "--depths 0,0.5,1 --samples 5 --methods vanilla,mspoe --out runs/passkey"})
 public final class EvalCommand implements Callable<Integer> {
@@ -98,15 +102,33 @@ public final class EvalCommand implements Callable<Integer> {
             description = "Method mspoe on a grouped-query model: every query head uses its KV head's ratio (see bin/moice forward --help).")
     boolean mspoeGroupRatios;
 
+    @Mixin
+    SparkOptions spark = new SparkOptions();
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec commandSpec;
+
     @Override
     public Integer call() {
         PrintStream err = new PrintStream(System.err, true, StandardCharsets.UTF_8);
         if (merge != null) {
+            if (spark.requested()) throw new moice.MoiceException("--merge runs here; leave out --spark");
             Moice.mergeEvals(merge, out, err);
             return 0;
         }
-        Moice.eval(new EvalOptions(model, task, data, lengths, depths, samples, methods, seed, maxNewTokens, score, out,
-                plain, abBases, mspoeMin, mspoeMax, mspoeGroupRatios), err);
+        EvalOptions options = new EvalOptions(model, task, data, lengths, depths, samples, methods, seed, maxNewTokens,
+                score, out, plain, abBases, mspoeMin, mspoeMax, mspoeGroupRatios);
+        if (spark.requested()) {
+            moice.api.Cluster.Options cluster = spark.options(); // bad settings fail here, before any JVM starts
+            try {
+                spark.clusterOrRelaunch(commandSpec.root().commandLine().getParseResult().originalArgs())
+                        .orElseThrow().eval(options, cluster, err);
+                return 0;
+            } catch (SparkOptions.Relaunched child) {
+                return child.code;
+            }
+        }
+        Moice.eval(options, err);
         return 0;
     }
 }

@@ -4,7 +4,9 @@ import moice.api.Moice;
 import moice.api.TrainOptions;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -17,6 +19,8 @@ import java.util.concurrent.Callable;
                         + "log rows) atomically; --resume continues a killed run to the same result.",
                 "Official recipe: --base-ratios 1,1.75,1.8,1.9,2,2.25,2.5 --top-k 7 --steps 7 --batch 128 --lr 1e-4 "
                         + "--max-len 4608 --aux-coef 0.3.",
+                "With --spark MASTER each step's batch is split over Spark executors (gradients summed with "
+                        + "treeAggregate); the driver applies AdamW and writes the same files (docs/spark.md).",
                 "Example: bin/moice train-routers --model DIR --data corpus.jsonl --out r.safetensors "
                         + "--base-ratios 1,1.75,1.8,1.9,2,2.25,2.5 --top-k 7 --log train.csv"})
 public final class TrainRoutersCommand implements Callable<Integer> {
@@ -99,11 +103,28 @@ public final class TrainRoutersCommand implements Callable<Integer> {
             description = "CSV log, one row per step: step,loss,ce,aux,grad_norm,lr,tokens,seconds,tokens_per_s.")
     Path log;
 
+    @Mixin
+    SparkOptions spark = new SparkOptions();
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec commandSpec;
+
     @Override
     public Integer call() {
-        Moice.trainRouters(new TrainOptions(model, data, out, init, baseChoice == null ? null : baseChoice.bases,
+        TrainOptions options = new TrainOptions(model, data, out, init, baseChoice == null ? null : baseChoice.bases,
                 baseChoice == null ? null : baseChoice.ratios, topK, steps, batch, lr, warmupSteps, weightDecay, maxLen,
-                auxCoef, seed, lossOn, maxDocuments, skipBadLines, resume, log), System.err);
+                auxCoef, seed, lossOn, maxDocuments, skipBadLines, resume, log);
+        if (spark.requested()) {
+            moice.api.Cluster.Options cluster = spark.options(); // bad settings fail here, before any JVM starts
+            try {
+                spark.clusterOrRelaunch(commandSpec.root().commandLine().getParseResult().originalArgs())
+                        .orElseThrow().trainRouters(options, cluster, System.err);
+                return 0;
+            } catch (SparkOptions.Relaunched child) {
+                return child.code;
+            }
+        }
+        Moice.trainRouters(options, System.err);
         return 0;
     }
 }

@@ -369,7 +369,8 @@ class EvalCommandTest {
         CliTest.Run r = CliTest.run("eval", "--help");
         assertEquals(0, r.code());
         for (String flag : List.of("--model", "--task", "--data", "--lengths", "--depths", "--samples", "--methods",
-                "--seed", "--max-new-tokens", "--score", "--out", "--plain", "--ab-bases", "--mspoe-min", "--mspoe-max"))
+                "--seed", "--max-new-tokens", "--score", "--out", "--plain", "--ab-bases", "--mspoe-min", "--mspoe-max",
+                "--spark", "--spark-conf"))
             assertTrue(r.out().contains(flag), flag);
     }
 }

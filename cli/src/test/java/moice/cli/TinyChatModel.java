@@ -14,7 +14,7 @@ import java.util.Random;
 public final class TinyChatModel {
     public static final Path TOKENIZER = Path.of("src/test/resources/tokenizers/bytelevel_smollm/tokenizer.json");
     static final Path CHAT_CONFIG = Path.of("src/test/resources/chat/smollm2-instruct/tokenizer_config.json");
-    static final int VOCAB = 1504, HIDDEN = 32, INTER = 40, LAYERS = 2, HEADS = 4, KV = 2, HEAD_DIM = 8;
+    public static final int VOCAB = 1504, HIDDEN = 32, INTER = 40, LAYERS = 2, HEADS = 4, KV = 2, HEAD_DIM = 8;
 
     private TinyChatModel() {}
 

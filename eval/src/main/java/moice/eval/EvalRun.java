@@ -74,8 +74,31 @@ public final class EvalRun {
 
     private EvalRun() {}
 
-    /** Runs what is missing from {@code out}/results.csv and rewrites the reports; returns all rows. */
-    public static List<ResultRow> run(Source source, List<Method> methods, Settings s, Path out, PrintStream progress) {
+    /**
+     * One (length, depth, sample, method) of an evaluation: the unit of work that a local run does in order and that a
+     * cluster run ({@code moice-spark}) ships to its executors.
+     *
+     * @param method index into the run's method list
+     */
+    public record Item(int length, double depth, int sample, int method) implements java.io.Serializable {
+        /** How errors and progress lines name this item. */
+        public String describe(List<String> labels) {
+            return "sample " + sample + " (method " + labels.get(method) + ", length " + length
+                    + (Double.isNaN(depth) ? "" : String.format(Locale.ROOT, ", depth %.2f", depth)) + ")";
+        }
+    }
+
+    /**
+     * What an evaluation folder holds and what is left to run.
+     *
+     * @param done    rows already in results.csv
+     * @param all     every item of the run, in the order a local run does them (cells, then methods)
+     * @param pending the items of {@code all} that results.csv lacks, in the same order
+     */
+    public record Plan(List<ResultRow> done, List<Item> all, List<Item> pending) {}
+
+    /** Checks the lengths and lists what {@code out}/results.csv holds and lacks (prints a resume line). */
+    public static Plan plan(Source source, List<String> labels, Settings s, Path out, PrintStream progress) {
         int context = s.config().maxPositions();
         for (int length : s.lengths())
             if (length + s.maxNewTokens() > context)
@@ -85,53 +108,107 @@ public final class EvalRun {
         List<ResultRow> rows = new ArrayList<>(ResultsCsv.read(csv));
         Set<String> done = new HashSet<>();
         for (ResultRow r : rows) done.add(keyOf(source, r.method(), r.length(), r.depth(), r.sample()));
-
-        record Cell(int length, double depth, int sample) {}
-        List<Cell> cells = new ArrayList<>();
+        List<Item> all = new ArrayList<>(), pending = new ArrayList<>();
         for (int length : s.lengths()) {
+            List<double[]> cells = new ArrayList<>(); // {depth, sample}
             if (source instanceof Synthetic syn) {
                 for (double depth : syn.depths())
-                    for (int i = 0; i < s.samples(); i++) cells.add(new Cell(length, depth, i));
+                    for (int i = 0; i < s.samples(); i++) cells.add(new double[]{depth, i});
             } else {
                 int n = Math.min(s.samples(), ((Data) source).task().size());
-                for (int i = 0; i < n; i++) cells.add(new Cell(length, Double.NaN, i));
+                for (int i = 0; i < n; i++) cells.add(new double[]{Double.NaN, i});
             }
+            for (double[] c : cells)
+                for (int m = 0; m < labels.size(); m++) {
+                    Item item = new Item(length, c[0], (int) c[1], m);
+                    all.add(item);
+                    if (!done.contains(keyOf(source, labels.get(m), length, c[0], (int) c[1]))) pending.add(item);
+                }
         }
-        int total = cells.size() * methods.size();
-        int already = 0;
-        for (Cell c : cells)
-            for (Method m : methods) if (done.contains(keyOf(source, m.label(), c.length(), c.depth(), c.sample()))) already++;
+        int already = all.size() - pending.size();
         if (already > 0) progress.printf(Locale.ROOT, "eval: resuming, %d of %d samples already in %s%n", already,
-                total, csv);
+                all.size(), csv);
+        return new Plan(List.copyOf(rows), List.copyOf(all), List.copyOf(pending));
+    }
+
+    /** The sample of {@code item}'s cell (the same for every method). */
+    public static Sample sample(Source source, Item item, Settings s) {
+        return switch (source) {
+            case Synthetic syn -> syn.task().sample(item.length(), item.depth(), item.sample(), syn.seed(), s.encoder());
+            case Data d -> d.task().sample(item.sample(), item.length(), s.encoder());
+        };
+    }
+
+    /** Runs one item: builds its sample and scores {@code method} on it. */
+    public static ResultRow runItem(Source source, Method method, Item item, Settings s) {
+        return runOne(source.name(), method, sample(source, item, s), item.length(), item.sample(), s);
+    }
+
+    /** The progress line of a finished row ({@code eval: 3/16  vanilla  length 300 ...}). */
+    public static String progressLine(int finished, int total, ResultRow row, String eta) {
+        return String.format(Locale.ROOT, "eval: %d/%d  %s  length %d%s  sample %d: %s%s (%.1f s)  ETA %s",
+                finished, total, row.method(), row.length(),
+                Double.isNaN(row.depth()) ? "" : String.format(Locale.ROOT, "  depth %.2f", row.depth()),
+                row.sample(), row.correct() >= 1 ? "correct" : row.correct() > 0 ? "partly" : "wrong",
+                Double.isNaN(row.loglik()) ? "" : String.format(Locale.ROOT, ", loglik %.3f over %d tokens",
+                        row.loglik(), row.answerTokens()), row.seconds(), eta);
+    }
+
+    /** Runs what is missing from {@code out}/results.csv and rewrites the reports; returns all rows. */
+    public static List<ResultRow> run(Source source, List<Method> methods, Settings s, Path out, PrintStream progress) {
+        List<String> labels = methods.stream().map(Method::label).toList();
+        Plan plan = plan(source, labels, s, out, progress);
+        List<ResultRow> rows = new ArrayList<>(plan.done());
+        int total = plan.all().size(), already = total - plan.pending().size();
         long started = System.nanoTime();
         int ranNow = 0;
-        try (ResultsCsv writer = ResultsCsv.append(csv)) {
-            for (Cell c : cells) {
-                Sample sample = null;
-                for (Method m : methods) {
-                    if (done.contains(keyOf(source, m.label(), c.length(), c.depth(), c.sample()))) continue;
-                    if (sample == null) sample = switch (source) {
-                        case Synthetic syn -> syn.task().sample(c.length(), c.depth(), c.sample(), syn.seed(), s.encoder());
-                        case Data d -> d.task().sample(c.sample(), c.length(), s.encoder());
-                    };
-                    ResultRow row = runOne(source.name(), m, sample, c.length(), c.sample(), s);
-                    writer.write(row);
-                    rows.add(row);
-                    ranNow++;
-                    double elapsed = (System.nanoTime() - started) / 1e9;
-                    int remaining = total - already - ranNow;
-                    progress.printf(Locale.ROOT, "eval: %d/%d  %s  length %d%s  sample %d: %s%s (%.1f s)  ETA %s%n",
-                            already + ranNow, total, m.label(), c.length(),
-                            Double.isNaN(sample.depth()) ? "" : String.format(Locale.ROOT, "  depth %.2f", sample.depth()),
-                            c.sample(), row.correct() >= 1 ? "correct" : row.correct() > 0 ? "partly" : "wrong",
-                            Double.isNaN(row.loglik()) ? "" : String.format(Locale.ROOT, ", loglik %.3f over %d tokens",
-                                    row.loglik(), row.answerTokens()),
-                            row.seconds(), duration(elapsed / ranNow * remaining));
+        try (ResultsCsv writer = ResultsCsv.append(out.resolve("results.csv"))) {
+            Sample sample = null;
+            Item cellOf = null;
+            for (Item item : plan.pending()) {
+                // the methods of one cell share its sample
+                if (cellOf == null || cellOf.length() != item.length() || cellOf.sample() != item.sample()
+                        || Double.compare(cellOf.depth(), item.depth()) != 0) {
+                    sample = sample(source, item, s);
+                    cellOf = item;
                 }
+                ResultRow row = runOne(source.name(), methods.get(item.method()), sample, item.length(), item.sample(), s);
+                writer.write(row);
+                rows.add(row);
+                ranNow++;
+                double elapsed = (System.nanoTime() - started) / 1e9;
+                int remaining = total - already - ranNow;
+                progress.println(progressLine(already + ranNow, total, row, duration(elapsed / ranNow * remaining)));
             }
         }
         writeReports(source.name(), rows, out, s.notes());
         return rows;
+    }
+
+    /**
+     * Orders {@code rows} as a local run writes them ({@code plan.all()} order; rows of other items, e.g. from an
+     * earlier run with other methods, are not expected and keep their place at the end).
+     */
+    public static List<ResultRow> canonicalOrder(Source source, List<String> labels, List<ResultRow> rows, Plan plan) {
+        java.util.Map<String, Integer> rank = new java.util.HashMap<>();
+        for (int i = 0; i < plan.all().size(); i++) {
+            Item it = plan.all().get(i);
+            rank.put(keyOf(source, labels.get(it.method()), it.length(), it.depth(), it.sample()), i);
+        }
+        List<ResultRow> sorted = new ArrayList<>(rows);
+        sorted.sort(java.util.Comparator.comparingInt(r -> rank.getOrDefault(
+                keyOf(source, r.method(), r.length(), r.depth(), r.sample()), Integer.MAX_VALUE)));
+        return sorted;
+    }
+
+    /** The key that identifies {@code row} for resumption in a run of {@code source}. */
+    public static String keyOf(Source source, ResultRow row) {
+        return keyOf(source, row.method(), row.length(), row.depth(), row.sample());
+    }
+
+    /** The key of {@code item} (see {@link #keyOf(Source, ResultRow)}). */
+    public static String keyOf(Source source, List<String> labels, Item item) {
+        return keyOf(source, labels.get(item.method()), item.length(), item.depth(), item.sample());
     }
 
     private static String keyOf(Source source, String method, int length, double depth, int sample) {
@@ -226,7 +303,7 @@ public final class EvalRun {
         return base.replaceAll("[^A-Za-z0-9._-]", "_");
     }
 
-    static String duration(double seconds) {
+    public static String duration(double seconds) {
         if (!Double.isFinite(seconds)) return "?";
         long s = Math.round(seconds);
         if (s < 60) return s + " s";

@@ -20,7 +20,7 @@ import java.util.Locale;
 public record ResultRow(String method, String task, int length, double depth, int position, int sample,
                         String prediction, String gold, double correct, int promptTokens, double seconds,
                         double peakHeapMiB, double peakRssMiB, String scoring, double loglik, double loglikPerToken,
-                        int answerTokens) {
+                        int answerTokens) implements java.io.Serializable {
     /** The CSV header, in column order. */
     public static final List<String> COLUMNS = List.of("method", "task", "length", "depth", "position", "sample",
             "prediction", "gold", "correct", "prompt_tokens", "seconds", "peak_heap_mib", "peak_rss_mib", "scoring",

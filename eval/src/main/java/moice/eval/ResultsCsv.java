@@ -53,7 +53,11 @@ public final class ResultsCsv implements AutoCloseable {
 
     /** Rewrites a 13-column file with the current header (atomically). */
     private static void upgrade(Path file) {
-        List<ResultRow> rows = read(file);
+        rewrite(file, read(file));
+    }
+
+    /** Replaces {@code file} atomically with the header and {@code rows}, in that order. */
+    public static void rewrite(Path file, List<ResultRow> rows) {
         StringBuilder sb = new StringBuilder();
         line(ResultRow.COLUMNS, sb);
         for (ResultRow r : rows) line(r.cells(), sb);

@@ -35,4 +35,33 @@ public record RouterGradients(float[][] gate1, float[][] gate2, float[][] gate3)
             for (float[] g : gates) for (float v : g) s += (double) v * v;
         return Math.sqrt(s);
     }
+
+    /** Number of values (all layers, all three gates). */
+    public int size() {
+        int n = 0;
+        for (float[][] gates : new float[][][]{gate1, gate2, gate3}) for (float[] g : gates) n += g.length;
+        return n;
+    }
+
+    /**
+     * Adds every value into {@code sum} (double), in a fixed flat order: per layer gate1, gate2, gate3. Batch
+     * gradients are summed this way, per sequence, so that a local run and a cluster run add the same float values and
+     * differ only in the order of the (double) additions.
+     */
+    public void addTo(double[] sum) {
+        if (sum.length != size()) throw new IllegalArgumentException(sum.length + " sums for " + size() + " values");
+        int i = 0;
+        for (int l = 0; l < numLayers(); l++)
+            for (float[] g : new float[][]{gate1[l], gate2[l], gate3[l]})
+                for (float v : g) sum[i++] += v;
+    }
+
+    /** Sets every value to {@code values} (the flat order of {@link #addTo}) rounded to float. */
+    public void setFrom(double[] values) {
+        if (values.length != size()) throw new IllegalArgumentException(values.length + " values for " + size());
+        int i = 0;
+        for (int l = 0; l < numLayers(); l++)
+            for (float[] g : new float[][]{gate1[l], gate2[l], gate3[l]})
+                for (int j = 0; j < g.length; j++) g[j] = (float) values[i++];
+    }
 }

@@ -56,15 +56,65 @@ public final class Trainer {
         return routersOut.resolveSibling(routersOut.getFileName() + ".state");
     }
 
+    /**
+     * Computes one step's batch gradient: {@link #local} on this thread, or on a cluster ({@code moice-spark}).
+     * Implementations evaluate every sequence of {@code batch} at {@code routers} into a gradient of its own (added with
+     * {@code scale}), sum those per-sequence float gradients in double ({@link RouterGradients#addTo}) and round the
+     * sum to float once; so two implementations differ only in the order of the double additions.
+     */
+    public interface StepGradients {
+        /**
+         * @param step     1-based step number (for messages)
+         * @param batch    the step's sequences, in batch order
+         * @param listener told of each sequence as it finishes, where the implementation can (may throw to stop)
+         * @return the summed gradient and each sequence's loss, in batch order
+         */
+        Step compute(int step, List<TokenSequence> batch, Routers routers, double auxCoef, float scale,
+                     SequenceListener listener);
+    }
+
+    /** Told that sequence {@code j} of the batch finished with loss {@code loss}. */
+    public interface SequenceListener {
+        void finished(int j, TokenSequence sequence, RouterObjective.Loss loss);
+    }
+
+    /** A step's gradient (sum over the batch of scale · ∂loss/∂gates) and the per-sequence losses in batch order. */
+    public record Step(RouterGradients gradient, List<RouterObjective.Loss> losses) {}
+
+    /** The batch evaluated here, sequence after sequence, by {@code objective}. */
+    public static StepGradients local(RouterObjective objective) {
+        return (step, batch, routers, auxCoef, scale, listener) -> {
+            RouterGradients one = RouterGradients.zerosLike(routers);
+            double[] sum = new double[one.size()];
+            List<RouterObjective.Loss> losses = new ArrayList<>();
+            for (int j = 0; j < batch.size(); j++) {
+                TokenSequence seq = batch.get(j);
+                one.clear();
+                RouterObjective.Loss l = objective.evaluate(seq.tokens(), seq.targets(), routers, auxCoef, one, scale);
+                one.addTo(sum);
+                losses.add(l);
+                listener.finished(j, seq, l);
+            }
+            RouterGradients total = RouterGradients.zerosLike(routers);
+            total.setFrom(sum);
+            return new Step(total, losses);
+        };
+    }
+
     private final Config config;
-    private final RouterObjective objective;
+    private final StepGradients gradients;
     private final TrainingData data;
     private final PrintStream progress;
 
     /** @param progress where progress lines go (stderr in the CLI), or null for silence */
     public Trainer(Config config, RouterObjective objective, TrainingData data, PrintStream progress) {
+        this(config, local(objective), data, progress);
+    }
+
+    /** A trainer whose batch gradients come from {@code gradients} (e.g. a cluster). */
+    public Trainer(Config config, StepGradients gradients, TrainingData data, PrintStream progress) {
         this.config = config;
-        this.objective = objective;
+        this.gradients = gradients;
         this.data = data;
         this.progress = progress;
     }
@@ -113,7 +163,6 @@ public final class Trainer {
         Routers routers = from.routers();
         AdamW adam = new AdamW(config.optimizer(), from.firstMoments(), from.secondMoments(), from.step());
         List<TrainingLog.Row> history = new ArrayList<>(from.history());
-        RouterGradients grads = RouterGradients.zerosLike(routers);
         DataOrder order = new DataOrder(config.seed(), data.sequences().size());
         int batch = config.batch();
         float scale = 1f / batch;
@@ -122,33 +171,47 @@ public final class Trainer {
         try (TrainingLog log = config.logFile() == null ? null : TrainingLog.start(config.logFile(), history)) {
             for (int step = from.step() + 1; step <= config.steps(); step++) {
                 long stepStart = System.nanoTime();
-                grads.clear();
-                double loss = 0, ce = 0, aux = 0;
-                long tokens = 0;
+                int[] indices = new int[batch];
+                List<TokenSequence> sequences = new ArrayList<>(batch);
                 for (int j = 0; j < batch; j++) {
-                    long position = (long) (step - 1) * batch + j;
-                    int index = order.sequenceAt(position);
-                    TokenSequence seq = data.sequences().get(index);
-                    RouterObjective.Loss l = objective.evaluate(seq.tokens(), seq.targets(), routers,
-                            config.auxCoef(), grads, scale);
-                    if (!Double.isFinite(l.total()) || !Double.isFinite(l.ce()) || !Double.isFinite(l.aux()))
-                        throw stopped(step, "the loss of sequence " + (j + 1) + "/" + batch + " (data sequence "
-                                + index + ") is " + l.total() + " (ce " + l.ce() + ", aux " + l.aux() + ")");
-                    loss += l.total();
-                    ce += l.ce();
-                    aux += l.aux();
-                    tokens += seq.tokens().length;
-                    sequencesDone++;
-                    sequencesLeft--;
+                    indices[j] = order.sequenceAt((long) (step - 1) * batch + j);
+                    sequences.add(data.sequences().get(indices[j]));
+                }
+                final int thisStep = step;
+                double[] running = new double[2]; // loss and aux so far, for the progress line
+                long[] tokensSoFar = new long[1];
+                long sequencesBefore = sequencesDone, leftBefore = sequencesLeft;
+                Step computed = gradients.compute(step, sequences, routers, config.auxCoef(), scale, (j, seq, l) -> {
+                    checkFinite(thisStep, j, indices[j], l);
+                    running[0] += l.total();
+                    running[1] += l.aux();
+                    tokensSoFar[0] += seq.tokens().length;
                     if (progress != null) {
+                        long done = sequencesBefore + j + 1;
                         double elapsed = (System.nanoTime() - runStart) * 1e-9;
                         double stepSeconds = (System.nanoTime() - stepStart) * 1e-9;
                         progress.printf(Locale.ROOT, "\rstep %d/%d  seq %d/%d  %.0f tok/s  loss %.4f  aux %.4f  ETA %s ",
-                                step, config.steps(), j + 1, batch, stepSeconds > 0 ? tokens / stepSeconds : 0,
-                                loss / (j + 1), aux / (j + 1), duration(elapsed / sequencesDone * sequencesLeft));
+                                thisStep, config.steps(), j + 1, batch, stepSeconds > 0 ? tokensSoFar[0] / stepSeconds : 0,
+                                running[0] / (j + 1), running[1] / (j + 1),
+                                duration(elapsed / done * (leftBefore - j - 1)));
                         progress.flush();
                     }
+                });
+                if (computed.losses().size() != batch)
+                    throw new IllegalStateException(computed.losses().size() + " losses for a batch of " + batch);
+                double loss = 0, ce = 0, aux = 0;
+                long tokens = 0;
+                for (int j = 0; j < batch; j++) { // in batch order, whatever order they were computed in
+                    RouterObjective.Loss l = computed.losses().get(j);
+                    checkFinite(step, j, indices[j], l);
+                    loss += l.total();
+                    ce += l.ce();
+                    aux += l.aux();
+                    tokens += sequences.get(j).tokens().length;
                 }
+                sequencesDone += batch;
+                sequencesLeft -= batch;
+                RouterGradients grads = computed.gradient();
                 double gradNorm = grads.norm();
                 if (!Double.isFinite(gradNorm)) throw stopped(step, "the gradient norm is " + gradNorm);
                 double lr = adam.step(routers, grads);
@@ -169,6 +232,12 @@ public final class Trainer {
             }
         }
         return new Result(routers, List.copyOf(history));
+    }
+
+    private void checkFinite(int step, int j, int index, RouterObjective.Loss l) {
+        if (!Double.isFinite(l.total()) || !Double.isFinite(l.ce()) || !Double.isFinite(l.aux()))
+            throw stopped(step, "the loss of sequence " + (j + 1) + "/" + config.batch() + " (data sequence "
+                    + index + ") is " + l.total() + " (ce " + l.ce() + ", aux " + l.aux() + ")");
     }
 
     private MoiceException stopped(int step, String why) {
