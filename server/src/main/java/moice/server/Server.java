@@ -317,7 +317,7 @@ public final class Server implements AutoCloseable {
         m.put("created", created);
         m.put("owned_by", "moice");
         List<String> routing = methods.stream()
-                .filter(l -> Methods.routers(l.method(), engine.config()).isPresent()).map(Loaded::name).toList();
+                .filter(l -> l.method().routes()).map(Loaded::name).toList();
         m.put("moice", Map.of("methods", methodNames(), "default_method", methods.get(0).name(),
                 "routing_methods", routing, "context", context));
         return m;
