@@ -32,7 +32,7 @@ public record ServerOptions(String host, int port, String modelId, List<String> 
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 8080, DEFAULT_PARALLEL = 1, DEFAULT_MAX_QUEUE = 16, DEFAULT_DRAIN_SECONDS = 30;
     public static final long DEFAULT_MAX_BODY = 4L << 20;
-    public static final int DEFAULT_PREFILL_CHUNK = 256;
+    public static final int DEFAULT_PREFILL_CHUNK = 64;
 
     public ServerOptions {
         methods = List.copyOf(methods);
