@@ -57,6 +57,11 @@ import java.util.function.Consumer;
  * for a slot, and one beyond that is refused at once with 429 and {@code Retry-After}. Requests are checked (JSON,
  * fields, method, context) before they queue, so a bad request never waits.
  *
+ * <p><b>KV memory.</b> All sessions' KV caches count against one byte cap ({@link ServerOptions#kvMemory()}): a
+ * request holding a slot reserves prompt + max_tokens positions of its method's cache before it runs, idle caches kept
+ * for prefix reuse are dropped least recently used first to make room, and a request that still finds none waits
+ * (in arrival order, still counted in the queue); one that could never fit is refused with 400 before it queues.
+ *
  * <p>Thread-safe. {@link #stop()} stops accepting connections and waits (bounded) for in-flight requests.
  */
 public final class Server implements AutoCloseable {
