@@ -148,11 +148,12 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * {@code {batches, steps}}: decode batches run so far for sessions opened with {@link SessionOptions#batchDecode()},
-     * and the steps in them (steps / batches is the mean batch size); zeros before any.
+     * {@code {batches, steps, prefillChunks}}: decode batches run so far for sessions opened with
+     * {@link SessionOptions#batchDecode()}, the steps in them (steps / batches is the mean batch size), and the prompt
+     * chunks those sessions prefilled between batches ({@link SessionOptions#prefillChunk()}); zeros before any.
      */
     public synchronized long[] decodeBatchCounts() {
-        return batcher == null ? new long[2] : batcher.counts();
+        return batcher == null ? new long[3] : batcher.counts();
     }
 
     /** Unmaps the weights; see the class comment. */

@@ -50,7 +50,8 @@ public final class Session {
         moice.model.DecodeBatcher batcher = options.batchDecode() ? engine.decodeBatcher() : null;
         this.sessions = capacity -> {
             InferenceSession s = sessions.open(capacity);
-            if (batcher != null && s instanceof InferenceSession.Single single) single.decodeWith(batcher);
+            if (batcher != null && s instanceof InferenceSession.Single single)
+                single.decodeWith(batcher, options.prefillChunk());
             last = s;
             return s;
         };
@@ -101,8 +102,11 @@ public final class Session {
         Generator.Result r;
         int prefix = reusePrefix ? commonPrefix(promptTokens) : 0;
         int context = options.context() > 0 ? options.context() : engine.config().maxPositions();
+        // the cache arrays stop doubling at the sequence's end: they never hold more than max(what they hold, this)
+        int end = (int) Math.min(context, (long) promptTokens.length + options.maxTokens());
         if (prefix > 0 && promptTokens.length < context) {
             held.truncate(prefix);
+            held.limitGrowth(Math.max(1, end));
             last = held;
             reused = prefix;
             r = Generator.generate(engine.config(), held, prefix, promptTokens, sampler, settings, stream, sink);
@@ -110,7 +114,11 @@ public final class Session {
             held = null;
             heldTokens = null;
             // with reuse, room for the whole context: a later turn goes on in this cache (which grows as needed)
-            InferenceSession.Factory open = reusePrefix ? c -> sessions.open(Math.max(c, context)) : sessions;
+            InferenceSession.Factory open = c -> {
+                InferenceSession s = sessions.open(reusePrefix ? Math.max(c, context) : c);
+                s.limitGrowth(Math.max(1, c));
+                return s;
+            };
             r = Generator.generate(engine.config(), open, promptTokens, sampler, settings, stream, sink);
         }
         if (reusePrefix && last instanceof InferenceSession.Single single) {
@@ -224,10 +232,46 @@ public final class Session {
     /** Positions in this session's sequence (what {@link #forward} has fed since the last reset). */
     public int size() { return current == null ? 0 : current.size(); }
 
-    /** Empties the sequence: the next {@link #forward} starts at position 0. */
+    /**
+     * Empties the sequence: the next {@link #forward} starts at position 0. Drops every cache the session holds (the
+     * cached prefix too; {@link #routing()} is then empty), so an idle session costs no cache memory.
+     */
     public void reset() {
         current = null;
         held = null;
         heldTokens = null;
+        last = null;
+    }
+
+    /**
+     * Bytes of KV cache this session holds now: the arrays of its current sequence, of the last generation's (kept
+     * for {@link #routing()}, and for prefix reuse) — all of an Attention Buckets ensemble's caches. 0 after
+     * {@link #reset}. A generation of {@code n} positions grows this to at most
+     * {@code max(cacheBytes(), n × kvBytesPerPosition())}.
+     */
+    public long cacheBytes() {
+        long b = 0;
+        InferenceSession[] all = {current, last, held};
+        for (int i = 0; i < all.length; i++) {
+            if (all[i] == null) continue;
+            boolean seen = false;
+            for (int j = 0; j < i; j++) seen |= all[j] == all[i];
+            if (!seen) b += all[i].cacheBytes();
+        }
+        return b;
+    }
+
+    /**
+     * KV cache bytes one position of a sequence takes with this session's method: keys and values of every layer,
+     * float32 ({@code 2 × 4 × layers × kvDim}), times the number of passes for Attention Buckets (a cache per bucket).
+     * MoICE's cache is vanilla's (its keys are rotated per base while attending, into per-thread working buffers, not
+     * kept per sequence); its routing log, when recorded, is not counted.
+     */
+    public long kvBytesPerPosition() {
+        long one = moice.model.KVCache.bytesFor(engine.config(), 1);
+        if (method instanceof Method.AttentionBuckets ab)
+            return one * (ab.bases() != null ? ab.bases().length
+                    : moice.model.AttentionBuckets.retrievalQaBases(engine.config().ropeTheta()).length);
+        return one;
     }
 }

@@ -15,10 +15,25 @@ package moice.api;
  *                      decode at the same time (continuous batching, {@code moice.model.DecodeBatcher}): one pass over
  *                      the weights for all of them; each gets exactly the logits it gets alone. All methods but
  *                      Attention Buckets (whose passes are an ensemble)
+ * @param prefillChunk  with {@code batchDecode}: prompts (blocks of several tokens) run on the same scheduler as the
+ *                      decode steps, in chunks of at most this many tokens, one chunk after each decode batch, so
+ *                      that a long prompt does not stall the sequences that decode meanwhile (chunked prefill). The
+ *                      logits equal a one-shot prefill's within rounding (other block boundaries), not bit for bit.
+ *                      Ms-PoE runs its prompt as one chunk (its head ranking is fixed on the whole first block).
+ *                      0: prompts run whole, on the calling thread
  */
-public record SessionOptions(boolean recordRouting, boolean reusePrefix, boolean batchDecode) {
+public record SessionOptions(boolean recordRouting, boolean reusePrefix, boolean batchDecode, int prefillChunk) {
     /** Nothing recorded: what {@link Engine#session(moice.method.Method)} opens. */
-    public static final SessionOptions DEFAULT = new SessionOptions(false, false, false);
+    public static final SessionOptions DEFAULT = new SessionOptions(false, false, false, 0);
+
+    public SessionOptions {
+        if (prefillChunk < 0) throw new IllegalArgumentException("prefill chunk must be >= 0, got " + prefillChunk);
+    }
+
+    /** Without chunked prefill. */
+    public SessionOptions(boolean recordRouting, boolean reusePrefix, boolean batchDecode) {
+        this(recordRouting, reusePrefix, batchDecode, 0);
+    }
 
     /** Routing decisions recorded. */
     public static SessionOptions recordingRouting() {
@@ -27,11 +42,16 @@ public record SessionOptions(boolean recordRouting, boolean reusePrefix, boolean
 
     /** These options with prefix reuse on. */
     public SessionOptions withPrefixReuse() {
-        return new SessionOptions(recordRouting, true, batchDecode);
+        return new SessionOptions(recordRouting, true, batchDecode, prefillChunk);
     }
 
     /** These options with batched decoding on. */
     public SessionOptions withBatchedDecode() {
-        return new SessionOptions(recordRouting, reusePrefix, true);
+        return new SessionOptions(recordRouting, reusePrefix, true, prefillChunk);
+    }
+
+    /** These options with prompts prefilled in chunks of {@code tokens} between decode batches (0: whole). */
+    public SessionOptions withPrefillChunk(int tokens) {
+        return new SessionOptions(recordRouting, reusePrefix, batchDecode, tokens);
     }
 }

@@ -78,6 +78,41 @@ public final class ServeCommand implements Callable<Integer> {
                     + "batch, one pass over the weights for all; the same answers as alone).")
     boolean noBatching;
 
+    @Option(names = "--kv-memory", paramLabel = "SIZE",
+            description = "KV cache memory for all sessions together, running and idle (kept for prefix reuse): "
+                    + "BYTES or with k, m, g (e.g. 512m). A request that does not fit waits, after the idle caches "
+                    + "least recently used are dropped; one that can never fit gets 400. Default: --parallel "
+                    + "sequences of the whole context, of the loaded method whose cache is largest.")
+    String kvMemory;
+
+    @Option(names = "--prefill-chunk", paramLabel = "N", defaultValue = "" + ServerOptions.DEFAULT_PREFILL_CHUNK,
+            description = "With batching: prefill prompts in chunks of N tokens between the other generations' decode "
+                    + "steps, so a long prompt does not stall them (same greedy output; Ms-PoE: whole prompt at once). "
+                    + "0 = whole prompt (default ${DEFAULT-VALUE}).")
+    int prefillChunk;
+
+    /** {@code 1234}, {@code 64k}, {@code 512m}, {@code 2g} (binary units) as bytes. */
+    static long parseSize(String s, String flag) {
+        String t = s.strip().toLowerCase(java.util.Locale.ROOT);
+        if (t.endsWith("b") && t.length() > 1 && !Character.isDigit(t.charAt(t.length() - 2))) t = t.substring(0, t.length() - 1);
+        long unit = 1;
+        if (!t.isEmpty()) switch (t.charAt(t.length() - 1)) {
+            case 'k' -> unit = 1L << 10;
+            case 'm' -> unit = 1L << 20;
+            case 'g' -> unit = 1L << 30;
+            default -> { }
+        }
+        if (unit > 1) t = t.substring(0, t.length() - 1);
+        try {
+            double v = Double.parseDouble(t);
+            if (!t.matches("[0-9]+(\\.[0-9]+)?") || v <= 0) throw new NumberFormatException();
+            return Math.multiplyExact((long) Math.ceil(v * unit), 1L);
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw new moice.MoiceException(flag + ": '" + s + "' is not a size; expected bytes, or a number with k, m "
+                    + "or g (e.g. 512m)");
+        }
+    }
+
     @Override
     public Integer call() throws InterruptedException {
         List<String> specs = new ArrayList<>(methods);
@@ -87,7 +122,7 @@ public final class ServeCommand implements Callable<Integer> {
         try {
             options = new ServerOptions(host, port, modelId(model), specs, parallel, maxQueue, context,
                     key == null || key.isEmpty() ? null : key, maxBody, drainSeconds, !noPrefixReuse,
-                    !noBatching);
+                    !noBatching, kvMemory == null ? 0 : parseSize(kvMemory, "--kv-memory"), prefillChunk);
         } catch (IllegalArgumentException e) {
             throw new moice.MoiceException(e.getMessage());
         }
@@ -111,7 +146,9 @@ public final class ServeCommand implements Callable<Integer> {
         }, "moice-serve-shutdown"));
         System.err.println("moice serve: listening on " + server.url() + " (model " + options.modelId()
                 + "; methods " + String.join(", ", server.methodNames()) + "; parallel " + parallel + ", queue "
-                + maxQueue + (key != null && !key.isEmpty() ? "; API key required" : "") + ")");
+                + maxQueue + "; KV memory " + String.format(java.util.Locale.ROOT, "%.1f MiB", server.kvMemory() / 1048576.0)
+                + (noBatching ? "" : "; prefill chunk " + (prefillChunk == 0 ? "off" : prefillChunk))
+                + (key != null && !key.isEmpty() ? "; API key required" : "") + ")");
         forever.await();
         return 0;
     }

@@ -97,5 +97,17 @@ public final class AttentionBuckets implements InferenceSession.Factory {
 
         @Override
         public int capacity() { return caches[0].capacity(); }
+
+        @Override
+        public long cacheBytes() {
+            long b = 0;
+            for (KVCache c : caches) b += c.bytes();
+            return b;
+        }
+
+        @Override
+        public void limitGrowth(int positions) {
+            for (KVCache c : caches) c.limitGrowth(positions);
+        }
     }
 }

@@ -20,6 +20,12 @@ public interface InferenceSession {
     /** Most positions this session can hold. */
     int capacity();
 
+    /** Bytes its KV cache arrays hold now (all of them, for an ensemble of passes); what a memory budget counts. */
+    long cacheBytes();
+
+    /** {@link KVCache#limitGrowth} of every cache of this session. */
+    void limitGrowth(int positions);
+
     /** Opens sessions of a given capacity (a method bound to a model). */
     @FunctionalInterface
     interface Factory {
@@ -54,22 +60,43 @@ public interface InferenceSession {
         }
 
         private volatile DecodeBatcher batcher;
+        private volatile int prefillChunk;
 
         /**
          * From now on, single-token steps run through {@code b} (batched with other sequences' steps, same logits);
          * null: alone again. The batcher must belong to this session's model.
          */
         public void decodeWith(DecodeBatcher b) {
+            decodeWith(b, 0);
+        }
+
+        /**
+         * As {@link #decodeWith(DecodeBatcher)}; with {@code prefillChunk} &gt; 0, blocks of several tokens (prompts)
+         * also run on {@code b}'s scheduler, in chunks of at most that many tokens between its decode batches
+         * ({@link DecodeBatcher#prefill}: the same logits within rounding). 0: blocks run on the calling thread, whole.
+         */
+        public void decodeWith(DecodeBatcher b, int prefillChunk) {
             if (b != null && b.model() != model) throw new IllegalArgumentException("a decode batcher of another model");
+            if (prefillChunk < 0) throw new IllegalArgumentException("prefill chunk " + prefillChunk);
             batcher = b;
+            this.prefillChunk = prefillChunk;
         }
 
         @Override
         public float[] forward(int[] tokens, int logitsCount) {
             DecodeBatcher b = batcher;
             if (b != null && tokens.length == 1 && logitsCount == 1) return b.step(tokens[0], cache, attention, state);
+            int chunk = prefillChunk;
+            if (b != null && chunk > 0 && tokens.length > 1)
+                return b.prefill(tokens, chunk, cache, attention, state, logitsCount);
             return model.forward(tokens, cache, attention, state, logitsCount);
         }
+
+        @Override
+        public long cacheBytes() { return cache.bytes(); }
+
+        @Override
+        public void limitGrowth(int positions) { cache.limitGrowth(positions); }
 
         @Override
         public int size() { return cache.size(); }

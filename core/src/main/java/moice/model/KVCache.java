@@ -7,7 +7,8 @@ import java.util.Arrays;
 /**
  * Keys and values of every layer for positions {@code [0, size())}, keys stored <b>before</b> RoPE so that each
  * attention variant rotates them with whatever base it needs. Layout per layer: {@code [position, kvHead, headDim]}.
- * Grows by doubling up to {@code capacity}.
+ * Grows by doubling up to {@code capacity}, or up to a {@linkplain #limitGrowth growth limit} where one is set (so that
+ * a memory budget of {@code limit} positions is never overshot by a doubling).
  */
 public final class KVCache {
     private final int layers;
@@ -16,6 +17,8 @@ public final class KVCache {
     private final float[][] keys;
     private final float[][] values;
     private int size;
+    /** Doubling stops here (a store that needs more still gets exactly what it needs); {@code capacity} by default. */
+    private int growthLimit;
 
     /** An empty cache for at most {@code capacity} positions. */
     public KVCache(ModelConfig config, int capacity) {
@@ -24,10 +27,11 @@ public final class KVCache {
         this.capacity = capacity;
         this.keys = new float[layers][];
         this.values = new float[layers][];
-        int initial = Math.min(capacity, 256);
+        this.growthLimit = capacity;
+        // allocated on the first store (at least 256 positions, unless the capacity or a growth limit says less)
         for (int l = 0; l < layers; l++) {
-            keys[l] = new float[initial * kvDim];
-            values[l] = new float[initial * kvDim];
+            keys[l] = new float[0];
+            values[l] = new float[0];
         }
     }
 
@@ -53,13 +57,27 @@ public final class KVCache {
         return 2L * 4L * config.numLayers() * config.kvDim() * positions;
     }
 
+    /**
+     * From now on the arrays grow by doubling only up to {@code positions} (at most {@code capacity}); a store past
+     * that gets exactly the positions it needs. With a limit at least the sequence's final length, the arrays then
+     * hold at most {@code max(positions, what they hold now)} positions: what a memory budget can count on. Never
+     * shrinks what is allocated.
+     */
+    public void limitGrowth(int positions) {
+        if (positions < 1) throw new IllegalArgumentException("growth limit " + positions);
+        growthLimit = Math.min(capacity, positions);
+    }
+
+    /** Positions the arrays can hold now without growing. */
+    public int allocatedPositions() { return kvDim == 0 ? 0 : keys[0].length / kvDim; }
+
     /** Writes keys/values of {@code T} tokens at positions {@code [start, start+T)} for one layer. */
     void store(int layer, int start, int T, float[] k, float[] v) {
         int end = start + T;
         if (end > capacity)
             throw new MoiceException("sequence of " + end + " tokens exceeds the context of " + capacity + " tokens");
         if ((long) end * kvDim > keys[layer].length) {
-            int cap = (int) Math.min(capacity, Math.max(end, keys[layer].length / kvDim * 2L));
+            int cap = (int) Math.min(capacity, Math.max(end, Math.min(growthLimit, Math.max(256, keys[layer].length / kvDim * 2L))));
             keys[layer] = Arrays.copyOf(keys[layer], cap * kvDim);
             values[layer] = Arrays.copyOf(values[layer], cap * kvDim);
         }

@@ -32,7 +32,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
@@ -58,11 +57,19 @@ import java.util.function.Consumer;
  * for a slot, and one beyond that is refused at once with 429 and {@code Retry-After}. Requests are checked (JSON,
  * fields, method, context) before they queue, so a bad request never waits.
  *
+ * <p><b>KV memory.</b> All sessions' KV caches count against one byte cap ({@link ServerOptions#kvMemory()}): a
+ * request holding a slot reserves prompt + max_tokens positions of its method's cache before it runs, idle caches kept
+ * for prefix reuse are dropped least recently used first to make room, and a request that still finds none waits
+ * (in arrival order, still counted in the queue); one that could never fit is refused with 400 before it queues.
+ *
  * <p>Thread-safe. {@link #stop()} stops accepting connections and waits (bounded) for in-flight requests.
  */
 public final class Server implements AutoCloseable {
-    /** A method loaded at start: its name in requests, the spec it came from, the method. */
-    record Loaded(String name, MethodSpec spec, Method method) {}
+    /**
+     * A method loaded at start: its name in requests, the spec it came from, the method, and the KV cache bytes one
+     * position of a sequence takes with it ({@link Session#kvBytesPerPosition()}).
+     */
+    record Loaded(String name, MethodSpec spec, Method method, long kvBytesPerPosition) {}
 
     /** Seconds a client may take to send a request (line, headers and body), unless the JVM was told otherwise. */
     static final long MAX_REQUEST_SECONDS = 60;
@@ -84,8 +91,22 @@ public final class Server implements AutoCloseable {
     private final Semaphore slots;
     private final AtomicInteger admitted = new AtomicInteger(), active = new AtomicInteger();
     private final AtomicLong cancelled = new AtomicLong(), ids = new AtomicLong();
-    /** Idle sessions per method (and routing), at most {@code parallel} each: their KV caches are the prefix cache. */
-    private final Map<String, Deque<Session>> idle = new ConcurrentHashMap<>();
+    /**
+     * The KV pool. Every session's cache bytes count against {@link #kvCap}: a running generation's reservation
+     * (enough for its prompt + max_tokens, or what its cache already holds, if more), and an idle session's cache (its
+     * last sequence, kept for prefix reuse) until it is taken again or evicted, least recently used first, to make
+     * room. Requests that find no room wait in arrival order ({@link #memoryQueue}: only the first may reserve, so a
+     * large request is not overtaken forever by small ones). All of it is guarded by this lock.
+     */
+    private final Object memory = new Object();
+    private final long kvCap;
+    private long kvUsed, evictions;
+    /** Idle sessions per method (and routing); their KV caches are the prefix cache. */
+    private final Map<String, Deque<Session>> idle = new java.util.HashMap<>();
+    /** Each idle session's charge against the cap, least recently used first; and its key in {@link #idle}. */
+    private final LinkedHashMap<Session, Long> idleCharge = new LinkedHashMap<>();
+    private final Map<Session, String> idleKey = new java.util.HashMap<>();
+    private final Deque<Object> memoryQueue = new ArrayDeque<>();
     private final long created = System.currentTimeMillis() / 1000;
     private final byte[] apiKey;
     private volatile boolean stopped;
@@ -103,6 +124,9 @@ public final class Server implements AutoCloseable {
         this.prefixReuse = options.prefixReuse();
         this.methods = load(engine, options.methods());
         this.context = options.context() > 0 ? options.context() : engine.config().maxPositions();
+        long largest = methods.stream().mapToLong(Loaded::kvBytesPerPosition).max().orElseThrow();
+        this.kvCap = options.kvMemory() > 0 ? options.kvMemory()
+                : Math.multiplyExact(Math.multiplyExact((long) options.parallel(), context), largest);
         this.apiKey = options.apiKey() == null ? null : options.apiKey().getBytes(StandardCharsets.UTF_8);
         this.slots = new Semaphore(options.parallel(), true);
         this.http = HttpServer.create(new InetSocketAddress(options.host(), options.port()), 64);
@@ -133,7 +157,7 @@ public final class Server implements AutoCloseable {
         if (specs.isEmpty()) {
             Method m = engine.defaultMethod();
             String spec = m instanceof Method.Moice ? "moice" : "vanilla";
-            out.add(new Loaded(spec, MethodSpec.parse(spec, "--method"), m));
+            out.add(new Loaded(spec, MethodSpec.parse(spec, "--method"), m, engine.session(m).kvBytesPerPosition()));
             return out;
         }
         for (String s : specs) {
@@ -145,7 +169,7 @@ public final class Server implements AutoCloseable {
                 if (l.name().equals(name))
                     throw new MoiceException("--method: two methods are named '" + name + "' (" + l.spec().label()
                             + " and " + spec.label() + ")");
-            out.add(new Loaded(name, spec, m));
+            out.add(new Loaded(name, spec, m, engine.session(m).kvBytesPerPosition()));
         }
         return out;
     }
@@ -172,6 +196,39 @@ public final class Server implements AutoCloseable {
 
     /** Requests admitted and not finished (running or waiting for a slot). */
     public int admittedRequests() { return admitted.get(); }
+
+    /** The KV memory cap in bytes ({@code --kv-memory}, or its default). */
+    public long kvMemory() { return kvCap; }
+
+    /** KV cache bytes counted against the cap now: running generations' reservations and idle sessions' caches. */
+    public long kvBytesInUse() {
+        synchronized (memory) {
+            return kvUsed;
+        }
+    }
+
+    /** KV cache bytes that idle sessions hold now (kept for prefix reuse; evicted first when room is needed). */
+    public long idleKvBytes() {
+        synchronized (memory) {
+            long b = 0;
+            for (long c : idleCharge.values()) b += c;
+            return b;
+        }
+    }
+
+    /** Requests holding a generation slot that wait for KV memory. */
+    public int waitingForMemory() {
+        synchronized (memory) {
+            return memoryQueue.size();
+        }
+    }
+
+    /** Idle sessions whose caches were dropped to make room (or beyond the idle limit) so far. */
+    public long kvEvictions() {
+        synchronized (memory) {
+            return evictions;
+        }
+    }
 
     /** Streaming generations stopped because the client went away. */
     public long cancelledGenerations() { return cancelled.get(); }
@@ -317,9 +374,12 @@ public final class Server implements AutoCloseable {
         m.put("created", created);
         m.put("owned_by", "moice");
         List<String> routing = methods.stream()
-                .filter(l -> Methods.routers(l.method(), engine.config()).isPresent()).map(Loaded::name).toList();
+                .filter(l -> l.method().routes()).map(Loaded::name).toList();
+        Map<String, Object> perPosition = new LinkedHashMap<>();
+        for (Loaded l : methods) perPosition.put(l.name(), l.kvBytesPerPosition());
         m.put("moice", Map.of("methods", methodNames(), "default_method", methods.get(0).name(),
-                "routing_methods", routing, "context", context));
+                "routing_methods", routing, "context", context, "kv_memory_bytes", kvCap,
+                "kv_bytes_per_position", perPosition));
         return m;
     }
 
@@ -392,6 +452,13 @@ public final class Server implements AutoCloseable {
             throw ApiError.invalid(lengthParam, "context_length_exceeded", "the prompt has " + prompt.length
                     + " tokens" + (req.maxTokens() > 0 ? " and max_tokens is " + maxTokens : "") + "; the context is "
                     + context + " tokens");
+        long need = Math.multiplyExact(loaded.kvBytesPerPosition(), (long) prompt.length + maxTokens);
+        if (need > kvCap)
+            throw ApiError.invalid(lengthParam, "kv_memory_exceeded", "the prompt has " + prompt.length
+                    + " tokens and max_tokens is " + maxTokens + ": " + ((long) prompt.length + maxTokens)
+                    + " positions of " + loaded.name() + " need " + mib(need) + " of KV cache ("
+                    + loaded.kvBytesPerPosition() + " bytes per position), more than the server's KV memory of "
+                    + mib(kvCap) + " (--kv-memory); send a shorter prompt or a smaller max_tokens");
         GenerateOptions generation;
         try {
             generation = new GenerateOptions(maxTokens, req.temperature(), req.topK(), req.topP(), req.seed(),
@@ -414,7 +481,7 @@ public final class Server implements AutoCloseable {
                 throw new ApiError(503, "server_error", "shutting_down", null, "the server is stopping");
             }
             try {
-                generate(ex, req, loaded, prompt, generation);
+                generate(ex, req, loaded, prompt, generation, need);
             } finally {
                 slots.release();
             }
@@ -439,18 +506,102 @@ public final class Server implements AutoCloseable {
         }
     }
 
-    private void generate(HttpExchange ex, Request req, Loaded loaded, int[] prompt, GenerateOptions generation) {
+    static String mib(long bytes) {
+        return String.format(Locale.ROOT, "%.2f MiB", bytes / 1048576.0);
+    }
+
+    /** A session taken for a generation and the KV bytes reserved for it. */
+    private record Reservation(Session session, long bytes) {}
+
+    /**
+     * Waits (in arrival order) until {@code need} bytes of KV cache fit under the cap, evicting idle caches least
+     * recently used first, and returns the session to run in (an idle one holding a prefix of {@code prompt}, else a
+     * new one) with what was reserved: {@code max(need, what its cache holds already)}.
+     */
+    private Reservation reserve(String key, Loaded loaded, Request req, int[] prompt, long need) {
+        Object ticket = new Object();
+        synchronized (memory) {
+            memoryQueue.addLast(ticket);
+            try {
+                Session session = null;
+                long held = 0;
+                boolean taken = false;
+                while (true) {
+                    if (memoryQueue.peekFirst() == ticket) {
+                        if (!taken) { // its cache stays counted: it becomes part of this reservation
+                            session = take(key, prompt);
+                            if (session != null) held = idleCharge.remove(session);
+                            if (session != null) idleKey.remove(session);
+                            taken = true;
+                        }
+                        long total = Math.max(need, session == null ? 0 : Math.max(held, session.cacheBytes()));
+                        while (kvUsed - held + total > kvCap && !idleCharge.isEmpty()) evictLeastRecentlyUsed();
+                        if (kvUsed - held + total <= kvCap) {
+                            kvUsed += total - held;
+                            if (session == null) {
+                                SessionOptions o = req.routing() ? SessionOptions.recordingRouting() : SessionOptions.DEFAULT;
+                                if (prefixReuse) o = o.withPrefixReuse();
+                                if (options.batching()) o = o.withBatchedDecode().withPrefillChunk(options.prefillChunk());
+                                session = engine.session(loaded.method(), o);
+                            }
+                            return new Reservation(session, total);
+                        }
+                    }
+                    try {
+                        memory.wait();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        if (session != null) kvUsed -= held; // dropped: its cache goes with it
+                        throw new ApiError(503, "server_error", "shutting_down", null, "the server is stopping");
+                    }
+                }
+            } finally {
+                memoryQueue.remove(ticket);
+                memory.notifyAll();
+            }
+        }
+    }
+
+    /** Puts {@code session} back as idle after a generation and gives back its reservation, keeping its cache's bytes. */
+    private void release(String key, Reservation r) {
+        synchronized (memory) {
+            Session session = r.session();
+            kvUsed -= r.bytes();
+            if (!prefixReuse) session.reset(); // nothing to reuse: an idle session holds no cache
+            long charge = session.cacheBytes();
+            idle.computeIfAbsent(key, k -> new ArrayDeque<>()).addFirst(session);
+            idleCharge.put(session, charge);
+            idleKey.put(session, key);
+            kvUsed += charge;
+            // a cache never outgrows its reservation (KVCache.limitGrowth); the idle count is bounded too
+            while ((kvUsed > kvCap || idleCharge.size() > maxIdle()) && !idleCharge.isEmpty()) evictLeastRecentlyUsed();
+            memory.notifyAll();
+        }
+    }
+
+    /** Idle sessions kept at most: enough for a few conversations per slot. */
+    private int maxIdle() {
+        return Math.max(16, 4 * options.parallel());
+    }
+
+    /** Drops the idle session used longest ago, with its cache. Holds {@link #memory}. */
+    private void evictLeastRecentlyUsed() {
+        var oldest = idleCharge.entrySet().iterator().next();
+        Session s = oldest.getKey();
+        idleCharge.remove(s);
+        idle.get(idleKey.remove(s)).remove(s);
+        kvUsed -= oldest.getValue();
+        s.reset();
+        evictions++;
+    }
+
+    private void generate(HttpExchange ex, Request req, Loaded loaded, int[] prompt, GenerateOptions generation,
+                          long need) {
         String id = (req.chat() ? "chatcmpl-" : "cmpl-") + Long.toHexString(created) + "-" + ids.incrementAndGet();
         long now = System.currentTimeMillis() / 1000;
         String key = loaded.name() + (req.routing() ? "#routing" : "");
-        Deque<Session> pool = idle.computeIfAbsent(key, k -> new ArrayDeque<>());
-        Session session = take(pool, prompt);
-        if (session == null) {
-            SessionOptions o = req.routing() ? SessionOptions.recordingRouting() : SessionOptions.DEFAULT;
-            if (prefixReuse) o = o.withPrefixReuse();
-            if (options.batching()) o = o.withBatchedDecode();
-            session = engine.session(loaded.method(), o);
-        }
+        Reservation reservation = reserve(key, loaded, req, prompt, need);
+        Session session = reservation.session();
         active.incrementAndGet();
         try {
             beforeGeneration.run();
@@ -476,31 +627,30 @@ public final class Server implements AutoCloseable {
             }
         } finally {
             active.decrementAndGet();
-            synchronized (pool) {
-                pool.addFirst(session);
-            }
+            release(key, reservation);
         }
     }
 
     /**
-     * The idle session of {@code pool} that holds the longest prefix of {@code prompt} in its cache (the one that ran
-     * the earlier turns of this conversation, when it is idle), else the one used last; null when none is idle.
-     * Sessions in the pool are idle, and only a thread holding the pool's lock looks at them or takes one out.
+     * The idle session of {@code key} that holds the longest prefix of {@code prompt} in its cache (the one that ran
+     * the earlier turns of this conversation, when it is idle); with prefix reuse, null when none shares a token (a
+     * new session: the idle caches stay for their conversations, until the pool needs their room); without, the one
+     * used last, or null when none is idle. Holds {@link #memory}.
      */
-    private Session take(Deque<Session> pool, int[] prompt) {
-        synchronized (pool) {
-            Session best = null;
-            int longest = -1;
-            for (Session s : pool) {
-                int n = prefixReuse ? s.commonPrefix(prompt) : 0;
-                if (n > longest) {
-                    best = s;
-                    longest = n;
-                }
+    private Session take(String key, int[] prompt) {
+        Deque<Session> pool = idle.get(key);
+        if (pool == null) return null;
+        Session best = null;
+        int longest = prefixReuse ? 0 : -1;
+        for (Session s : pool) {
+            int n = prefixReuse ? s.commonPrefix(prompt) : 0;
+            if (n > longest) {
+                best = s;
+                longest = n;
             }
-            if (best != null) pool.remove(best);
-            return best;
         }
+        if (best != null) pool.remove(best);
+        return best;
     }
 
     private void stream(HttpExchange ex, Request req, Loaded loaded, int[] prompt, GenerateOptions generation,

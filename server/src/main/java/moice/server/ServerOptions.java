@@ -20,13 +20,19 @@ import java.util.List;
  *                     a conversation) computes only the rest (vanilla and the MoICE family)
  * @param batching     concurrent generations run their decode steps as one batch (continuous batching; the same
  *                     answers as alone)
+ * @param kvMemory     bytes of KV cache all sessions together may hold (running ones and idle ones kept for prefix
+ *                     reuse); 0 = {@code parallel} full-context sequences of the loaded method whose cache is largest
+ *                     (so by default no valid request ever waits for memory, only for a slot)
+ * @param prefillChunk with batching: prompts are prefilled in chunks of at most this many tokens between the decode
+ *                     batches of the other generations; 0 = each prompt in one piece on its request's thread
  */
 public record ServerOptions(String host, int port, String modelId, List<String> methods, int parallel, int maxQueue,
                             int context, String apiKey, long maxBody, int drainSeconds,
-                            boolean prefixReuse, boolean batching) {
+                            boolean prefixReuse, boolean batching, long kvMemory, int prefillChunk) {
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 8080, DEFAULT_PARALLEL = 1, DEFAULT_MAX_QUEUE = 16, DEFAULT_DRAIN_SECONDS = 30;
     public static final long DEFAULT_MAX_BODY = 4L << 20;
+    public static final int DEFAULT_PREFILL_CHUNK = 64;
 
     public ServerOptions {
         methods = List.copyOf(methods);
@@ -37,52 +43,64 @@ public record ServerOptions(String host, int port, String modelId, List<String> 
         if (maxBody < 1) throw new IllegalArgumentException("max body must be at least 1 byte, got " + maxBody);
         if (drainSeconds < 0) throw new IllegalArgumentException("drain seconds must be >= 0, got " + drainSeconds);
         if (apiKey != null && apiKey.isEmpty()) throw new IllegalArgumentException("the API key is empty");
+        if (kvMemory < 0) throw new IllegalArgumentException("KV memory must be >= 0 bytes, got " + kvMemory);
+        if (prefillChunk < 0) throw new IllegalArgumentException("prefill chunk must be >= 0 tokens, got " + prefillChunk);
     }
 
     /** The defaults on loopback, for a model called {@code modelId}, with {@code methods} (may be empty). */
     public static ServerOptions defaults(String modelId, List<String> methods) {
         return new ServerOptions(DEFAULT_HOST, DEFAULT_PORT, modelId, methods, DEFAULT_PARALLEL, DEFAULT_MAX_QUEUE, 0,
-                null, DEFAULT_MAX_BODY, DEFAULT_DRAIN_SECONDS, true, true);
+                null, DEFAULT_MAX_BODY, DEFAULT_DRAIN_SECONDS, true, true, 0, DEFAULT_PREFILL_CHUNK);
     }
 
     public ServerOptions withPort(int p) {
         return new ServerOptions(host, p, modelId, methods, parallel, maxQueue, context, apiKey, maxBody,
-                drainSeconds, prefixReuse, batching);
+                drainSeconds, prefixReuse, batching, kvMemory, prefillChunk);
     }
 
     public ServerOptions withParallel(int n, int queue) {
         return new ServerOptions(host, port, modelId, methods, n, queue, context, apiKey, maxBody, drainSeconds,
-                prefixReuse, batching);
+                prefixReuse, batching, kvMemory, prefillChunk);
     }
 
     public ServerOptions withApiKey(String key) {
         return new ServerOptions(host, port, modelId, methods, parallel, maxQueue, context, key, maxBody,
-                drainSeconds, prefixReuse, batching);
+                drainSeconds, prefixReuse, batching, kvMemory, prefillChunk);
     }
 
     public ServerOptions withMaxBody(long bytes) {
         return new ServerOptions(host, port, modelId, methods, parallel, maxQueue, context, apiKey, bytes,
-                drainSeconds, prefixReuse, batching);
+                drainSeconds, prefixReuse, batching, kvMemory, prefillChunk);
     }
 
     public ServerOptions withContext(int positions) {
         return new ServerOptions(host, port, modelId, methods, parallel, maxQueue, positions, apiKey, maxBody,
-                drainSeconds, prefixReuse, batching);
+                drainSeconds, prefixReuse, batching, kvMemory, prefillChunk);
     }
 
     public ServerOptions withDrainSeconds(int seconds) {
         return new ServerOptions(host, port, modelId, methods, parallel, maxQueue, context, apiKey, maxBody,
-                seconds, prefixReuse, batching);
+                seconds, prefixReuse, batching, kvMemory, prefillChunk);
     }
 
     public ServerOptions withPrefixReuse(boolean on) {
         return new ServerOptions(host, port, modelId, methods, parallel, maxQueue, context, apiKey, maxBody,
                 drainSeconds,
-                on, batching);
+                on, batching, kvMemory, prefillChunk);
     }
 
     public ServerOptions withBatching(boolean on) {
         return new ServerOptions(host, port, modelId, methods, parallel, maxQueue, context, apiKey, maxBody,
-                drainSeconds, prefixReuse, on);
+                drainSeconds, prefixReuse, on, kvMemory, prefillChunk);
+    }
+
+    public ServerOptions withKvMemory(long bytes) {
+        return new ServerOptions(host, port, modelId, methods, parallel, maxQueue, context, apiKey, maxBody,
+                drainSeconds, prefixReuse, batching, bytes, prefillChunk);
+    }
+
+    public ServerOptions withPrefillChunk(int tokens) {
+        return new ServerOptions(host, port, modelId, methods, parallel, maxQueue, context, apiKey, maxBody,
+                drainSeconds, prefixReuse, batching, kvMemory, tokens);
     }
 }
