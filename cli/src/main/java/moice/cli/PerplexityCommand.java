@@ -65,13 +65,25 @@ public final class PerplexityCommand implements Callable<Integer> {
     @Option(names = "--mspoe-group-ratios", description = "Ms-PoE: every query head uses its KV head's ratio.")
     boolean mspoeGroupRatios;
 
+    @Option(names = "--score-from", paramLabel = "T",
+            description = "Count only predicted tokens T..C-1 of each window in its mean NLL (default 1: all; the "
+                    + "position buckets still cover the whole window).")
+    Integer scoreFrom;
+
+    @Option(names = "--llama-compat",
+            description = "Score as llama.cpp's llama-perplexity does, so the two numbers compare on the same plain-text "
+                    + "file and --context: disjoint windows, BOS in place of each window's first token when the "
+                    + "tokenizer adds BOS, only predicted tokens C/2+1..C-1 counted; prints PPL like its 'Final "
+                    + "estimate'.")
+    boolean llamaCompat;
+
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder (created).")
     Path out;
 
     @Override
     public Integer call() {
         Moice.perplexity(new PerplexityOptions(model, data, context, stride, buckets, maxWindows, block, methods, abBases,
-                mspoeMin, mspoeMax, mspoeGroupRatios, out), new PrintStream(System.err, true, StandardCharsets.UTF_8));
+                mspoeMin, mspoeMax, mspoeGroupRatios, out, scoreFrom, llamaCompat), new PrintStream(System.err, true, StandardCharsets.UTF_8));
         return 0;
     }
 }
