@@ -8,7 +8,8 @@
 # LLAMA_CPP_DIR: a llama.cpp checkout built as docs/benchmarks.md says (binaries in build/bin), or the bin folder.
 # ROUNDS (default 2): how many times the whole A B sequence is repeated.
 # Environment: BENCH_DIR (default /tmp/moice-bench) holds the Q8_0/F32 files made from the shipped Q4_1 with
-# `bin/moice convert` (made once, reused); TYPES (default "Q4_1 Q8_0 F32"); THREADS (default 2).
+# `bin/moice convert` (made once, reused); TYPES (default "Q4_1 Q8_0 F32"); THREADS (default 2); PREFILL (512,2048),
+# DECODE (128), REPEATS (3) only to shrink a smoke run (the documented comparison uses the defaults).
 # Both engines: prefill 512 and 2048 tokens, decode 128 tokens from an empty cache, 3 repeats.
 # llama.cpp: llama-bench -m FILE -t 2 -p 512,2048 -n 128 -r 3 (mean ± sd of 3);
 # moice:     bin/moice bench --model FILE --prefill 512,2048 --decode 128 --repeats 3 (median of 3 after a warm-up),
@@ -19,6 +20,9 @@ ROUNDS="${1:-2}"
 THREADS="${THREADS:-2}"
 TYPES="${TYPES:-Q4_1 Q8_0 F32}"
 BENCH_DIR="${BENCH_DIR:-/tmp/moice-bench}"
+PREFILL="${PREFILL:-512,2048}"
+DECODE="${DECODE:-128}"
+REPEATS="${REPEATS:-3}"
 
 [ -n "${LLAMA_CPP_DIR:-}" ] || { echo "bench_vs_llamacpp: set LLAMA_CPP_DIR to a built llama.cpp (see docs/benchmarks.md)" >&2; exit 2; }
 LLAMA_BENCH=""
@@ -66,10 +70,10 @@ for round in $(seq 1 "$ROUNDS"); do
     f="$(file_for "$type")"
     echo
     echo "== round $round, $type, llama.cpp   load: $(uptime)"
-    "$LLAMA_BENCH" -m "$f" -t "$THREADS" -p 512,2048 -n 128 -r 3
+    "$LLAMA_BENCH" -m "$f" -t "$THREADS" -p "$PREFILL" -n "$DECODE" -r "$REPEATS"
     echo
     echo "== round $round, $type, moice       load: $(uptime)"
-    MOICE_THREADS="$THREADS" "$MOICE" bench --model "$f" --prefill 512,2048 --decode 128 --repeats 3
+    MOICE_THREADS="$THREADS" "$MOICE" bench --model "$f" --prefill "$PREFILL" --decode "$DECODE" --repeats "$REPEATS"
   done
 done
 echo
