@@ -15,7 +15,7 @@ import java.util.concurrent.Callable;
 @Command(name = "perplexity", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Cuts long held-out text into windows of --context tokens and writes, per method, the mean "
                 + "next-token negative log-likelihood over each window and over --buckets equal position ranges, with "
-                + "95 % bootstrap intervals over windows and paired sign-flip tests against vanilla / equal: "
+                + "95 %% bootstrap intervals over windows and paired sign-flip tests against vanilla / equal: "
                 + "DIR/perplexity.md, DIR/perplexity.csv, DIR/windows.csv (per window) and DIR/nll_by_position.png.",
                 "Example: bin/moice perplexity --model smollm2-135m-instruct --data held-out.txt --context 4096 "
                         + "--methods vanilla,moice:r.safetensors --out runs/ppl"})
