@@ -21,13 +21,34 @@ import java.util.List;
  * @param mspoeMax         Ms-PoE largest ratio; null = default
  * @param mspoeGroupRatios Ms-PoE: every query head uses its KV head's ratio
  * @param out              output folder
+ * @param scoreFrom        first predicted token (index in the window, 1..C−1) counted in a window's mean NLL; null =
+ *                         1 (every predicted token), or {@code C/2+1} with {@code llamaCompat}
+ * @param llamaCompat      score as llama.cpp's {@code llama-perplexity} does: disjoint windows, the first token of
+ *                         every window replaced by BOS when the model's tokenizer adds BOS, and only the second half
+ *                         of each window ({@code C/2+1..C−1}) counted; with plain-text data the token stream is the
+ *                         one {@code llama-perplexity -f} reads, so the overall perplexity is the same number
  */
 public record PerplexityOptions(String model, Path data, int context, Integer stride, int buckets, int maxWindows,
                                 int block, List<String> methods, List<Double> abBases, Double mspoeMin,
-                                Double mspoeMax, boolean mspoeGroupRatios, Path out) {
+                                Double mspoeMax, boolean mspoeGroupRatios, Path out, Integer scoreFrom,
+                                boolean llamaCompat) {
+    /** Every predicted token counted, windows as they are (moice's own scoring). */
+    public PerplexityOptions(String model, Path data, int context, Integer stride, int buckets, int maxWindows,
+                             int block, List<String> methods, List<Double> abBases, Double mspoeMin, Double mspoeMax,
+                             boolean mspoeGroupRatios, Path out) {
+        this(model, data, context, stride, buckets, maxWindows, block, methods, abBases, mspoeMin, mspoeMax,
+                mspoeGroupRatios, out, null, false);
+    }
+
     /** Disjoint windows, 8 buckets, every window, blocks of 512 tokens. */
     public static PerplexityOptions of(String model, Path data, int context, List<String> methods, Path out) {
         return new PerplexityOptions(model, data, context, null, 8, Integer.MAX_VALUE, 512, methods, null, null, null,
                 false, out);
+    }
+
+    /** The same options scored as llama.cpp's {@code llama-perplexity} scores (see {@code llamaCompat}). */
+    public PerplexityOptions withLlamaCompat() {
+        return new PerplexityOptions(model, data, context, stride, buckets, maxWindows, block, methods, abBases,
+                mspoeMin, mspoeMax, mspoeGroupRatios, out, scoreFrom, true);
     }
 }

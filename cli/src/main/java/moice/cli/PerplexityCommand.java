@@ -15,7 +15,7 @@ import java.util.concurrent.Callable;
 @Command(name = "perplexity", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Cuts long held-out text into windows of --context tokens and writes, per method, the mean "
                 + "next-token negative log-likelihood over each window and over --buckets equal position ranges, with "
-                + "95 % bootstrap intervals over windows and paired sign-flip tests against vanilla / equal: "
+                + "95 %% bootstrap intervals over windows and paired sign-flip tests against vanilla / equal: "
                 + "DIR/perplexity.md, DIR/perplexity.csv, DIR/windows.csv (per window) and DIR/nll_by_position.png.",
                 "Example: bin/moice perplexity --model smollm2-135m-instruct --data held-out.txt --context 4096 "
                         + "--methods vanilla,moice:r.safetensors --out runs/ppl"})
@@ -65,13 +65,25 @@ public final class PerplexityCommand implements Callable<Integer> {
     @Option(names = "--mspoe-group-ratios", description = "Ms-PoE: every query head uses its KV head's ratio.")
     boolean mspoeGroupRatios;
 
+    @Option(names = "--score-from", paramLabel = "T",
+            description = "Count only predicted tokens T..C-1 of each window in its mean NLL (default 1: all; the "
+                    + "position buckets still cover the whole window).")
+    Integer scoreFrom;
+
+    @Option(names = "--llama-compat",
+            description = "Score as llama.cpp's llama-perplexity does, so the two numbers compare on the same plain-text "
+                    + "file and --context: disjoint windows, BOS in place of each window's first token when the "
+                    + "tokenizer adds BOS, only predicted tokens C/2+1..C-1 counted; prints PPL like its 'Final "
+                    + "estimate'.")
+    boolean llamaCompat;
+
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder (created).")
     Path out;
 
     @Override
     public Integer call() {
         Moice.perplexity(new PerplexityOptions(model, data, context, stride, buckets, maxWindows, block, methods, abBases,
-                mspoeMin, mspoeMax, mspoeGroupRatios, out), new PrintStream(System.err, true, StandardCharsets.UTF_8));
+                mspoeMin, mspoeMax, mspoeGroupRatios, out, scoreFrom, llamaCompat), new PrintStream(System.err, true, StandardCharsets.UTF_8));
         return 0;
     }
 }

@@ -90,6 +90,127 @@ class PerplexityCommandTest {
         assertNotNull(ImageIO.read(out.resolve("nll_by_position.png").toFile()));
     }
 
+    /**
+     * {@code --llama-compat} against llama-perplexity's rule computed here by hand (tools/perplexity/perplexity.cpp):
+     * chunk i is stream[i·C, (i+1)·C) with its first token replaced by BOS, and only the logits at positions C/2..C−2
+     * (predicting tokens C/2+1..C−1) count; PPL = exp(mean NLL over all counted tokens). The tokenizer here adds BOS
+     * (a TemplateProcessing post-processor), so the stream itself starts with BOS as llama.cpp's does.
+     */
+    @Test
+    void llamaCompatScoresTheSecondHalfOfEachChunkAfterBos() throws IOException {
+        Path bosModel = tmp.resolve("tiny-bos");
+        TinyChatModel.write(bosModel, 3, 1024);
+        String json = Files.readString(bosModel.resolve("tokenizer.json"));
+        String byteLevel = "{\"type\":\"ByteLevel\",\"add_prefix_space\":true,\"trim_offsets\":false,\"use_regex\":true}";
+        assertTrue(json.contains("\"post_processor\":" + byteLevel), "fixture's post-processor changed");
+        String bos = "<|im_start|>"; // id 1, a special added token of the fixture
+        Files.writeString(bosModel.resolve("tokenizer.json"), json.replace("\"post_processor\":" + byteLevel,
+                "\"post_processor\":{\"type\":\"Sequence\",\"processors\":[" + byteLevel + ",{\"type\":\"TemplateProcessing\","
+                        + "\"single\":[{\"SpecialToken\":{\"id\":\"" + bos + "\",\"type_id\":0}},{\"Sequence\":{\"id\":\"A\","
+                        + "\"type_id\":0}}],\"pair\":[{\"Sequence\":{\"id\":\"A\",\"type_id\":0}},{\"Sequence\":{\"id\":\"B\","
+                        + "\"type_id\":1}}],\"special_tokens\":{\"" + bos + "\":{\"id\":\"" + bos + "\",\"ids\":[1],"
+                        + "\"tokens\":[\"" + bos + "\"]}}}]}"));
+        Path data = tmp.resolve("held-out-bos.txt");
+        Files.writeString(data, text());
+        Path out = tmp.resolve("ppl-llama");
+        int context = 64, first = context / 2; // llama-perplexity: first = n_ctx/2
+        CliTest.Run r = CliTest.run("perplexity", "--model", bosModel.toString(), "--data", data.toString(),
+                "--context", String.valueOf(context), "--buckets", "4", "--max-windows", "3", "--block", "24",
+                "--llama-compat", "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = Files.readAllLines(out.resolve("windows.csv"));
+        assertEquals(1 + 3, lines.size());
+        double total = 0, bound = 0;
+        int counted = 0;
+        try (LoadedModel m = LoadedModel.open(bosModel)) {
+            int[] stream = m.tokenizer().encode(text());
+            assertEquals(1, stream[0], "the tokenizer puts BOS first, as llama.cpp's common_tokenize(.., true) does");
+            int vocab = m.config().vocabSize();
+            for (int i = 0; i < 3; i++) {
+                int[] chunk = java.util.Arrays.copyOfRange(stream, i * context, (i + 1) * context);
+                chunk[0] = 1; // BOS for the first batch of each chunk
+                float[] logits = m.model().forward(chunk, m.model().newCache(context), m.model().vanilla(), context);
+                double tol = moice.Bounds.logProb(moice.Bounds.forwardPass(m.config(), context),
+                        moice.Bounds.maxAbs(logits)) + 5e-7;
+                bound = Math.max(bound, tol);
+                double sum = 0;
+                for (int pos = first; pos <= context - 2; pos++) sum -= EvalCommandTest.logProb(logits, pos, vocab, chunk[pos + 1]);
+                int n = context - first - 1;
+                String[] c = lines.get(1 + i).split(",");
+                assertEquals(i * context, Integer.parseInt(c[2]));
+                assertEquals(sum / n, Double.parseDouble(c[3]), tol, lines.get(1 + i));
+                total += sum;
+                counted += n;
+            }
+        }
+        double ppl = Math.exp(total / counted);
+        java.util.regex.Matcher pplLine = java.util.regex.Pattern.compile("vanilla: PPL = ([0-9.]+) over 3 windows")
+                .matcher(r.err());
+        assertTrue(pplLine.find(), r.err());
+        // exp of a mean whose terms are each within `bound`, printed to 4 decimals
+        assertEquals(ppl, Double.parseDouble(pplLine.group(1)), ppl * Math.expm1(bound) + 5e-5);
+        assertTrue(Files.readString(out.resolve("perplexity.csv")).contains("\r\nvanilla,all,33,63,3,"),
+                "bucket 'all' names the counted tokens");
+        assertTrue(Files.readString(out.resolve("perplexity.md")).contains("replaced by BOS (id 1)"));
+    }
+
+    /** {@code --score-from T} counts tokens T..C−1 only; without a BOS-adding tokenizer --llama-compat keeps token 0. */
+    @Test
+    void scoreFromCountsTheTailAndCompatKeepsTheFirstTokenWithoutBos() throws IOException {
+        Path data = tmp.resolve("held-out-tail.txt");
+        Files.writeString(data, text());
+        int context = 64, from = 10;
+        Path out = tmp.resolve("ppl-tail");
+        CliTest.Run r = CliTest.run("perplexity", "--model", model.toString(), "--data", data.toString(), "--context",
+                String.valueOf(context), "--buckets", "4", "--max-windows", "2", "--score-from", String.valueOf(from),
+                "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = Files.readAllLines(out.resolve("windows.csv"));
+        Path compatOut = tmp.resolve("ppl-compat-nobos");
+        CliTest.Run compat = CliTest.run("perplexity", "--model", model.toString(), "--data", data.toString(),
+                "--context", String.valueOf(context), "--buckets", "4", "--max-windows", "2", "--llama-compat",
+                "--out", compatOut.toString());
+        assertEquals(0, compat.code(), compat.err());
+        List<String> compatLines = Files.readAllLines(compatOut.resolve("windows.csv"));
+        try (LoadedModel m = LoadedModel.open(model)) {
+            int[] stream = m.tokenizer().encode(text());
+            assertTrue(m.tokenizer().bosToken().isEmpty(), "the fixture's tokenizer adds no BOS");
+            int vocab = m.config().vocabSize();
+            for (int w = 0; w < 2; w++) {
+                int[] window = java.util.Arrays.copyOfRange(stream, w * context, (w + 1) * context);
+                float[] logits = m.model().forward(window, m.model().newCache(context), m.model().vanilla(), context);
+                double tol = moice.Bounds.logProb(moice.Bounds.forwardPass(m.config(), context),
+                        moice.Bounds.maxAbs(logits)) + 5e-7;
+                double tail = 0, half = 0;
+                for (int t = from; t < context; t++) tail -= EvalCommandTest.logProb(logits, t - 1, vocab, window[t]);
+                for (int t = context / 2 + 1; t < context; t++)
+                    half -= EvalCommandTest.logProb(logits, t - 1, vocab, window[t]);
+                assertEquals(tail / (context - from), Double.parseDouble(lines.get(1 + w).split(",")[3]), tol);
+                assertEquals(half / (context / 2 - 1), Double.parseDouble(compatLines.get(1 + w).split(",")[3]), tol);
+            }
+        }
+        assertTrue(Files.readString(compatOut.resolve("perplexity.md")).contains("first token kept"));
+    }
+
+    @Test
+    void llamaCompatRefusesOverlapAndAnExplicitScoreFrom() throws IOException {
+        Path data = tmp.resolve("held-out-bad.txt");
+        Files.writeString(data, text());
+        CliTest.Run stride = CliTest.run("perplexity", "--model", model.toString(), "--data", data.toString(),
+                "--context", "64", "--stride", "32", "--llama-compat", "--out", tmp.resolve("bad1").toString());
+        assertEquals(1, stride.code());
+        assertTrue(stride.err().contains("--llama-compat") && stride.err().contains("--stride"), stride.err());
+        assertEquals(1, stride.err().strip().lines().count(), stride.err());
+        CliTest.Run range = CliTest.run("perplexity", "--model", model.toString(), "--data", data.toString(),
+                "--context", "64", "--score-from", "64", "--out", tmp.resolve("bad2").toString());
+        assertEquals(1, range.code());
+        assertTrue(range.err().contains("--score-from must be in [1, 63]"), range.err());
+        CliTest.Run both = CliTest.run("perplexity", "--model", model.toString(), "--data", data.toString(),
+                "--context", "64", "--score-from", "5", "--llama-compat", "--out", tmp.resolve("bad3").toString());
+        assertEquals(1, both.code());
+        assertTrue(both.err().contains("--llama-compat sets --score-from"), both.err());
+    }
+
     @Test
     void bucketsSplitTheWindowEvenly() {
         assertEquals(List.of(1, 15), List.of(Perplexity.bucketRange(0, 64, 4)[0], Perplexity.bucketRange(0, 64, 4)[1]));

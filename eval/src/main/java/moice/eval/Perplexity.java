@@ -20,6 +20,11 @@ import java.util.Map;
  * every window from an empty cache, and the NLL of each predicted token (tokens 1..C−1 of the window) is averaged per
  * window over the whole window and over each of {@code buckets} equal position ranges. Windows are the unit of the
  * statistics: bootstrap intervals over windows and sign-flip tests on per-window paired differences.
+ *
+ * <p>Two knobs ({@link WindowScoring}) make the number comparable with llama.cpp's {@code llama-perplexity}: the
+ * window mean may count only predicted tokens {@code scoreFrom..C−1} (llama-perplexity counts the second half,
+ * {@code C/2+1..C−1}), and the first token of every window may be replaced by BOS (llama-perplexity does so when the
+ * model's tokenizer adds BOS). The position buckets always cover tokens 1..C−1.
  */
 public final class Perplexity {
     /** A method: its label and the sessions that run it. */
@@ -27,6 +32,26 @@ public final class Perplexity {
 
     /** One method on one window: mean NLL over the window and per bucket (NaN for an empty bucket). */
     public record Window(String method, int window, int start, double meanNll, double[] bucketNll) {}
+
+    /**
+     * Which tokens of a window count towards its mean NLL and what the window starts with.
+     *
+     * @param scoreFrom first predicted token index (1..C−1) counted in the window mean; 1 = the whole window
+     * @param firstToken token id that replaces the window's first token (its NLL is never counted); −1 = keep it
+     */
+    public record WindowScoring(int scoreFrom, int firstToken) {
+        /** Every predicted token counts; windows are read as they are. */
+        public static final WindowScoring ALL = new WindowScoring(1, -1);
+
+        /**
+         * llama.cpp's {@code llama-perplexity} rule for a context of {@code context} tokens: the window's first token
+         * becomes {@code bos} (−1 when the tokenizer adds no BOS) and only the logits at positions
+         * {@code context/2..context−2} are scored, i.e. predicted tokens {@code context/2+1..context−1}.
+         */
+        public static WindowScoring llamaPerplexity(int context, int bos) {
+            return new WindowScoring(context / 2 + 1, bos);
+        }
+    }
 
     private Perplexity() {}
 
@@ -62,12 +87,26 @@ public final class Perplexity {
         return nll;
     }
 
-    /** Runs every method on every window; progress on {@code progress}. */
+    /** Runs every method on every window, every predicted token counted; progress on {@code progress}. */
     public static List<Window> run(int[] stream, List<Method> methods, int vocab, int context, int stride, int buckets,
                                    int block, int maxWindows, PrintStream progress) {
+        return run(stream, methods, vocab, context, stride, buckets, block, maxWindows, WindowScoring.ALL, progress);
+    }
+
+    /**
+     * Runs every method on every window; a window's mean NLL counts the predicted tokens {@code scoring.scoreFrom()}
+     * ..C−1, and its first token is replaced as {@code scoring} says. Progress on {@code progress}.
+     */
+    public static List<Window> run(int[] stream, List<Method> methods, int vocab, int context, int stride, int buckets,
+                                   int block, int maxWindows, WindowScoring scoring, PrintStream progress) {
         if (context < 2) throw new MoiceException("--context must be at least 2 tokens, got " + context);
         if (buckets < 1 || buckets > context - 1)
             throw new MoiceException("--buckets must be in [1, " + (context - 1) + "], got " + buckets);
+        if (scoring.scoreFrom() < 1 || scoring.scoreFrom() > context - 1)
+            throw new MoiceException("--score-from must be in [1, " + (context - 1) + "] for --context " + context
+                    + ", got " + scoring.scoreFrom());
+        if (scoring.firstToken() >= vocab)
+            throw new MoiceException("BOS token id " + scoring.firstToken() + " is outside the vocabulary of " + vocab);
         List<Integer> starts = windowStarts(stream.length, context, stride, maxWindows);
         if (starts.isEmpty())
             throw new MoiceException("the data has " + stream.length + " tokens, fewer than one window of --context "
@@ -77,6 +116,7 @@ public final class Perplexity {
         int done = 0, total = starts.size() * methods.size();
         for (int w = 0; w < starts.size(); w++) {
             int[] window = java.util.Arrays.copyOfRange(stream, starts.get(w), starts.get(w) + context);
+            if (scoring.firstToken() >= 0) window[0] = scoring.firstToken(); // its NLL is never counted
             for (Method m : methods) {
                 double[] nll = tokenNll(m.sessions(), vocab, window, block);
                 double[] sum = new double[buckets];
@@ -86,11 +126,11 @@ public final class Perplexity {
                     int b = bucketOf(t, context, buckets);
                     sum[b] += nll[t];
                     count[b]++;
-                    all += nll[t];
+                    if (t >= scoring.scoreFrom()) all += nll[t];
                 }
                 double[] bucketNll = new double[buckets];
                 for (int b = 0; b < buckets; b++) bucketNll[b] = count[b] == 0 ? Double.NaN : sum[b] / count[b];
-                Window row = new Window(m.label(), w, starts.get(w), all / (context - 1), bucketNll);
+                Window row = new Window(m.label(), w, starts.get(w), all / (context - scoring.scoreFrom()), bucketNll);
                 out.add(row);
                 done++;
                 double elapsed = (System.nanoTime() - t0) / 1e9;
@@ -113,6 +153,15 @@ public final class Perplexity {
 
     /** Writes windows.csv, perplexity.csv, perplexity.md and nll_by_position.png into {@code out}. */
     public static void writeReports(List<Window> rows, int context, int buckets, Path out, List<String> notes) {
+        writeReports(rows, context, buckets, 1, out, notes);
+    }
+
+    /**
+     * The same for windows whose mean NLL counts the predicted tokens {@code scoreFrom..C−1} (bucket {@code all} of
+     * perplexity.csv names that range).
+     */
+    public static void writeReports(List<Window> rows, int context, int buckets, int scoreFrom, Path out,
+                                    List<String> notes) {
         List<String> methods = new ArrayList<>(values(rows, -1).keySet());
         // windows.csv
         StringBuilder w = new StringBuilder("method,window,start,mean_nll");
@@ -135,7 +184,7 @@ public final class Perplexity {
         for (String m : methods) {
             Stats.Interval all = Stats.bootstrapMean(values(rows, -1).get(m));
             overall.put(m, all);
-            p.append(csv(m)).append(",all,1,").append(context - 1).append(',').append(intervalCells(all)).append("\r\n");
+            p.append(csv(m)).append(",all,").append(scoreFrom).append(',').append(context - 1).append(',').append(intervalCells(all)).append("\r\n");
             Map<Double, Stats.Interval> line = new LinkedHashMap<>();
             List<Stats.Interval> list = new ArrayList<>();
             for (int b = 0; b < buckets; b++) {
@@ -156,7 +205,10 @@ public final class Perplexity {
         StringBuilder md = new StringBuilder("# moice perplexity\n\n");
         for (String s : notes) md.append("- ").append(s).append('\n');
         md.append("\nMean next-token negative log-likelihood (NLL, nats; lower is better) over windows of ").append(context)
-                .append(" tokens, each read from an empty cache; perplexity = exp(mean NLL). Intervals are 95 % ")
+                .append(" tokens, each read from an empty cache")
+                .append(scoreFrom == 1 ? "" : ", counting predicted tokens " + scoreFrom + "–" + (context - 1)
+                        + " of each window in its mean (the position table covers the whole window)")
+                .append("; perplexity = exp(mean NLL). Intervals are 95 % ")
                 .append("percentile bootstrap intervals over windows (").append(String.format(Locale.ROOT, "%,d", Stats.RESAMPLES))
                 .append(" resamples, fixed seed); n = ").append(n).append(" windows per method. Differences pair the ")
                 .append("same window across methods; p from the sign-flip permutation test on the per-window ")
