@@ -53,7 +53,7 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--depths", split = ",", defaultValue = "0,0.25,0.5,0.75,1", description = "Answer depths, 0 = start, 1 = end (default ${DEFAULT-VALUE}).")
     List<Double> depths;
 
-    @Option(names = "--samples", defaultValue = "3", description = "Samples per length and depth (default ${DEFAULT-VALUE}).")
+    @Option(names = "--samples", defaultValue = "2", description = "Samples per length and depth (default ${DEFAULT-VALUE}).")
     int samples;
 
     @Option(names = "--score", defaultValue = "loglik", description = "loglik (log-likelihood of the gold answer, one "
