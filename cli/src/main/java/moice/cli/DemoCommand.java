@@ -25,8 +25,9 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Compares vanilla attention, equal weights (all MoICE bases mixed 1/N, no router) and MoICE (routers "
-                + "shipped with moice) on SmolLM2-135M-Instruct (fetched on first use): passkey retrieval at 1K tokens "
-                + "with the key at five depths, every method on the same prompts, scored by the log-likelihood of the key; "
+                + "shipped with moice) on SmolLM2-135M-Instruct (fetched on first use): passkey retrieval at 1K and 2K tokens "
+                + "with the key at the start, middle and end, every method on the same prompts, scored by the log-likelihood "
+                + "of the key; "
                 + "then the summary with 95% intervals and paired tests (also OUT/summary.md) and plots "
                 + "(OUT/loglik_by_depth.png, OUT/accuracy_by_depth.png). About 5 minutes on 2 cores with the defaults; "
                 + "rerunning resumes.",
@@ -47,10 +48,10 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--task", defaultValue = "passkey", description = "Synthetic task: passkey, kv, synthetic-qa or niah (default ${DEFAULT-VALUE}).")
     String task;
 
-    @Option(names = "--lengths", split = ",", defaultValue = "1024", description = "Prompt lengths in tokens (default ${DEFAULT-VALUE}).")
+    @Option(names = "--lengths", split = ",", defaultValue = "1024,2048", description = "Prompt lengths in tokens (default ${DEFAULT-VALUE}).")
     List<Integer> lengths;
 
-    @Option(names = "--depths", split = ",", defaultValue = "0,0.25,0.5,0.75,1", description = "Answer depths, 0 = start, 1 = end (default ${DEFAULT-VALUE}).")
+    @Option(names = "--depths", split = ",", defaultValue = "0,0.5,1", description = "Answer depths, 0 = start, 1 = end (default ${DEFAULT-VALUE}).")
     List<Double> depths;
 
     @Option(names = "--samples", defaultValue = "2", description = "Samples per length and depth (default ${DEFAULT-VALUE}).")
