@@ -104,4 +104,28 @@ class SummaryStatsTest {
         assertEquals("+0.00000001 [+0.00000000, +0.00000001]",
                 Summary.formatDifference(new Stats.Interval(70, 1e-8, 1e-9, 1e-8), Summary.Measure.LOGLIK));
     }
+
+    /**
+     * An effect that flips sign with the length (as base mixing does on SmolLM2): moice's log-likelihood is lower by
+     * 0.1·(i+1) at 1024 and higher by 0.2·(i+1) at 2048, so the pooled difference hides both; the by-length table shows
+     * −0.55 and +1.10, each with the sign-flip p of 10 same-sign pairs, 2/1024.
+     */
+    @Test
+    void logLikelihoodDifferencesAreShownPerLength() {
+        List<ResultRow> rows = new ArrayList<>();
+        for (String m : List.of("vanilla", "moice:r"))
+            for (int length : new int[]{1024, 2048})
+                for (int i = 0; i < 10; i++) {
+                    double base = -5 - i, delta = length == 1024 ? -0.1 * (i + 1) : 0.2 * (i + 1);
+                    double ll = m.equals("vanilla") ? base : base + delta;
+                    rows.add(new ResultRow(m, "passkey", length, 0.5, 1, i, "x", "y", 0, length, 1.0, 10, 20,
+                            "loglik", ll, ll / 2, 2));
+                }
+        String md = new Summary(rows).markdown("t", List.of());
+        assertTrue(md.contains("## Log-likelihood by length (all depths; n = 10 per cell)"), md);
+        int table = md.indexOf("### Log-likelihood: method − vanilla by length, paired");
+        assertTrue(table > 0, md);
+        String row = md.substring(md.indexOf("| moice:r |", table)).lines().findFirst().orElseThrow();
+        assertTrue(row.startsWith("| moice:r | -0.550 [") && row.contains("p=0.002 * | +1.100 [") && row.endsWith("p=0.002 * |"), row);
+    }
 }

@@ -318,28 +318,50 @@ public final class Summary {
         }
 
         List<Integer> lengths = lengths();
-        Map<String, Map<Integer, Stats.Interval>> byLength = new LinkedHashMap<>();
-        for (String m : methods) {
-            Map<Integer, Stats.Interval> t = new LinkedHashMap<>();
-            for (int l : lengths) {
-                double[] v = values(m, Measure.ACCURACY, r -> r.length() == l);
-                if (v.length > 0) t.put(l, Stats.bootstrapMean(v));
+        for (Measure x : loglik ? List.of(Measure.ACCURACY, Measure.LOGLIK) : List.of(Measure.ACCURACY)) {
+            Map<String, Map<Integer, Stats.Interval>> byLength = new LinkedHashMap<>();
+            for (String m : methods) {
+                Map<Integer, Stats.Interval> t = new LinkedHashMap<>();
+                for (int l : lengths) {
+                    double[] v = values(m, x, r -> r.length() == l);
+                    if (v.length > 0) t.put(l, Stats.bootstrapMean(v));
+                }
+                byLength.put(m, t);
             }
-            byLength.put(m, t);
-        }
-        Integer nl = commonN(byLength.values().stream().flatMap(t -> t.values().stream()).toList());
-        sb.append("\n## Accuracy by length (all depths").append(nl != null ? "; n = " + nl + " per cell" : "")
-                .append(")\n\n| method |");
-        for (int l : lengths) sb.append(' ').append(l).append(" |");
-        sb.append("\n|---|").append("---:|".repeat(lengths.size())).append('\n');
-        for (String m : methods) {
-            sb.append("| ").append(m).append(" |");
-            for (int l : lengths) {
-                Stats.Interval ci = byLength.get(m).get(l);
-                sb.append(' ').append(ci == null ? "–" : format(ci, Measure.ACCURACY) + (nl == null ? " n=" + ci.n() : ""))
-                        .append(" |");
+            Integer nl = commonN(byLength.values().stream().flatMap(t -> t.values().stream()).toList());
+            sb.append("\n## ").append(capitalised(x.label)).append(" by length (all depths")
+                    .append(nl != null ? "; n = " + nl + " per cell" : "").append(")\n\n| method |");
+            for (int l : lengths) sb.append(' ').append(l).append(" |");
+            sb.append("\n|---|").append("---:|".repeat(lengths.size())).append('\n');
+            for (String m : methods) {
+                sb.append("| ").append(m).append(" |");
+                for (int l : lengths) {
+                    Stats.Interval ci = byLength.get(m).get(l);
+                    sb.append(' ').append(ci == null ? "–" : format(ci, x) + (nl == null ? " n=" + ci.n() : "")).append(" |");
+                }
+                sb.append('\n');
             }
-            sb.append('\n');
+            // effects can change sign with the length (mixing bases costs at 1K and helps at 2K on SmolLM2), so a
+            // comparison pooled over lengths is not enough: the paired differences per length too
+            if (x == Measure.LOGLIK && lengths.size() > 1)
+                for (String base : baselines) {
+                    List<String> others = methods.stream().filter(m -> !m.equals(base)
+                            && !(isBaseline(m) && baselines.indexOf(m) < baselines.indexOf(base))).toList();
+                    if (others.isEmpty()) continue;
+                    sb.append("\n### ").append(capitalised(x.label)).append(": method − ").append(base)
+                            .append(" by length, paired (Δ [95 % CI], p; * p < 0.05)\n\n| method |");
+                    for (int l : lengths) sb.append(' ').append(l).append(" |");
+                    sb.append("\n|---|").append("---:|".repeat(lengths.size())).append('\n');
+                    for (String m : others) {
+                        sb.append("| ").append(m).append(" |");
+                        for (int l : lengths) {
+                            Stats.Paired p = paired(m, base, x, r -> r.length() == l);
+                            sb.append(' ').append(p == null ? "–" : formatDifference(p.difference(), x) + " p=" + formatP(p.p())
+                                    + (p.significant() ? " *" : "") + (nl == null ? " n=" + p.n() : "")).append(" |");
+                        }
+                        sb.append('\n');
+                    }
+                }
         }
         if (!depths.isEmpty() && lengths.size() > 1)
             for (String m : methods) {
