@@ -138,8 +138,6 @@ class ServeKvMemoryTest {
         try {
             int[] a = ids(100, PROMPT), b = ids(200, PROMPT), c = ids(300, PROMPT);
             for (int[] p : new int[][]{a, b}) text(f.post(s, "/v1/completions", body(p, MAX_TOKENS)));
-            // a session goes back to the pool just after its response is sent, so the client can be faster than that
-            ServeFixture.await(() -> s.admittedRequests() == 0, "both requests released");
             assertEquals(0, s.kvEvictions());
             assertEquals(2 * perRequest, s.idleKvBytes(), "each idle cache holds its request's positions");
             text(f.post(s, "/v1/completions", body(c, MAX_TOKENS))); // needs room: a, the least recently used, goes

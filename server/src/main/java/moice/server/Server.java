@@ -603,9 +603,18 @@ public final class Server implements AutoCloseable {
         Reservation reservation = reserve(key, loaded, req, prompt, need);
         Session session = reservation.session();
         active.incrementAndGet();
+        // the session goes back to the pool as soon as the answer is computed, before it is written, so that a
+        // client's next turn, sent the moment it has the answer, finds the cache it can reuse
+        var released = new java.util.concurrent.atomic.AtomicBoolean();
+        Runnable done = () -> {
+            if (released.compareAndSet(false, true)) {
+                active.decrementAndGet();
+                release(key, reservation);
+            }
+        };
         try {
             beforeGeneration.run();
-            if (req.stream()) stream(ex, req, loaded, prompt, generation, session, id, now);
+            if (req.stream()) stream(ex, req, loaded, prompt, generation, session, id, now, done);
             else {
                 Completion c = session.generate(prompt, generation, null);
                 Map<String, Object> body = envelope(id, req.chat() ? "chat.completion" : "text_completion", now);
@@ -623,11 +632,11 @@ public final class Server implements AutoCloseable {
                 body.put("choices", List.of(choice));
                 body.put("usage", usage(c, session.reusedPrefix()));
                 body.put("moice", extension(loaded, req, session, prompt, c));
+                done.run();
                 sendJson(ex, 200, body);
             }
         } finally {
-            active.decrementAndGet();
-            release(key, reservation);
+            done.run();
         }
     }
 
@@ -654,7 +663,7 @@ public final class Server implements AutoCloseable {
     }
 
     private void stream(HttpExchange ex, Request req, Loaded loaded, int[] prompt, GenerateOptions generation,
-                        Session session, String id, long now) {
+                        Session session, String id, long now, Runnable done) {
         String object = req.chat() ? "chat.completion.chunk" : "text_completion";
         ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
         ex.getResponseHeaders().set("Cache-Control", "no-cache");
@@ -687,13 +696,15 @@ public final class Server implements AutoCloseable {
             Map<String, Object> last = chunk(id, object, now, req.chat(), "", finishReason(c),
                     req.chat() ? Map.of() : null);
             last.put("moice", extension(loaded, req, session, prompt, c));
-            event(out, last);
+            Map<String, Object> u = null;
             if (req.includeUsage()) {
-                Map<String, Object> u = envelope(id, object, now);
+                u = envelope(id, object, now);
                 u.put("choices", List.of());
                 u.put("usage", usage(c, session.reusedPrefix()));
-                event(out, u);
             }
+            done.run();
+            event(out, last);
+            if (u != null) event(out, u);
             write(out, "data: [DONE]\n\n");
         } catch (ClientGone gone) {
             cancelled.incrementAndGet();
