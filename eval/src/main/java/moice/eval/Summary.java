@@ -300,19 +300,9 @@ public final class Summary {
                 for (String base : baselines) {
                     List<String> others = methods.stream().filter(m -> !isBaseline(m)).toList();
                     if (others.isEmpty()) continue;
-                    sb.append("\n### ").append(capitalised(x.label)).append(": method − ").append(base)
-                            .append(" by depth, paired (Δ [95 % CI], p; * p < 0.05)\n\n| method |");
-                    for (double d : depths) sb.append(String.format(Locale.ROOT, " %.2f |", d));
-                    sb.append("\n|---|").append("---:|".repeat(depths.size())).append('\n');
-                    for (String m : others) {
-                        sb.append("| ").append(m).append(" |");
-                        for (double d : depths) {
-                            Stats.Paired p = paired(m, base, x, r -> Double.compare(r.depth(), d) == 0);
-                            sb.append(' ').append(p == null ? "–" : formatDifference(p.difference(), x) + " p=" + formatP(p.p())
-                                    + (p.significant() ? " *" : "") + (n == null ? " n=" + p.n() : "")).append(" |");
-                        }
-                        sb.append('\n');
-                    }
+                    pairedTable(sb, x, base, others, "depth", depths.stream().map(d -> String.format(Locale.ROOT, "%.2f", d)).toList(),
+                            depths.stream().<java.util.function.Predicate<ResultRow>>map(d -> r -> Double.compare(r.depth(), d) == 0).toList(),
+                            n == null);
                 }
             }
         }
@@ -348,19 +338,9 @@ public final class Summary {
                     List<String> others = methods.stream().filter(m -> !m.equals(base)
                             && !(isBaseline(m) && baselines.indexOf(m) < baselines.indexOf(base))).toList();
                     if (others.isEmpty()) continue;
-                    sb.append("\n### ").append(capitalised(x.label)).append(": method − ").append(base)
-                            .append(" by length, paired (Δ [95 % CI], p; * p < 0.05)\n\n| method |");
-                    for (int l : lengths) sb.append(' ').append(l).append(" |");
-                    sb.append("\n|---|").append("---:|".repeat(lengths.size())).append('\n');
-                    for (String m : others) {
-                        sb.append("| ").append(m).append(" |");
-                        for (int l : lengths) {
-                            Stats.Paired p = paired(m, base, x, r -> r.length() == l);
-                            sb.append(' ').append(p == null ? "–" : formatDifference(p.difference(), x) + " p=" + formatP(p.p())
-                                    + (p.significant() ? " *" : "") + (nl == null ? " n=" + p.n() : "")).append(" |");
-                        }
-                        sb.append('\n');
-                    }
+                    pairedTable(sb, x, base, others, "length", lengths.stream().map(String::valueOf).toList(),
+                            lengths.stream().<java.util.function.Predicate<ResultRow>>map(l -> r -> r.length() == l).toList(),
+                            nl == null);
                 }
         }
         if (!depths.isEmpty() && lengths.size() > 1)
@@ -416,6 +396,28 @@ public final class Summary {
 
     private static String capitalised(String s) {
         return s.isEmpty() ? s : Character.toUpperCase(s.charAt(0)) + s.substring(1);
+    }
+
+    /**
+     * "### Measure: method − base by GROUP, paired" with one column per cell: each method's paired difference against
+     * {@code base} on the rows {@code cells.get(i)} selects, its p-value, a star when significant, and its n when the
+     * cells differ in size.
+     */
+    private void pairedTable(StringBuilder sb, Measure x, String base, List<String> others, String group,
+                             List<String> headers, List<java.util.function.Predicate<ResultRow>> cells, boolean showN) {
+        sb.append("\n### ").append(capitalised(x.label)).append(": method − ").append(base).append(" by ").append(group)
+                .append(", paired (Δ [95 % CI], p; * p < 0.05)\n\n| method |");
+        for (String h : headers) sb.append(' ').append(h).append(" |");
+        sb.append("\n|---|").append("---:|".repeat(headers.size())).append('\n');
+        for (String m : others) {
+            sb.append("| ").append(m).append(" |");
+            for (var cell : cells) {
+                Stats.Paired p = paired(m, base, x, cell);
+                sb.append(' ').append(p == null ? "–" : formatDifference(p.difference(), x) + " p=" + formatP(p.p())
+                        + (p.significant() ? " *" : "") + (showN ? " n=" + p.n() : "")).append(" |");
+            }
+            sb.append('\n');
+        }
     }
 
     /** "mean [lower, upper]" in the measure's shown unit. */
