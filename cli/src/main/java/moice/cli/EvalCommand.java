@@ -17,7 +17,7 @@ import java.util.concurrent.Callable;
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Runs a long-context task with greedy decoding for every method × length × depth × sample and "
                 + "writes DIR/results.csv (one row per sample, appended as it runs: a rerun with the same arguments "
-                + "resumes), DIR/summary.md (accuracy by depth and length, Gap, time and memory per method), "
+                + "resumes, one with a larger --samples adds samples to it), DIR/summary.md (accuracy by depth and length, Gap, time and memory per method), "
                 + "DIR/accuracy_by_depth.png and DIR/heatmap_<method>.png. Progress goes to stderr.",
                 "Synthetic tasks (offline, seeded): passkey, kv (UUID key-value retrieval), synthetic-qa (made-up "
                         + "multi-document QA), niah (needle in a haystack).",

@@ -39,8 +39,12 @@ class EvalCommandTest {
     }
 
     static String[] passkeyArgs(Path out, int samples) {
+        return passkeyArgs(out, samples, "vanilla,mspoe");
+    }
+
+    static String[] passkeyArgs(Path out, int samples, String methods) {
         return new String[]{"eval", "--model", model.toString(), "--task", "passkey", "--lengths", "300,420",
-                "--depths", "0,1", "--samples", String.valueOf(samples), "--methods", "vanilla,mspoe",
+                "--depths", "0,1", "--samples", String.valueOf(samples), "--methods", methods,
                 "--max-new-tokens", "4", "--seed", "3", "--out", out.toString()};
     }
 
@@ -101,9 +105,24 @@ class EvalCommandTest {
         assertTrue(finished.err().contains("resuming, 16 of 16"), finished.err());
         assertEquals(16, ResultsCsv.read(csv).size());
 
-        CliTest.Run other = CliTest.run(passkeyArgs(out, 3));
+        CliTest.Run fewer = CliTest.run(passkeyArgs(out, 1));
+        assertEquals(1, fewer.code());
+        assertTrue(fewer.err().contains("different arguments") && fewer.err().contains("samples"), fewer.err());
+        CliTest.Run other = CliTest.run(passkeyArgs(out, 2, "vanilla"));
         assertEquals(1, other.code());
-        assertTrue(other.err().contains("different arguments") && other.err().contains("samples"), other.err());
+        assertTrue(other.err().contains("different arguments") && other.err().contains("methods"), other.err());
+
+        // more samples extend the run: the 16 rows stay as they were, 8 new ones (sample index 2) are added
+        CliTest.Run more = CliTest.run(passkeyArgs(out, 3));
+        assertEquals(0, more.code(), more.err());
+        assertTrue(more.err().contains("resuming, 16 of 24"), more.err());
+        List<ResultRow> extended = ResultsCsv.read(csv);
+        assertEquals(24, extended.size());
+        assertEquals(resumed.subList(0, 16).stream().map(ResultRow::toString).toList(),
+                extended.subList(0, 16).stream().map(ResultRow::toString).toList());
+        assertEquals(8, extended.stream().filter(x -> x.sample() == 2).count());
+        assertTrue(Files.readString(out.resolve("run.json")).contains("\"samples\":3"));
+        assertTrue(CliTest.run(passkeyArgs(out, 3)).err().contains("resuming, 24 of 24"));
     }
 
     /** log softmax(row)[token] computed here, independently of the code under test. */

@@ -18,11 +18,18 @@ import java.util.Objects;
  */
 public final class RunHeader {
     public static final String FILE = "run.json";
+    /**
+     * The one argument a rerun may raise: sample i of a cell does not depend on how many samples the run asks for
+     * (synthetic samples are seeded by their coordinates, data samples are the first N of the file), so more
+     * samples add rows without changing the ones already there, and every method still sees the same prompts.
+     */
+    static final String EXTENDABLE = "samples";
 
     private RunHeader() {}
 
     /**
-     * Writes {@code arguments} to {@code dir}/run.json, or checks them against the file already there.
+     * Writes {@code arguments} to {@code dir}/run.json, or checks them against the file already there. The only
+     * difference allowed is a larger {@code samples}, which extends the run (run.json is then rewritten with it).
      *
      * @param resultsExist whether {@code dir} already holds results (then a missing run.json is an error too)
      * @throws MoiceException naming the first argument that differs
@@ -33,14 +40,21 @@ public final class RunHeader {
         Map<String, Object> wanted = Json.object(Json.parse(Json.write(arguments), FILE), FILE);
         if (Files.exists(file)) {
             Map<String, Object> found = Json.object(Json.parseFile(file), file.toString());
-            for (String key : union(wanted, found))
-                if (!Objects.equals(wanted.get(key), found.get(key)))
-                    throw new MoiceException(dir + ": holds results of a run with different arguments (" + key + ": "
-                            + Json.write(found.get(key)) + " there, " + Json.write(wanted.get(key))
-                            + " now); rerun with the same arguments to resume, or use another --out");
-            return;
-        }
-        if (resultsExist)
+            boolean extend = false;
+            for (String key : union(wanted, found)) {
+                if (Objects.equals(wanted.get(key), found.get(key))) continue;
+                if (key.equals(EXTENDABLE) && wanted.get(key) instanceof Number more
+                        && found.get(key) instanceof Number before && more.longValue() > before.longValue()) {
+                    extend = true;
+                    continue;
+                }
+                throw new MoiceException(dir + ": holds results of a run with different arguments (" + key + ": "
+                        + Json.write(found.get(key)) + " there, " + Json.write(wanted.get(key))
+                        + " now); rerun with the same arguments to resume"
+                        + (key.equals(EXTENDABLE) ? " (or more --samples to extend it)" : "") + ", or use another --out");
+            }
+            if (!extend) return;
+        } else if (resultsExist)
             throw new MoiceException(dir + ": has results.csv but no " + FILE + ", so it cannot be resumed safely; "
                     + "use another --out");
         byte[] bytes = (Json.write(arguments) + "\n").getBytes(StandardCharsets.UTF_8);
