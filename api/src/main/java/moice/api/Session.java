@@ -12,6 +12,7 @@ import moice.model.Sampler;
 
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CancellationException;
 import java.util.function.Consumer;
 
 /**
@@ -27,7 +28,7 @@ import java.util.function.Consumer;
  * positions were computed in other blocks than a fresh prefill would use, so logits agree within rounding
  * ({@code Bounds.forwardPass}, as for chunked prefill), not bit for bit.
  *
- * <p>Not thread-safe: use a session from one thread at a time. Several sessions (of the same or different methods)
+ * <p>Not thread-safe: use a session from one thread at a time ({@link #cancel} excepted). Several sessions (of the same or different methods)
  * may run concurrently on one engine, each on its own thread; results do not depend on what other sessions do.
  */
 public final class Session {
@@ -39,6 +40,8 @@ public final class Session {
     private InferenceSession last;
 
     private final boolean reusePrefix;
+    /** The flag of the generation in progress ({@link #cancel}); null between generations. */
+    private volatile java.util.concurrent.atomic.AtomicBoolean running;
     /** With prefix reuse: the last generation's sequence, its cache holding {@code heldTokens[0, held.size())}. */
     private InferenceSession.Single held;
     private int[] heldTokens;
@@ -50,8 +53,10 @@ public final class Session {
         moice.model.DecodeBatcher batcher = options.batchDecode() ? engine.decodeBatcher() : null;
         this.sessions = capacity -> {
             InferenceSession s = sessions.open(capacity);
-            if (batcher != null && s instanceof InferenceSession.Single single)
-                single.decodeWith(batcher, options.prefillChunk());
+            if (s instanceof InferenceSession.Single single) {
+                if (batcher != null) single.decodeWith(batcher, options.prefillChunk());
+                single.cancelWhen(this::cancelRequested);
+            }
             last = s;
             return s;
         };
@@ -83,15 +88,55 @@ public final class Session {
         return generate(engine.tokenize(prompt), options, onText);
     }
 
-    /** Continues a prompt given as token ids (nothing is added). */
+    /**
+     * Continues a prompt given as token ids (nothing is added).
+     *
+     * @throws CancellationException when {@link #cancel} was called during the generation (the session stays usable;
+     *                               a cancelled sequence is not kept for prefix reuse)
+     */
     public Completion generate(int[] promptTokens, GenerateOptions options, Consumer<String> onText) {
+        var flag = new java.util.concurrent.atomic.AtomicBoolean();
+        running = flag;
+        try {
+            return run(promptTokens, options, onText, flag);
+        } catch (CancellationException e) {
+            held = null;
+            heldTokens = null;
+            reused = 0;
+            throw e;
+        } finally {
+            running = null;
+        }
+    }
+
+    /**
+     * Asks the generation running on this session to stop, from any thread (e.g. when its client has gone): it
+     * throws {@link CancellationException} before its next prefill chunk (sessions opened with
+     * {@link SessionOptions#prefillChunk()} on a batching engine) or its next token. No effect when no generation
+     * runs; the next one starts uncancelled.
+     */
+    public void cancel() {
+        var flag = running;
+        if (flag != null) flag.set(true);
+    }
+
+    private boolean cancelRequested() {
+        var flag = running;
+        return flag != null && flag.get();
+    }
+
+    private Completion run(int[] promptTokens, GenerateOptions options, Consumer<String> onText,
+                           java.util.concurrent.atomic.AtomicBoolean cancelled) {
         current = null;
         reused = 0;
         Consumer<String> sink = onText != null ? onText : s -> { };
         var decoder = engine.model().tokenizer().newStreamDecoder(true);
         Generator.TextStream stream = new Generator.TextStream() {
             @Override
-            public String push(int id) { return decoder.push(id); }
+            public String push(int id) {
+                if (cancelled.get()) throw new CancellationException("generation cancelled");
+                return decoder.push(id);
+            }
 
             @Override
             public String finish() { return decoder.finish(); }

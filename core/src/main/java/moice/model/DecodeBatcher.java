@@ -46,11 +46,13 @@ public final class DecodeBatcher implements AutoCloseable {
         final AttentionVariant attention;
         final AttentionVariant.State state;
         final float[] logits;
+        final java.util.function.BooleanSupplier cancelled;
         final CompletableFuture<float[]> result = new CompletableFuture<>();
         int done;
 
         Prefill(int[] tokens, int chunk, KVCache cache, AttentionVariant attention, AttentionVariant.State state,
-                int logitsCount, int vocab) {
+                int logitsCount, int vocab, java.util.function.BooleanSupplier cancelled) {
+            this.cancelled = cancelled;
             this.tokens = tokens;
             this.chunk = chunk;
             this.cache = cache;
@@ -114,10 +116,20 @@ public final class DecodeBatcher implements AutoCloseable {
      */
     public float[] prefill(int[] tokens, int chunk, KVCache cache, AttentionVariant attention,
                            AttentionVariant.State state, int logitsCount) {
+        return prefill(tokens, chunk, cache, attention, state, logitsCount, () -> false);
+    }
+
+    /**
+     * As above; {@code cancelled} is asked before each chunk, and once it answers true no further chunk runs and
+     * this method throws {@link java.util.concurrent.CancellationException}. The sequence then holds the chunks
+     * that ran (its cache is not rolled back): the caller discards or truncates it.
+     */
+    public float[] prefill(int[] tokens, int chunk, KVCache cache, AttentionVariant attention,
+                           AttentionVariant.State state, int logitsCount, java.util.function.BooleanSupplier cancelled) {
         if (logitsCount < 0 || logitsCount > tokens.length) throw new IllegalArgumentException("logitsCount " + logitsCount);
         if (tokens.length == 0) return new float[0];
         Prefill p = new Prefill(tokens.clone(), chunk < 1 ? tokens.length : chunk, cache, attention, state,
-                logitsCount, model.config().vocabSize());
+                logitsCount, model.config().vocabSize(), cancelled);
         lock.lock();
         try {
             if (closed) throw new IllegalStateException("the decode batcher is closed");
@@ -135,6 +147,9 @@ public final class DecodeBatcher implements AutoCloseable {
     private static float[] await(CompletableFuture<float[]> result, String what) {
         try {
             return result.get();
+        } catch (java.util.concurrent.CancellationException e) {
+            // get() wraps the exception a cancelled prefill completed with: pass on the one that says where it stopped
+            throw e.getCause() instanceof java.util.concurrent.CancellationException c ? c : e;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while waiting for " + what, e);
@@ -207,6 +222,11 @@ public final class DecodeBatcher implements AutoCloseable {
     /** Runs the next chunk of {@code p}; true when more is left. */
     private boolean runChunk(Prefill p) {
         int n = p.tokens.length, b = p.done, vocab = model.config().vocabSize();
+        if (p.cancelled.getAsBoolean()) {
+            p.result.completeExceptionally(new java.util.concurrent.CancellationException(
+                    "prefill cancelled after " + b + " of " + n + " tokens"));
+            return false;
+        }
         int T = p.attention.needsWholeBlock(p.cache.size()) ? n - b : Math.min(p.chunk, n - b);
         int firstWithLogits = n - p.logitsCount;
         int from = Math.max(firstWithLogits - b, 0);

@@ -61,6 +61,16 @@ public interface InferenceSession {
 
         private volatile DecodeBatcher batcher;
         private volatile int prefillChunk;
+        private volatile java.util.function.BooleanSupplier cancelled = () -> false;
+
+        /**
+         * {@code c} is asked before each chunk of a prefill that runs on a decode batcher (see
+         * {@link #decodeWith(DecodeBatcher, int)}), and before any block: once it answers true, {@link #forward}
+         * throws {@link java.util.concurrent.CancellationException}, leaving the positions already run in the cache.
+         */
+        public void cancelWhen(java.util.function.BooleanSupplier c) {
+            cancelled = java.util.Objects.requireNonNull(c);
+        }
 
         /**
          * From now on, single-token steps run through {@code b} (batched with other sequences' steps, same logits);
@@ -84,11 +94,14 @@ public interface InferenceSession {
 
         @Override
         public float[] forward(int[] tokens, int logitsCount) {
+            java.util.function.BooleanSupplier c = cancelled;
+            if (c.getAsBoolean())
+                throw new java.util.concurrent.CancellationException("cancelled at position " + cache.size());
             DecodeBatcher b = batcher;
             if (b != null && tokens.length == 1 && logitsCount == 1) return b.step(tokens[0], cache, attention, state);
             int chunk = prefillChunk;
             if (b != null && chunk > 0 && tokens.length > 1)
-                return b.prefill(tokens, chunk, cache, attention, state, logitsCount);
+                return b.prefill(tokens, chunk, cache, attention, state, logitsCount, c);
             return model.forward(tokens, cache, attention, state, logitsCount);
         }
 

@@ -117,6 +117,8 @@ public final class Server implements AutoCloseable {
     volatile Runnable beforeGeneration = () -> { };
     /** Test hook: sees every piece of streamed text before it is written. */
     volatile Consumer<String> beforePiece = s -> { };
+    /** How often a streamed request that has not produced text yet writes a comment line to find a gone client. */
+    volatile long heartbeatMillis = 500;
 
     private Server(Engine engine, ServerOptions options) throws IOException {
         this.engine = engine;
@@ -675,7 +677,11 @@ public final class Server implements AutoCloseable {
         } catch (IOException e) {
             throw new ClientGone(e);
         }
+        // until the first piece, SSE comments every heartbeatMillis: a long prefill writes nothing else, and only a
+        // failed write tells that the client has gone (the JDK's server does not report a closed connection)
+        var heartbeat = new Heartbeat(out, session);
         Consumer<String> piece = text -> {
+            heartbeat.stop();
             beforePiece.accept(text);
             event(out, chunk(id, object, now, req.chat(), text, null, req.chat() ? Map.of("content", text) : null));
         };
@@ -684,8 +690,9 @@ public final class Server implements AutoCloseable {
                 event(out, chunk(id, object, now, true, "", null, roleDelta()));
             Completion c;
             try {
+                heartbeat.start();
                 c = session.generate(prompt, generation, piece);
-            } catch (ClientGone gone) {
+            } catch (ClientGone | java.util.concurrent.CancellationException gone) {
                 cancelled.incrementAndGet();
                 return;
             } catch (RuntimeException e) { // headers are sent: report the error in the stream
@@ -708,6 +715,50 @@ public final class Server implements AutoCloseable {
             write(out, "data: [DONE]\n\n");
         } catch (ClientGone gone) {
             cancelled.incrementAndGet();
+        } finally {
+            heartbeat.stop();
+        }
+    }
+
+    /**
+     * Writes an SSE comment line every {@link #heartbeatMillis} until stopped; the first write that fails cancels the
+     * session's generation. Writes are serialised with the pieces' by stopping (and joining) before the first piece.
+     */
+    private final class Heartbeat {
+        private final OutputStream out;
+        private final Session session;
+        private volatile boolean stopped;
+        private Thread thread;
+
+        Heartbeat(OutputStream out, Session session) {
+            this.out = out;
+            this.session = session;
+        }
+
+        void start() {
+            thread = Thread.ofVirtual().name("moice-serve-heartbeat").start(() -> {
+                try {
+                    while (true) {
+                        Thread.sleep(heartbeatMillis);
+                        synchronized (this) {
+                            if (stopped) return;
+                            write(out, ": prefill\n\n");
+                        }
+                    }
+                } catch (ClientGone gone) {
+                    session.cancel();
+                } catch (InterruptedException e) {
+                    // stopped
+                }
+            });
+        }
+
+        void stop() {
+            if (stopped) return;
+            synchronized (this) {
+                stopped = true;
+            }
+            if (thread != null) thread.interrupt();
         }
     }
 

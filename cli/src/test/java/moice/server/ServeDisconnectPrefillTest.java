@@ -1,0 +1,77 @@
+package moice.server;
+
+import moice.api.Engine;
+import moice.api.Moice;
+import moice.io.download.ModelCache;
+import moice.io.download.PypiModel;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import java.util.StringJoiner;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * A streaming client that leaves while its long prompt is still being prefilled stops the prefill: the server's
+ * comment lines (written until the first token) find the closed connection, the session is cancelled before its next
+ * chunk, and the server goes on serving. On the shipped SmolLM2 (a 2,000-token prompt in chunks of 16 takes seconds
+ * on any machine, the detection milliseconds); skipped when it has not been pulled, required in CI.
+ */
+class ServeDisconnectPrefillTest {
+    static final int PROMPT = 2000, CHUNK = 16;
+
+    @Test
+    void aClientGoneDuringThePrefillCancelsIt() throws Exception {
+        Path file = ModelCache.fromEnvironment().pypiModelFile(PypiModel.SMOLLM2_135M_INSTRUCT);
+        if (!Files.isRegularFile(file)) {
+            if (System.getenv("MOICE_REQUIRE_SMOLLM2") != null) fail("SmolLM2 GGUF missing at " + file);
+            Assumptions.abort("SmolLM2 not pulled (bin/moice pull smollm2-135m-instruct)");
+        }
+        try (Engine engine = Moice.load(file)) {
+            Server s = Server.start(engine, ServerOptions.defaults("smollm2", List.of("vanilla")).withPort(0)
+                    .withPrefillChunk(CHUNK));
+            s.heartbeatMillis = 20;
+            try {
+                StringJoiner ids = new StringJoiner(",", "[", "]");
+                new Random(1).ints(PROMPT, 100, 40000).forEach(t -> ids.add(Integer.toString(t)));
+                String body = "{\"prompt\": " + ids + ", \"max_tokens\": 4, \"stream\": true}";
+                try (Socket socket = new Socket("127.0.0.1", s.port())) {
+                    OutputStream out = socket.getOutputStream();
+                    out.write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                            + "Content-Length: " + body.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + body)
+                            .getBytes(StandardCharsets.UTF_8));
+                    out.flush();
+                    socket.setSoTimeout(20_000);
+                    var in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+                    assertTrue(in.readLine().startsWith("HTTP/1.1 200"));
+                    ServeFixture.await(() -> s.activeGenerations() == 1, "the generation to start");
+                } // the client leaves as soon as it has the status line: the prefill has just begun
+                ServeFixture.await(() -> s.activeGenerations() == 0, "the generation to stop");
+                assertEquals(1, s.cancelledGenerations());
+                long chunks = engine.decodeBatchCounts()[2];
+                assertTrue(chunks < PROMPT / CHUNK / 2, chunks + " of " + PROMPT / CHUNK + " chunks ran after the client left");
+
+                HttpResponse<String> after = java.net.http.HttpClient.newHttpClient().send(
+                        java.net.http.HttpRequest.newBuilder(java.net.URI.create(s.url() + "/v1/completions"))
+                                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                                        "{\"prompt\": \"Hi\", \"max_tokens\": 3}")).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertEquals(200, after.statusCode(), after.body());
+            } finally {
+                s.stop();
+            }
+        }
+    }
+}
