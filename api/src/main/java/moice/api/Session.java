@@ -28,8 +28,9 @@ import java.util.function.Consumer;
  * positions were computed in other blocks than a fresh prefill would use, so logits agree within rounding
  * ({@code Bounds.forwardPass}, as for chunked prefill), not bit for bit.
  *
- * <p>Not thread-safe: use a session from one thread at a time ({@link #cancel} excepted). Several sessions (of the same or different methods)
- * may run concurrently on one engine, each on its own thread; results do not depend on what other sessions do.
+ * <p>Not thread-safe: use a session from one thread at a time ({@link #cancel} excepted). Several sessions (of the
+ * same or different methods) may run concurrently on one engine, each on its own thread; results do not depend on
+ * what other sessions do.
  */
 public final class Session {
     private final Engine engine;
