@@ -3,7 +3,9 @@ package moice.tensor;
 import static jdk.incubator.vector.VectorOperators.ADD;
 import static jdk.incubator.vector.VectorOperators.B2F;
 import static moice.tensor.QuantBlocks.B8;
+import static moice.tensor.QuantBlocks.BW;
 import static moice.tensor.QuantBlocks.F8;
+import static moice.tensor.QuantBlocks.FW;
 import static moice.tensor.QuantBlocks.LE;
 import static moice.tensor.QuantBlocks.half;
 
@@ -54,13 +56,27 @@ public final class Q8_0Format implements WeightFormat, RowDot {
         }
     }
 
+    /** 8-lane vectors: four accumulators of 8 weights per block; 16-lane ({@link QuantBlocks#WIDE}): two of 16. */
     @Override
     public float dotRow(MemorySegment data, long offset, int cols, float[] x, int xOff) {
         QuantBlocks.checkCols(DType.Q8_0, cols);
         if (!QuantBlocks.VECTOR) return QuantBlocks.dotByBlocks(this, data, offset, cols, x, xOff);
-        FloatVector a0 = FloatVector.zero(F8), a1 = a0, a2 = a0, a3 = a0;
         // addressed from 0 so that C2 hoists the bounds checks (see QuantBlocks)
         MemorySegment row = data.asSlice(offset, (long) BYTES * (cols / BLOCK));
+        if (QuantBlocks.WIDE) {
+            FloatVector lo = FloatVector.zero(FW), hi = lo;
+            for (int b = 0; b < cols / BLOCK; b++) {
+                long block = (long) BYTES * b;
+                float d = half(row, block);
+                int xb = xOff + BLOCK * b;
+                var q0 = (FloatVector) ByteVector.fromMemorySegment(BW, row, block + 2, LE).convertShape(B2F, FW, 0);
+                var q1 = (FloatVector) ByteVector.fromMemorySegment(BW, row, block + 18, LE).convertShape(B2F, FW, 0);
+                lo = q0.mul(d).fma(FloatVector.fromArray(FW, x, xb), lo);
+                hi = q1.mul(d).fma(FloatVector.fromArray(FW, x, xb + 16), hi);
+            }
+            return VectorKernels.sumLanes(lo.add(hi));
+        }
+        FloatVector a0 = FloatVector.zero(F8), a1 = a0, a2 = a0, a3 = a0;
         for (int b = 0; b < cols / BLOCK; b++) {
             long block = (long) BYTES * b;
             float d = half(row, block);
@@ -76,6 +92,11 @@ public final class Q8_0Format implements WeightFormat, RowDot {
         }
         return VectorKernels.sumLanes256(a0.add(a1).add(a2.add(a3)));
     }
+
+    // No dotRowGroup override (the default runs dotRow per row): a four-row kernel measured 20 % faster than row by row
+    // on a cache-resident [1536 x 576] but 2.4x slower on matrices streamed from memory (the LM head, 30 MB: four
+    // interleaved streams of 612-byte rows defeat the prefetch), which is where Q8_0 decode spends its time
+    // (RowDotBench, docs/benchmarks.md).
 
     /**
      * Quantises {@code src[off .. off+cols)} to Q8_0 blocks at {@code dst[dstOff ..]} ({@code cols/32·34} bytes) as
