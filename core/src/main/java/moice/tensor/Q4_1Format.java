@@ -124,9 +124,10 @@ final class Q4_1Format implements WeightFormat, RowDot {
         QuantBlocks.checkCols(DType.Q4_1, cols);
         int i = 0;
         if (QuantBlocks.VECTOR && rowBytes == (long) BYTES * (cols / BLOCK)) {
+            // one slice for the whole group (a slice per four rows was not always scalar-replaced: ~100 MB/s garbage)
+            MemorySegment g = data.asSlice(offset, n / 4 * 4 * rowBytes);
             for (; i + 4 <= n; i += 4) {
-                MemorySegment g = data.asSlice(offset + i * rowBytes, 4 * rowBytes);
-                long r1 = rowBytes, r2 = 2 * rowBytes, r3 = 3 * rowBytes;
+                long r0 = i * rowBytes, r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
                 if (QuantBlocks.WIDE) {
                     FloatVector l0 = FloatVector.zero(FW), h0 = l0, l1 = l0, h1 = l0, l2 = l0, h2 = l0, l3 = l0, h3 = l0;
                     for (int b = 0; b < cols / BLOCK; b++) {
@@ -134,9 +135,9 @@ final class Q4_1Format implements WeightFormat, RowDot {
                         int xb = xOff + BLOCK * b;
                         var xl = FloatVector.fromArray(FW, x, xb);
                         var xh = FloatVector.fromArray(FW, x, xb + 16);
-                        int dm = g.get(QuantBlocks.LE_INT, block);
+                        int dm = g.get(QuantBlocks.LE_INT, r0 + block);
                         float d = Float.float16ToFloat((short) dm), m = Float.float16ToFloat((short) (dm >>> 16));
-                        var q = (IntVector) ByteVector.fromMemorySegment(BW, g, block + 4, LE).convertShape(B2I, IW, 0);
+                        var q = (IntVector) ByteVector.fromMemorySegment(BW, g, r0 + block + 4, LE).convertShape(B2I, IW, 0);
                         l0 = ((FloatVector) q.and(0xF).convertShape(I2F, FW, 0)).fma(d, m).fma(xl, l0);
                         h0 = ((FloatVector) q.lanewise(LSHR, 4).and(0xF).convertShape(I2F, FW, 0)).fma(d, m).fma(xh, h0);
                         dm = g.get(QuantBlocks.LE_INT, r1 + block);
@@ -183,7 +184,7 @@ final class Q4_1Format implements WeightFormat, RowDot {
                 } else {
                     // 8-lane: 4 accumulators per row as dotRow, two rows per pass (16 accumulators would spill)
                     for (int p = 0; p < 4; p += 2) {
-                        long ra = p * rowBytes, rb = ra + rowBytes;
+                        long ra = r0 + p * rowBytes, rb = ra + rowBytes;
                         FloatVector a0 = FloatVector.zero(F8), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
                         for (int b = 0; b < cols / BLOCK; b++) {
                             long block = (long) BYTES * b;
