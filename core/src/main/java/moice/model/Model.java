@@ -81,9 +81,11 @@ public final class Model {
             throw new MoiceException("prompt of " + (cache.size() + n) + " tokens exceeds the context of "
                     + cache.capacity() + " tokens");
         int vocab = config.vocabSize();
-        float[] logits = new float[logitsCount * vocab];
         int firstWithLogits = n - logitsCount;
         int maxBlock = attention.needsWholeBlock(cache.size()) ? Math.max(n, 1) : MAX_BLOCK;
+        // one block (every decode step): its logits are the answer, no second array and copy (~200 KB per token)
+        if (n > 0 && n <= maxBlock) return forwardBlock(tokens, cache, attention, state, logitsCount);
+        float[] logits = new float[logitsCount * vocab];
         for (int b = 0; b < n; b += maxBlock) {
             int T = Math.min(maxBlock, n - b);
             int[] block = java.util.Arrays.copyOfRange(tokens, b, b + T);
