@@ -5,14 +5,20 @@ import org.junit.jupiter.api.Test;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import java.util.Random;
+import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
  * {@link RowDot#dotRows} (a stored row dotted with several vectors, as batched decode runs it) returns for every vector
  * exactly, bit for bit, what {@link RowDot#dotRow} returns for it alone: Q4_1, which shares each block's
  * dequantisation between three tokens, on random blocks, T = 1..8 (the other formats use the default: dotRow per token).
+ * Likewise {@link RowDot#dotRowGroup} (several rows with one vector, as single-token decode runs it) and
+ * {@link Matrix#matmulEach} (several matrices in one parallel job): each result bit for bit the one-row, one-matrix
+ * value. How close {@link RowDot#dotRow} itself is to the scalar twin is {@code QuantGemmTest}'s check (T = 1).
  */
 class RowDotsTest {
     @Test
@@ -35,6 +41,67 @@ class RowDotsTest {
                 for (int t = 0; t < T; t++)
                     assertEquals(Float.floatToRawIntBits(Q4_1Format.INSTANCE.dotRow(row, 0, cols, x, 3 + t * xStride)),
                             Float.floatToRawIntBits(out[1 + t * 4]), "T=" + T + " t=" + t);
+            }
+        }
+    }
+
+    @Test
+    void rowGroupsEqualOneByOne() {
+        SplittableRandom rnd = new SplittableRandom(5);
+        try (Arena arena = Arena.ofShared()) {
+            for (DType type : QuantTestData.TYPES)
+                for (int cols : QuantGemmTest.columnCounts(type))
+                    for (int n = 0; n <= 9; n++) {
+                        Matrix w = QuantTestData.matrix(type, n + 2, cols, rnd, arena);
+                        RowDot dot = (RowDot) type.format();
+                        float[] x = new float[3 + cols];
+                        for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+                        float[] out = new float[2 + n + 2];
+                        Arrays.fill(out, 42f);
+                        // starting at row 1: the group's rows sit at an offset inside the tensor
+                        dot.dotRowGroup(w.data(), w.rowBytes(), w.rowBytes(), n, cols, x, 3, out, 2);
+                        for (int i = 0; i < n; i++)
+                            assertEquals(Float.floatToRawIntBits(dot.dotRow(w.data(), (1 + i) * w.rowBytes(), cols, x, 3)),
+                                    Float.floatToRawIntBits(out[2 + i]), type + " cols=" + cols + " n=" + n + " i=" + i);
+                        assertEquals(42f, out[0]);
+                        assertEquals(42f, out[1]);
+                        assertEquals(42f, out[2 + n], type + " n=" + n + " wrote past the group");
+                    }
+        }
+    }
+
+    @Test
+    void matmulEachEqualsOneMatmulPerMatrix() {
+        SplittableRandom rnd = new SplittableRandom(6);
+        try (Arena arena = Arena.ofShared()) {
+            int cols = 576;
+            // q/k/v-like widths of mixed formats, then one without a row dot (the one-by-one fallback)
+            Matrix[][] sets = {
+                {QuantTestData.matrix(DType.Q4_1, 576, cols, rnd, arena), QuantTestData.matrix(DType.Q4_1, 192, cols, rnd, arena),
+                 QuantTestData.matrix(DType.Q8_0, 193, cols, rnd, arena)},
+                {QuantTestData.matrix(DType.Q8_0, 1537, cols, rnd, arena), QuantTestData.matrix(DType.Q4_K, 7, 768, rnd, arena)},
+                {QuantTestData.matrix(DType.Q4_1, 5, cols, rnd, arena), TestWeights.random(DType.F32, 9, cols, rnd, arena)},
+            };
+            for (Matrix[] ws : sets) {
+                if (ws[1].cols() != ws[0].cols()) {
+                    Matrix[] bad = ws;
+                    float[] x = new float[bad[1].cols()];
+                    assertThrows(IllegalArgumentException.class, () -> Matrix.matmulEach(bad, x, 0,
+                            new float[][] {new float[bad[0].rows()], new float[bad[1].rows()]}));
+                    continue;
+                }
+                float[] x = new float[1 + cols];
+                for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+                float[][] outs = new float[ws.length][];
+                for (int i = 0; i < ws.length; i++) outs[i] = new float[ws[i].rows() + 1];
+                Matrix.matmulEach(ws, x, 1, outs);
+                for (int i = 0; i < ws.length; i++) {
+                    float[] one = new float[ws[i].rows() + 1];
+                    ws[i].matmul(x, 1, 1, one, 0, ws[i].rows());
+                    for (int r = 0; r < ws[i].rows(); r++)
+                        assertEquals(Float.floatToRawIntBits(one[r]), Float.floatToRawIntBits(outs[i][r]), ws[i] + " row " + r);
+                    assertEquals(0f, outs[i][ws[i].rows()], ws[i] + ": wrote past its rows");
+                }
             }
         }
     }

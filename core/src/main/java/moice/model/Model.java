@@ -81,9 +81,11 @@ public final class Model {
             throw new MoiceException("prompt of " + (cache.size() + n) + " tokens exceeds the context of "
                     + cache.capacity() + " tokens");
         int vocab = config.vocabSize();
-        float[] logits = new float[logitsCount * vocab];
         int firstWithLogits = n - logitsCount;
         int maxBlock = attention.needsWholeBlock(cache.size()) ? Math.max(n, 1) : MAX_BLOCK;
+        // one block (every decode step): its logits are the answer, no second array and copy (~200 KB per token)
+        if (n > 0 && n <= maxBlock) return forwardBlock(tokens, cache, attention, state, logitsCount);
+        float[] logits = new float[logitsCount * vocab];
         for (int b = 0; b < n; b += maxBlock) {
             int T = Math.min(maxBlock, n - b);
             int[] block = java.util.Arrays.copyOfRange(tokens, b, b + T);
@@ -126,9 +128,16 @@ public final class Model {
         for (int l = 0; l < config.numLayers(); l++) {
             Weights.Layer w = weights.layers().get(l);
             for (int b = 0; b < B; b++) VectorKernels.rmsnorm(x, b * H, w.attnNorm(), buf.normed, b * H, H, eps);
-            projectRows(w.q(), w.qBias(), buf.normed, B, buf.q);
-            projectRows(w.k(), w.kBias(), buf.normed, B, buf.k);
-            projectRows(w.v(), w.vBias(), buf.normed, B, buf.v);
+            if (B == 1) { // one job on the pool, results as below
+                Matrix.matmulEach(new Matrix[] {w.q(), w.k(), w.v()}, buf.normed, 0, new float[][] {buf.q, buf.k, buf.v});
+                addBias(w.qBias(), buf.q);
+                addBias(w.kBias(), buf.k);
+                addBias(w.vBias(), buf.v);
+            } else {
+                projectRows(w.q(), w.qBias(), buf.normed, B, buf.q);
+                projectRows(w.k(), w.kBias(), buf.normed, B, buf.k);
+                projectRows(w.v(), w.vBias(), buf.normed, B, buf.v);
+            }
             for (int b = 0; b < B; b++) { // each sequence's own cache and attention, as a one-token block
                 int start = caches[b].size();
                 System.arraycopy(buf.q, b * qDim, q1, 0, qDim);
@@ -141,8 +150,14 @@ public final class Model {
             projectRows(w.o(), w.oBias(), buf.attn, B, buf.proj);
             for (int b = 0; b < B; b++) VectorKernels.add(x, b * H, buf.proj, b * H, H);
             for (int b = 0; b < B; b++) VectorKernels.rmsnorm(x, b * H, w.ffnNorm(), buf.normed2, b * H, H, eps);
-            projectRows(w.gate(), w.gateBias(), buf.normed2, B, buf.gate);
-            projectRows(w.up(), w.upBias(), buf.normed2, B, buf.up);
+            if (B == 1) {
+                Matrix.matmulEach(new Matrix[] {w.gate(), w.up()}, buf.normed2, 0, new float[][] {buf.gate, buf.up});
+                addBias(w.gateBias(), buf.gate);
+                addBias(w.upBias(), buf.up);
+            } else {
+                projectRows(w.gate(), w.gateBias(), buf.normed2, B, buf.gate);
+                projectRows(w.up(), w.upBias(), buf.normed2, B, buf.up);
+            }
             for (int b = 0; b < B; b++) VectorKernels.siluMul(buf.gate, b * F, buf.up, b * F, buf.act, b * F, F);
             projectRows(w.down(), w.downBias(), buf.act, B, buf.proj);
             for (int b = 0; b < B; b++) VectorKernels.add(x, b * H, buf.proj, b * H, H);
@@ -223,9 +238,16 @@ public final class Model {
 
         // attention block
         rmsnormRows(x, w.attnNorm(), b.normed, T, H, eps);
-        project(w.q(), w.qBias(), b.normed, T, b.q);
-        project(w.k(), w.kBias(), b.normed, T, b.k);
-        project(w.v(), w.vBias(), b.normed, T, b.v);
+        if (T == 1) { // decode: the three products as one job on the pool (same results as one by one)
+            Matrix.matmulEach(new Matrix[] {w.q(), w.k(), w.v()}, b.normed, 0, new float[][] {b.q, b.k, b.v});
+            addBias(w.qBias(), b.q);
+            addBias(w.kBias(), b.k);
+            addBias(w.vBias(), b.v);
+        } else {
+            project(w.q(), w.qBias(), b.normed, T, b.q);
+            project(w.k(), w.kBias(), b.normed, T, b.k);
+            project(w.v(), w.vBias(), b.normed, T, b.v);
+        }
         cache.store(l, start, T, b.k, b.v);
         attention.attend(state, l, b.q, T, start, cache.keys(l), cache.values(l), b.attn);
         project(w.o(), w.oBias(), b.attn, T, b.proj);
@@ -234,8 +256,14 @@ public final class Model {
 
         // SwiGLU MLP
         rmsnormRows(x, w.ffnNorm(), b.normed2, T, H, eps);
-        project(w.gate(), w.gateBias(), b.normed2, T, b.gate);
-        project(w.up(), w.upBias(), b.normed2, T, b.up);
+        if (T == 1) {
+            Matrix.matmulEach(new Matrix[] {w.gate(), w.up()}, b.normed2, 0, new float[][] {b.gate, b.up});
+            addBias(w.gateBias(), b.gate);
+            addBias(w.upBias(), b.up);
+        } else {
+            project(w.gate(), w.gateBias(), b.normed2, T, b.gate);
+            project(w.up(), w.upBias(), b.normed2, T, b.up);
+        }
         VectorKernels.siluMul(b.gate, 0, b.up, 0, b.act, 0, T * F);
         project(w.down(), w.downBias(), b.act, T, b.proj);
         VectorKernels.add(x, 0, b.proj, 0, T * H);
@@ -249,6 +277,11 @@ public final class Model {
         Parallel.forRange(T, (lo, hi) -> {
             for (int t = lo; t < hi; t++) VectorKernels.rmsnorm(x, t * H, weight, out, t * H, H, eps);
         });
+    }
+
+    /** {@code out[0 .. bias.length) += bias} for one token; nothing without a bias. */
+    private static void addBias(float[] bias, float[] out) {
+        if (bias != null) VectorKernels.add(out, 0, bias, 0, bias.length);
     }
 
     private static void project(Matrix w, float[] bias, float[] in, int T, float[] out) {

@@ -109,17 +109,74 @@ final class Gemm {
      */
     static final int FUSED_MAX_TOKENS = 1;
 
+    /** Rows a fused single-token chunk hands to {@link RowDot#dotRowGroup} at once (the formats' group size). */
+    static final int ROW_GROUP = 4;
+
     /** Rows split across threads; each row is dotted with every token while its bytes are in L1. */
     private static void gemvFused(Matrix w, RowDot rowDot, float[] x, int xOff, int T, float[] out, int outOff, int outStride) {
         int rows = w.rows(), cols = w.cols();
         MemorySegment data = w.data();
         long rowBytes = w.rowBytes();
-        // a few chunks per thread so a thread slowed by a neighbour on a shared core does not hold the others up
-        int grain = Math.max(1, (rows + 4 * Parallel.threads() - 1) / (4 * Parallel.threads()));
-        Parallel.forRange(rows, grain, (lo, hi) -> {
+        Parallel.forRange(rows, fusedGrain(rows), (lo, hi) -> {
+            if (T == 1) {
+                rowDot.dotRowGroup(data, lo * rowBytes, rowBytes, hi - lo, cols, x, xOff, out, outOff + lo);
+                return;
+            }
             for (int r = lo; r < hi; r++)
                 for (int t = 0; t < T; t++)
                     out[outOff + t * outStride + r] = rowDot.dotRow(data, r * rowBytes, cols, x, xOff + t * cols);
+        });
+    }
+
+    /**
+     * Rows per chunk of a fused GEMV: a few chunks per thread, so a thread slowed by a neighbour on a shared core does
+     * not hold the others up, each a whole number of row groups.
+     */
+    private static int fusedGrain(int rows) {
+        int chunks = 4 * Parallel.threads();
+        return roundUp(Math.max(1, (rows + chunks - 1) / chunks), ROW_GROUP);
+    }
+
+    /**
+     * {@link Matrix#matmulEach}: one parallel region for all matrices when every one has a {@link RowDot} format, else
+     * one {@link #matmul} per matrix. Either way each output is what {@code matmul} with {@code T = 1} gives, bit for
+     * bit (the same {@link RowDot#dotRowGroup} per row chunk).
+     */
+    static void matmulEach(Matrix[] ws, float[] x, int xOff, float[][] outs) {
+        if (ws.length != outs.length)
+            throw new IllegalArgumentException("matmulEach: " + ws.length + " matrices, " + outs.length + " outputs");
+        boolean fused = FUSED_MAX_TOKENS >= 1;
+        int total = 0;
+        for (int i = 0; i < ws.length; i++) {
+            checkArguments(ws[i], x, xOff, 1, outs[i], 0, ws[i].rows());
+            if (ws[i].cols() != ws[0].cols())
+                throw new IllegalArgumentException("matmulEach: " + ws[i] + " has " + ws[i].cols() + " columns, "
+                        + ws[0] + " has " + ws[0].cols());
+            fused &= ws[i].cols() > 0 && ws[i].type().format() instanceof RowDot;
+            total += ws[i].rows();
+        }
+        if (!fused || ws.length == 1) {
+            for (int i = 0; i < ws.length; i++) matmul(ws[i], x, xOff, 1, outs[i], 0, ws[i].rows());
+            return;
+        }
+        // chunks of every matrix in one index space: chunk c is rows [lo[c], hi[c]) of matrix which[c]
+        int grain = fusedGrain(total), count = 0;
+        for (Matrix w : ws) count += (w.rows() + grain - 1) / grain;
+        int[] which = new int[count], lo = new int[count], hi = new int[count];
+        for (int i = 0, c = 0; i < ws.length; i++)
+            for (int r = 0; r < ws[i].rows(); r += grain, c++) {
+                which[c] = i;
+                lo[c] = r;
+                hi[c] = Math.min(r + grain, ws[i].rows());
+            }
+        int cols = ws[0].cols();
+        Parallel.forRange(count, 1, (from, to) -> {
+            for (int c = from; c < to; c++) {
+                Matrix w = ws[which[c]];
+                long rowBytes = w.rowBytes();
+                ((RowDot) w.type().format()).dotRowGroup(w.data(), lo[c] * rowBytes, rowBytes, hi[c] - lo[c], cols, x,
+                        xOff, outs[which[c]], lo[c]);
+            }
         });
     }
 

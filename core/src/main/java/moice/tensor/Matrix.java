@@ -68,6 +68,18 @@ public final class Matrix {
         Gemm.matmulRowwise(this, x, T, out);
     }
 
+    /**
+     * {@code outs[i][r] = Σ_k ws[i][r,k] · x[xOff + k]}: one token through several matrices of the same width (a
+     * layer's q/k/v, or gate/up), each output exactly, bit for bit, what {@code ws[i].matmul(x, xOff, 1, outs[i], 0,
+     * rows)} gives. Decode runs them as one job on the shared pool instead of one per matrix, which saves the
+     * hand-offs between the threads and the wait for the slowest thread at the end of each small product.
+     *
+     * @throws IllegalArgumentException if the widths differ, an output is too short or x too short
+     */
+    public static void matmulEach(Matrix[] ws, float[] x, int xOff, float[][] outs) {
+        Gemm.matmulEach(ws, x, xOff, outs);
+    }
+
     /** Writes row {@code r} as float32 into {@code dst[off .. off+cols)}. */
     public void row(int r, float[] dst, int off) {
         Objects.checkIndex(r, rows);

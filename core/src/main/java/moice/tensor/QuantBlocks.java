@@ -40,6 +40,18 @@ final class QuantBlocks {
     /** Whether the CPU runs 8-float vectors natively (AVX2, AVX-512, SVE ≥ 256); else the plain loops run. */
     static final boolean VECTOR = VectorKernels.S.vectorBitSize() >= 256;
 
+    /** 16-lane shapes: half a 32-value block per vector (16 bytes widen to 16 int or float lanes). */
+    static final VectorSpecies<Float> FW = FloatVector.SPECIES_512;
+    static final VectorSpecies<Integer> IW = IntVector.SPECIES_512;
+    static final VectorSpecies<Byte> BW = ByteVector.SPECIES_128;
+    /**
+     * Whether the preferred vectors are exactly 512 bits (AVX-512): the Q4_1 and Q8_0 row dots then take a block in two
+     * 16-lane vectors instead of four 8-lane ones, half the instructions per weight. Their sums are grouped differently
+     * from the 8-lane kernels' (within the same reordered-dot bound), but every entry point of a format (one row, a
+     * group of rows, several tokens) uses the same grouping on a given width, so they agree bit for bit.
+     */
+    static final boolean WIDE = VectorKernels.S.vectorBitSize() == 512;
+
     /** Lanes 0..7: per-lane shift counts that pick bit {@code lane} of a broadcast word (Q5_0/Q5_1 fifth bits). */
     static final IntVector LANE_INDEX = IntVector.zero(I8).addIndex(1);
 

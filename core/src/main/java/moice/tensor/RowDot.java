@@ -28,4 +28,16 @@ interface RowDot {
                          float[] out, int outOff, int outStride) {
         for (int t = 0; t < T; t++) out[outOff + t * outStride] = dotRow(data, offset, cols, x, xOff + t * xStride);
     }
+
+    /**
+     * {@link #dotRow} of {@code n} consecutive stored rows, {@code rowBytes} apart from {@code offset}, with one vector:
+     * {@code out[outOff + i] = dotRow(data, offset + i·rowBytes, cols, x, xOff)} for {@code i < n}, each bit for bit what
+     * {@link #dotRow} returns. Single-token decode runs through this: a format may override it to dot a few rows at
+     * once, loading each piece of {@code x} once for all of them and giving the CPU independent sums to overlap; this
+     * default calls {@link #dotRow} per row.
+     */
+    default void dotRowGroup(MemorySegment data, long offset, long rowBytes, int n, int cols, float[] x, int xOff,
+                             float[] out, int outOff) {
+        for (int i = 0; i < n; i++) out[outOff + i] = dotRow(data, offset + i * rowBytes, cols, x, xOff);
+    }
 }

@@ -33,8 +33,8 @@ public final class VectorKernels {
     public static final VectorShuffle<Float> FOLD_8 = fold(S, 8), FOLD_4 = fold(S, 4), FOLD_2 = fold(S, 2),
             FOLD_1 = fold(S, 1);
     private static final VectorSpecies<Float> S256 = FloatVector.SPECIES_256;
-    private static final VectorShuffle<Float> FOLD256_4 = fold(S256, 4), FOLD256_2 = fold(S256, 2),
-            FOLD256_1 = fold(S256, 1);
+    /** {@link #sumLanes256}'s folds; package-private for kernels that inline the sum (see {@code Q4_1Format}). */
+    static final VectorShuffle<Float> FOLD256_4 = fold(S256, 4), FOLD256_2 = fold(S256, 2), FOLD256_1 = fold(S256, 1);
 
     private static VectorShuffle<Float> fold(VectorSpecies<Float> species, int step) {
         int lanes = species.length();
