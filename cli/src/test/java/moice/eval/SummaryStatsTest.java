@@ -71,6 +71,11 @@ class SummaryStatsTest {
         assertTrue(md.contains("| vanilla | 0.0 [0.0, 0.0] | 100.0 [100.0, 100.0] | 100.0 |"), md);
         // by depth vs vanilla: depth 0 is +100 points with p = 2·0.5^10, depth 1 is 0 with p = 1
         assertTrue(md.contains("| moice:r.safetensors | +100.0 [+100.0, +100.0] p=0.002 * | +0.0 [+0.0, +0.0] p=1.000 |"), md);
+        // equal − vanilla by depth too (equal is vanilla's copy: zero everywhere), not vanilla − equal
+        assertTrue(md.contains("| equal | +0.0 [+0.0, +0.0] p=1.000 | +0.0 [+0.0, +0.0] p=1.000 |"), md);
+        String byDepthVsEqual = md.substring(md.indexOf("### Accuracy: method − equal by depth"));
+        byDepthVsEqual = byDepthVsEqual.substring(0, byDepthVsEqual.indexOf("\n\n", byDepthVsEqual.indexOf("|---")));
+        assertTrue(!byDepthVsEqual.contains("| vanilla |"), byDepthVsEqual);
         assertTrue(md.contains("| vanilla | 20 | 50.0 ["), md);
         assertTrue(md.contains("Log-likelihood by depth"), md);
     }

@@ -152,6 +152,15 @@ public final class Summary {
         return label.startsWith("vanilla") || label.startsWith("equal");
     }
 
+    /**
+     * The methods paired against {@code base}: all others but the baselines listed before it (equal − vanilla is
+     * shown, vanilla − equal would repeat it with the sign flipped).
+     */
+    private List<String> comparedWith(String base, List<String> baselines) {
+        return methods.stream().filter(m -> !m.equals(base)
+                && !(isBaseline(m) && baselines.indexOf(m) < baselines.indexOf(base))).toList();
+    }
+
     /** Baselines among the methods, in order. */
     public List<String> baselines() {
         return methods.stream().filter(Summary::isBaseline).toList();
@@ -247,8 +256,7 @@ public final class Summary {
         List<Measure> tested = loglik ? List.of(Measure.ACCURACY, Measure.LOGLIK) : List.of(Measure.ACCURACY);
         List<String> baselines = baselines();
         for (String base : baselines) {
-            List<String> others = methods.stream().filter(m -> !m.equals(base)
-                    && !(isBaseline(m) && baselines.indexOf(m) < baselines.indexOf(base))).toList();
+            List<String> others = comparedWith(base, baselines);
             if (others.isEmpty()) continue;
             sb.append("\n## Paired difference: method − ").append(base).append(" (all lengths and depths)\n\n| method | pairs n |");
             for (Measure x : tested)
@@ -298,7 +306,7 @@ public final class Summary {
                     sb.append('\n');
                 }
                 for (String base : baselines) {
-                    List<String> others = methods.stream().filter(m -> !isBaseline(m)).toList();
+                    List<String> others = comparedWith(base, baselines);
                     if (others.isEmpty()) continue;
                     pairedTable(sb, x, base, others, "depth", depths.stream().map(d -> String.format(Locale.ROOT, "%.2f", d)).toList(),
                             depths.stream().<java.util.function.Predicate<ResultRow>>map(d -> r -> Double.compare(r.depth(), d) == 0).toList(),
@@ -335,8 +343,7 @@ public final class Summary {
             // comparison pooled over lengths is not enough: the paired differences per length too
             if (x == Measure.LOGLIK && lengths.size() > 1)
                 for (String base : baselines) {
-                    List<String> others = methods.stream().filter(m -> !m.equals(base)
-                            && !(isBaseline(m) && baselines.indexOf(m) < baselines.indexOf(base))).toList();
+                    List<String> others = comparedWith(base, baselines);
                     if (others.isEmpty()) continue;
                     pairedTable(sb, x, base, others, "length", lengths.stream().map(String::valueOf).toList(),
                             lengths.stream().<java.util.function.Predicate<ResultRow>>map(l -> r -> r.length() == l).toList(),
