@@ -4,14 +4,18 @@
 #
 # JVM_ARGS include the class path (-cp). The cache file is named by a checksum of the contents of AOT_KEY_FILES (the
 # jars), the JDK (its release file, the size and time of its module image, the java path), JVM_ARGS and
-# JDK_JAVA_OPTIONS/JAVA_TOOL_OPTIONS, so a rebuilt jar or another JDK or flag set never meets a
-# cache made for something else. (The JVM's own check is weak: a jar rebuilt to the same size ran the archived, stale
-# classes in a test with JDK 25.0.3.) When that file exists, java runs with it (exec). When it does not and AOT_RECORD=1,
-# this run records which classes it loads (-XX:AOTMode=record) and, once it has ended, the cache is created from the
-# record into a temporary file and renamed into place (atomic; concurrent first runs each write their own), and caches
-# of other keys are removed. The create step's output goes to DIR/create.log; if it fails, nothing is left behind and
-# the next run records again. A cache the JVM cannot map (corrupt, truncated) is reported in one line on stderr,
-# removed, and the run goes on without it. Turning it off: MOICE_AOT=0.
+# JDK_JAVA_OPTIONS/JAVA_TOOL_OPTIONS, so a rebuilt jar or another JDK or flag set never meets a cache made for
+# something else. (The JVM's own check is weak: a jar rebuilt to the same size ran the archived, stale classes in a
+# test with JDK 25.0.3.) When that file exists, java runs with it (exec). When it does not and AOT_RECORD=1, this run
+# records which classes it loads (-XX:AOTMode=record) and, once it has ended, the cache is created from the record
+# into a temporary file and renamed into place (atomic; concurrent first runs each write their own), and caches of
+# other keys are removed. The create step's output goes to DIR/create.log; if it fails, nothing is left behind and the
+# next run records again. A cache the JVM cannot map (corrupt, truncated) is reported in one line on stderr, removed,
+# and the run goes on without it. Turning it off: MOICE_AOT=0.
+#
+# What it holds: with jdk.incubator.vector in the boot layer (--add-modules), JDK 25 archives no module graph
+# ("archivedBootLayer not available" in create.log), so the cache has the loaded classes (parsed, verified) but no
+# AOT linking and no method profiles (JEP 515); it saves class loading, not the JIT's warm-up of the kernels.
 
 aot_run() {
   local java="$1"; shift
@@ -29,7 +33,7 @@ aot_run() {
   if [ -s "$cache" ]; then
     exec "$java" "${jvm[@]}" -XX:AOTCache="$cache" "$@" 2> >(aot_filter_stderr "$cache" >&2)
   fi
-  if [ "${AOT_RECORD:-0}" != 1 ] || ! mkdir -p "$AOT_DIR" 2>/dev/null; then
+  if [ "${AOT_RECORD:-0}" != 1 ] || ! mkdir -p "$AOT_DIR" 2>/dev/null || [ ! -w "$AOT_DIR" ]; then
     exec "$java" "${jvm[@]}" "$@" 2> >(aot_filter_stderr "" >&2)
   fi
   local tmp="$AOT_DIR/tmp-$$-$key"
@@ -47,8 +51,8 @@ aot_run() {
   return "$rc"
 }
 
-# stderr of the JVM: drops the incubator-module notice and the recording's notice; the JVM's messages about an unusable cache become one line,
-# and that cache is removed (the next recording run makes a new one).
+# stderr of the JVM: drops the incubator-module notice and the recording's notice; the JVM's messages about an
+# unusable cache become one line, and that cache is removed (the next recording run makes a new one).
 aot_filter_stderr() {
   local cache="$1" told=0 line
   while IFS= read -r line || [ -n "$line" ]; do
