@@ -32,9 +32,9 @@ class KVCacheReserveTest {
             Model model = m.model();
             int kvDim = m.config().kvDim();
             KVCache cache = model.newCache(1000);
-            int[] ids = tokens(10, m.config().vocabSize());
-            model.forward(ids, cache, model.vanilla(), 1);
-            assertEquals(10, cache.allocatedPositions(), "a forward call reserves exactly its positions");
+            var attention = model.vanilla();
+            model.forward(tokens(10, m.config().vocabSize()), cache, attention, 1);
+            assertEquals(256, cache.allocatedPositions(), "a one-block call grows the cache by its policy (256 first)");
             float[] stored = java.util.Arrays.copyOf(cache.keys(0), 10 * kvDim);
 
             cache.reserve(300);
@@ -44,10 +44,16 @@ class KVCacheReserveTest {
             cache.reserve(200);
             assertSame(keys, cache.keys(0), "never shrinks, no copy when there is room");
 
-            cache.limitGrowth(400);
+            // steps past a reservation grow by doubling, not by one position per step (a copy of the cache each)
+            model.forward(tokens(290, m.config().vocabSize()), cache, attention, 1);
+            assertSame(keys, cache.keys(0), "300 positions fit the reservation");
+            model.forward(new int[]{5}, cache, attention, 1);
+            assertEquals(600, cache.allocatedPositions());
+
+            cache.limitGrowth(700);
             cache.reserve(900);
-            assertEquals(400, cache.allocatedPositions(), "never past the growth limit");
-            assertEquals(KVCache.bytesFor(m.config(), 400), cache.bytes());
+            assertEquals(700, cache.allocatedPositions(), "never past the growth limit");
+            assertEquals(KVCache.bytesFor(m.config(), 700), cache.bytes());
         }
     }
 

@@ -84,7 +84,9 @@ public final class Model {
         float[] logits = new float[logitsCount * vocab];
         int firstWithLogits = n - logitsCount;
         int maxBlock = attention.needsWholeBlock(cache.size()) ? Math.max(n, 1) : MAX_BLOCK;
-        cache.reserve(cache.size() + n); // all of this call's positions at once, not grown block by block
+        // a call of several blocks (a long prompt) reserves all its positions at once rather than growing the cache
+        // block by block; a one-block call (a decode step, a prefill chunk) leaves growth to the cache's doubling
+        if (n > maxBlock) cache.reserve(cache.size() + n);
         // one set of activations for all blocks (sized for the largest), not a fresh set per block
         LayerBuffers buf = n == 0 ? null : new LayerBuffers(config, Math.min(maxBlock, n));
         for (int b = 0; b < n; b += maxBlock) {
