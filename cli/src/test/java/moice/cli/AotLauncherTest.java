@@ -86,11 +86,13 @@ class AotLauncherTest {
         pb.environment().put("JAVA_BIN", JAVA);
         pb.environment().remove("JDK_JAVA_OPTIONS");
         pb.environment().remove("JAVA_TOOL_OPTIONS");
-        Path out = Files.createTempFile(tmp, "out", ".txt"), err = Files.createTempFile(tmp, "err", ".txt");
-        pb.redirectOutput(out.toFile()).redirectError(err.toFile());
-        int code = pb.start().waitFor();
-        Thread.sleep(200); // the stderr filter may finish just after the exec'd JVM
-        return new Run(code, Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
+        Process p = pb.start();
+        p.getOutputStream().close();
+        // read to the end: the pipes close only when the JVM and bin/aot.sh's stderr filter (which outlives the
+        // exec'd JVM by a moment) have both finished; the outputs are small, so one after the other cannot block
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        return new Run(p.waitFor(), out, err);
     }
 
     private static List<String> files(Path dir) throws IOException {
