@@ -183,6 +183,7 @@ public class CliTest {
             assertEquals(0, help.code(), name + ": " + help.err());
             assertTrue(help.out().startsWith("Usage: moice " + name), help.out());
             assertTrue(help.out().contains("--verbose"), "inherited option in " + name + ": " + help.out());
+            assertEquals("", help.err(), name + " --help warns (e.g. an unescaped % in a description)");
         }
         Run viaHelp = run("help", "generate");
         assertEquals(run("generate", "--help").out(), viaHelp.out());
