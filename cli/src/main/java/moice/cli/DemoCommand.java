@@ -28,7 +28,7 @@ import java.util.concurrent.Callable;
                 + "shipped with moice) on SmolLM2-135M-Instruct (fetched on first use): passkey retrieval at 1K and 2K tokens "
                 + "with the key at the start, middle and end, every method on the same prompts, scored by the log-likelihood "
                 + "of the key; "
-                + "then the summary with 95% intervals and paired tests (also OUT/summary.md) and plots "
+                + "then the summary with 95%% intervals and paired tests (also OUT/summary.md) and plots "
                 + "(OUT/loglik_by_depth.png, OUT/accuracy_by_depth.png). About 5 minutes on 2 cores with the defaults; "
                 + "rerunning resumes.",
                 "Example: bin/moice demo --task kv --lengths 2048 --samples 2 --score generate"})

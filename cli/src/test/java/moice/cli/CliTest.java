@@ -167,6 +167,34 @@ public class CliTest {
         return t;
     }
 
+    /**
+     * Main registers only the command named first (start-up time); the top-level usage must still list every command,
+     * and a command's own help, its inherited --verbose and picocli's suggestion for a mistyped name must not change.
+     */
+    @Test
+    void everyCommandIsListedAndTheNamedOneParsesAlone() {
+        Run top = run("--help");
+        assertEquals(0, top.code(), top.err());
+        for (Class<?> c : Main.COMMANDS) {
+            String name = c.getAnnotation(picocli.CommandLine.Command.class).name();
+            assertTrue(top.out().contains("\n  " + name + " "), name + " missing from: " + top.out());
+            assertEquals(c, Main.commandNamed(name));
+            Run help = run(name, "--help");
+            assertEquals(0, help.code(), name + ": " + help.err());
+            assertTrue(help.out().startsWith("Usage: moice " + name), help.out());
+            assertTrue(help.out().contains("--verbose"), "inherited option in " + name + ": " + help.out());
+            assertEquals("", help.err(), name + " --help warns (e.g. an unescaped % in a description)");
+        }
+        Run viaHelp = run("help", "generate");
+        assertEquals(run("generate", "--help").out(), viaHelp.out());
+        Run typo = run("generat");
+        assertEquals(2, typo.code());
+        assertTrue(typo.err().contains("generate"), "suggests the command: " + typo.err());
+        Run verbose = run("generate", "--model", tmp.resolve("missing").toString(), "--prompt", "x", "--verbose");
+        assertEquals(1, verbose.code());
+        assertTrue(verbose.err().contains("Exception"), "--verbose after the command prints the trace: " + verbose.err());
+    }
+
     private static void assertOneLineError(Run r, String mustContain) {
         assertEquals(1, r.code(), r.err());
         String err = r.err().strip();

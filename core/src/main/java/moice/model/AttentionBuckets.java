@@ -109,5 +109,10 @@ public final class AttentionBuckets implements InferenceSession.Factory {
         public void limitGrowth(int positions) {
             for (KVCache c : caches) c.limitGrowth(positions);
         }
+
+        @Override
+        public void reserve(int positions) {
+            for (KVCache c : caches) c.reserve(positions);
+        }
     }
 }

@@ -83,6 +83,10 @@ public final class Generator {
             throw new IllegalArgumentException("reused prefix " + reused + " of a prompt of " + prompt.length
                     + " tokens, session at " + session.size());
         int limit = Math.min(Math.min(context, prompt.length + settings.maxTokens()), session.capacity());
+        // the cache in one allocation: what doubling would hold after the first decode step (twice the prompt, at
+        // least 256 positions), but never past the sequence's end; growing block by block instead left each smaller
+        // copy as garbage in the old generation (a 2K prompt: ~70 MB more resident memory for SmolLM2)
+        session.reserve(Math.min(limit, Math.max(256, 2 * prompt.length)));
         long t0 = System.nanoTime();
         float[] logits = session.forward(reused == 0 ? prompt : java.util.Arrays.copyOfRange(prompt, reused, prompt.length), 1);
         long prefill = System.nanoTime() - t0;

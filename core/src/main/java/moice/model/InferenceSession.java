@@ -26,6 +26,9 @@ public interface InferenceSession {
     /** {@link KVCache#limitGrowth} of every cache of this session. */
     void limitGrowth(int positions);
 
+    /** {@link KVCache#reserve} of every cache of this session. */
+    void reserve(int positions);
+
     /** Opens sessions of a given capacity (a method bound to a model). */
     @FunctionalInterface
     interface Factory {
@@ -110,6 +113,9 @@ public interface InferenceSession {
 
         @Override
         public void limitGrowth(int positions) { cache.limitGrowth(positions); }
+
+        @Override
+        public void reserve(int positions) { cache.reserve(positions); }
 
         @Override
         public int size() { return cache.size(); }

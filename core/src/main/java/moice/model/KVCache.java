@@ -68,6 +68,21 @@ public final class KVCache {
         growthLimit = Math.min(capacity, positions);
     }
 
+    /**
+     * Makes the arrays hold {@code min(positions, growth limit)} positions now, in one allocation per array, when they
+     * hold fewer: for a caller that knows how far the sequence will go (a whole prompt, a generation's end), so that
+     * the cache is not grown block by block, each growth copying the arrays and leaving the old ones as garbage. Never
+     * allocates past the growth limit (a memory budget stays true) and never shrinks.
+     */
+    public void reserve(int positions) {
+        int want = Math.min(positions, growthLimit);
+        if (want <= allocatedPositions()) return;
+        for (int l = 0; l < layers; l++) {
+            keys[l] = Arrays.copyOf(keys[l], want * kvDim);
+            values[l] = Arrays.copyOf(values[l], want * kvDim);
+        }
+    }
+
     /** Positions the arrays can hold now without growing. */
     public int allocatedPositions() { return kvDim == 0 ? 0 : keys[0].length / kvDim; }
 

@@ -83,15 +83,20 @@ public final class Model {
         int vocab = config.vocabSize();
         int firstWithLogits = n - logitsCount;
         int maxBlock = attention.needsWholeBlock(cache.size()) ? Math.max(n, 1) : MAX_BLOCK;
+        // one set of activations for all blocks (sized for the largest), not a fresh set per block
+        LayerBuffers buf = n == 0 ? null : new LayerBuffers(config, Math.min(maxBlock, n));
         // one block (every decode step): its logits are the answer, no second array and copy (~200 KB per token)
-        if (n > 0 && n <= maxBlock) return forwardBlock(tokens, cache, attention, state, logitsCount);
+        if (n > 0 && n <= maxBlock) return forwardBlock(tokens, cache, attention, state, logitsCount, buf);
+        // a call of several blocks (a long prompt) reserves all its positions at once rather than growing the cache
+        // block by block; a one-block call (a decode step, a prefill chunk) leaves growth to the cache's doubling
+        if (n > maxBlock) cache.reserve(cache.size() + n);
         float[] logits = new float[logitsCount * vocab];
         for (int b = 0; b < n; b += maxBlock) {
             int T = Math.min(maxBlock, n - b);
             int[] block = java.util.Arrays.copyOfRange(tokens, b, b + T);
             int from = Math.max(firstWithLogits - b, 0);
             int want = from < T ? T - from : 0;
-            float[] blockLogits = forwardBlock(block, cache, attention, state, want);
+            float[] blockLogits = forwardBlock(block, cache, attention, state, want, buf);
             if (want > 0) System.arraycopy(blockLogits, 0, logits, (b + from - firstWithLogits) * vocab, want * vocab);
         }
         return logits;
@@ -177,12 +182,11 @@ public final class Model {
 
     /** One block of at most {@link #MAX_BLOCK} tokens (or all of them, when the attention variant asks so). */
     private float[] forwardBlock(int[] tokens, KVCache cache, AttentionVariant attention, AttentionVariant.State state,
-                                 int logitsCount) {
+                                 int logitsCount, LayerBuffers buf) {
         int T = tokens.length, H = config.hiddenSize();
         int start = cache.size();
         float[] x = new float[T * H];
         for (int t = 0; t < T; t++) weights.embed().row(tokens[t], x, t * H);
-        LayerBuffers buf = new LayerBuffers(config, T);
         for (int l = 0; l < config.numLayers(); l++) layer(l, x, T, start, cache, attention, state, buf);
         cache.setSize(start + T);
         if (logitsCount == 0) return new float[0];
