@@ -7,12 +7,7 @@ import moice.io.download.PypiModel;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
-import java.net.Socket;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -47,17 +42,8 @@ class ServeDisconnectPrefillTest {
                 StringJoiner ids = new StringJoiner(",", "[", "]");
                 new Random(1).ints(PROMPT, 100, 40000).forEach(t -> ids.add(Integer.toString(t)));
                 String body = "{\"prompt\": " + ids + ", \"max_tokens\": 4, \"stream\": true}";
-                try (Socket socket = new Socket("127.0.0.1", s.port())) {
-                    OutputStream out = socket.getOutputStream();
-                    out.write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                            + "Content-Length: " + body.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + body)
-                            .getBytes(StandardCharsets.UTF_8));
-                    out.flush();
-                    socket.setSoTimeout(20_000);
-                    var in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
-                    assertTrue(in.readLine().startsWith("HTTP/1.1 200"));
-                    ServeFixture.await(() -> s.activeGenerations() == 1, "the generation to start");
-                } // the client leaves as soon as it has the status line: the prefill has just begun
+                // the client leaves as soon as it has the status line: the prefill has just begun
+                ServeFixture.streamThenLeave(s, body);
                 ServeFixture.await(() -> s.activeGenerations() == 0, "the generation to stop");
                 assertEquals(1, s.cancelledGenerations());
                 long chunks = engine.decodeBatchCounts()[2];

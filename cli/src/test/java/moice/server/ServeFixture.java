@@ -95,6 +95,26 @@ final class ServeFixture {
         return Json.string(Json.object(Json.array(response.get("choices"), "choices").get(0), "c").get("finish_reason"), "f");
     }
 
+    /**
+     * Posts {@code body} (a streamed completion) over a raw socket, reads the status line (200), waits until the
+     * generation has started and closes the connection: a client that leaves without reading its answer.
+     */
+    static void streamThenLeave(Server s, String body) throws IOException {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", s.port())) {
+            java.io.OutputStream out = socket.getOutputStream();
+            out.write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: " + body.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + body)
+                    .getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            socket.setSoTimeout(20_000);
+            var in = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+                    StandardCharsets.UTF_8));
+            String status = in.readLine();
+            if (status == null || !status.startsWith("HTTP/1.1 200")) throw new AssertionError("status line " + status);
+            await(() -> s.activeGenerations() == 1, "the generation to start");
+        }
+    }
+
     /** Waits (at most 20 s) until {@code condition} holds. */
     static void await(java.util.function.BooleanSupplier condition, String what) {
         long deadline = System.nanoTime() + 20_000_000_000L;

@@ -6,15 +6,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
-import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -317,17 +312,7 @@ class ServeTest {
         };
         try {
             String body = "{\"prompt\": \"Count: one two three\", \"max_tokens\": 200, \"stream\": true}";
-            try (Socket socket = new Socket("127.0.0.1", s.port())) {
-                OutputStream out = socket.getOutputStream();
-                out.write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                        + "Content-Length: " + body.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + body)
-                        .getBytes(StandardCharsets.UTF_8));
-                out.flush();
-                socket.setSoTimeout(20_000);
-                BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
-                assertTrue(in.readLine().startsWith("HTTP/1.1 200"));
-                ServeFixture.await(() -> s.activeGenerations() == 1, "the generation to start");
-            }
+            ServeFixture.streamThenLeave(s, body);
             gone.countDown();
             ServeFixture.await(() -> s.activeGenerations() == 0, "the generation to stop");
             assertEquals(1, s.cancelledGenerations(), "stopped by the failed write, after " + pieces.get() + " pieces");
