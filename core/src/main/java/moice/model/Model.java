@@ -134,10 +134,8 @@ public final class Model {
             Weights.Layer w = weights.layers().get(l);
             for (int b = 0; b < B; b++) VectorKernels.rmsnorm(x, b * H, w.attnNorm(), buf.normed, b * H, H, eps);
             if (B == 1) { // one job on the pool, results as below
-                Matrix.matmulEach(new Matrix[] {w.q(), w.k(), w.v()}, buf.normed, 0, new float[][] {buf.q, buf.k, buf.v});
-                addBias(w.qBias(), buf.q);
-                addBias(w.kBias(), buf.k);
-                addBias(w.vBias(), buf.v);
+                projectTogether(buf.normed, new Matrix[] {w.q(), w.k(), w.v()},
+                        new float[][] {w.qBias(), w.kBias(), w.vBias()}, new float[][] {buf.q, buf.k, buf.v});
             } else {
                 projectRows(w.q(), w.qBias(), buf.normed, B, buf.q);
                 projectRows(w.k(), w.kBias(), buf.normed, B, buf.k);
@@ -156,9 +154,8 @@ public final class Model {
             for (int b = 0; b < B; b++) VectorKernels.add(x, b * H, buf.proj, b * H, H);
             for (int b = 0; b < B; b++) VectorKernels.rmsnorm(x, b * H, w.ffnNorm(), buf.normed2, b * H, H, eps);
             if (B == 1) {
-                Matrix.matmulEach(new Matrix[] {w.gate(), w.up()}, buf.normed2, 0, new float[][] {buf.gate, buf.up});
-                addBias(w.gateBias(), buf.gate);
-                addBias(w.upBias(), buf.up);
+                projectTogether(buf.normed2, new Matrix[] {w.gate(), w.up()},
+                        new float[][] {w.gateBias(), w.upBias()}, new float[][] {buf.gate, buf.up});
             } else {
                 projectRows(w.gate(), w.gateBias(), buf.normed2, B, buf.gate);
                 projectRows(w.up(), w.upBias(), buf.normed2, B, buf.up);
@@ -243,10 +240,8 @@ public final class Model {
         // attention block
         rmsnormRows(x, w.attnNorm(), b.normed, T, H, eps);
         if (T == 1) { // decode: the three products as one job on the pool (same results as one by one)
-            Matrix.matmulEach(new Matrix[] {w.q(), w.k(), w.v()}, b.normed, 0, new float[][] {b.q, b.k, b.v});
-            addBias(w.qBias(), b.q);
-            addBias(w.kBias(), b.k);
-            addBias(w.vBias(), b.v);
+            projectTogether(b.normed, new Matrix[] {w.q(), w.k(), w.v()},
+                    new float[][] {w.qBias(), w.kBias(), w.vBias()}, new float[][] {b.q, b.k, b.v});
         } else {
             project(w.q(), w.qBias(), b.normed, T, b.q);
             project(w.k(), w.kBias(), b.normed, T, b.k);
@@ -261,9 +256,8 @@ public final class Model {
         // SwiGLU MLP
         rmsnormRows(x, w.ffnNorm(), b.normed2, T, H, eps);
         if (T == 1) {
-            Matrix.matmulEach(new Matrix[] {w.gate(), w.up()}, b.normed2, 0, new float[][] {b.gate, b.up});
-            addBias(w.gateBias(), b.gate);
-            addBias(w.upBias(), b.up);
+            projectTogether(b.normed2, new Matrix[] {w.gate(), w.up()},
+                    new float[][] {w.gateBias(), w.upBias()}, new float[][] {b.gate, b.up});
         } else {
             project(w.gate(), w.gateBias(), b.normed2, T, b.gate);
             project(w.up(), w.upBias(), b.normed2, T, b.up);
@@ -283,9 +277,14 @@ public final class Model {
         });
     }
 
-    /** {@code out[0 .. bias.length) += bias} for one token; nothing without a bias. */
-    private static void addBias(float[] bias, float[] out) {
-        if (bias != null) VectorKernels.add(out, 0, bias, 0, bias.length);
+    /**
+     * One token through several matrices of the same width as one pool job ({@link Matrix#matmulEach}), each output
+     * then plus its bias (null: none): the same numbers as {@link #project} per matrix with T = 1.
+     */
+    private static void projectTogether(float[] in, Matrix[] ws, float[][] biases, float[][] outs) {
+        Matrix.matmulEach(ws, in, 0, outs);
+        for (int i = 0; i < ws.length; i++)
+            if (biases[i] != null) VectorKernels.add(outs[i], 0, biases[i], 0, biases[i].length);
     }
 
     private static void project(Matrix w, float[] bias, float[] in, int T, float[] out) {
