@@ -18,7 +18,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
  * dequantisation between three tokens, on random blocks, T = 1..8 (the other formats use the default: dotRow per token).
  * Likewise {@link RowDot#dotRowGroup} (several rows with one vector, as single-token decode runs it) and
  * {@link Matrix#matmulEach} (several matrices in one parallel job): each result bit for bit the one-row, one-matrix
- * value. How close {@link RowDot#dotRow} itself is to the scalar twin is {@code QuantGemmTest}'s check (T = 1).
+ * value. And {@link RowDotTiles} (many rows with many vectors, dequantised once per row: batched decode's projections)
+ * and {@link Matrix#matmulRowwise} on top of it: every format, 1..9 rows at an offset, 1..17 vectors (tails of every
+ * register tile), each result bit for bit {@code dotRow}'s, nothing written outside its place. How close {@link RowDot#dotRow} itself is to the scalar twin is {@code QuantGemmTest}'s check (T = 1).
  */
 class RowDotsTest {
     @Test
@@ -103,6 +105,70 @@ class RowDotsTest {
                     assertEquals(0f, outs[i][ws[i].rows()], ws[i] + ": wrote past its rows");
                 }
             }
+        }
+    }
+
+    @Test
+    void rowTilesEqualDotRowBitForBit() {
+        SplittableRandom rnd = new SplittableRandom(7);
+        try (Arena arena = Arena.ofShared()) {
+            for (DType type : QuantTestData.TYPES) {
+                RowDot dot = (RowDot) type.format();
+                // 256-bit vectors or wider: every quantised format has a grouping the tiles reproduce (no silent skip)
+                assertEquals(QuantBlocks.VECTOR, RowDotTiles.supports(dot), type + " on this CPU");
+                if (!RowDotTiles.supports(dot)) continue;
+                for (int cols : QuantGemmTest.columnCounts(type))
+                    for (int n = 1; n <= 9; n++) {
+                        Matrix w = QuantTestData.matrix(type, n + 2, cols, rnd, arena);
+                        for (int T = 1; T <= 17; T++) {
+                            int xOff = 3, xStride = cols + 5, outOff = 2, outStride = n + 3;
+                            float[] x = new float[xOff + T * xStride];
+                            for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+                            float[] out = new float[outOff + T * outStride];
+                            Arrays.fill(out, 42f);
+                            // rows [1, 1 + n) of the tensor: the tile starts at an offset inside it
+                            RowDotTiles.rows(dot, w.data(), w.rowBytes(), 1, 1 + n, cols, x, xOff, xStride, T, out,
+                                    outOff - 1, outStride);
+                            for (int i = 0; i < out.length; i++) {
+                                int t = (i - outOff) / outStride, r = (i - outOff) % outStride;
+                                String where = type + " cols=" + cols + " n=" + n + " T=" + T + " at " + i;
+                                if (i < outOff || r >= n) {
+                                    assertEquals(42f, out[i], where + ": written outside the result");
+                                    continue;
+                                }
+                                assertEquals(Float.floatToRawIntBits(
+                                        dot.dotRow(w.data(), (1 + r) * w.rowBytes(), cols, x, xOff + t * xStride)),
+                                        Float.floatToRawIntBits(out[i]), where + " (row " + r + ", vector " + t + ")");
+                            }
+                        }
+                    }
+            }
+        }
+    }
+
+    @Test
+    void matmulRowwiseEqualsOneTokenMatmulPerRow() {
+        SplittableRandom rnd = new SplittableRandom(8);
+        try (Arena arena = Arena.ofShared()) {
+            java.util.List<Matrix> ws = new java.util.ArrayList<>();
+            for (DType type : QuantTestData.TYPES)
+                ws.add(QuantTestData.matrix(type, 203, QuantGemmTest.columnCounts(type)[1], rnd, arena)); // split over threads
+            ws.add(TestWeights.random(DType.F32, 37, 96, rnd, arena)); // no row dot: one matmul per token
+            for (Matrix w : ws)
+                for (int T : new int[] {1, 2, 3, 4, 5, 16, 17}) {
+                    int rows = w.rows(), cols = w.cols();
+                    float[] x = new float[T * cols];
+                    for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+                    float[] out = new float[T * rows];
+                    w.matmulRowwise(x, T, out);
+                    float[] one = new float[rows];
+                    for (int t = 0; t < T; t++) {
+                        w.matmul(x, t * cols, 1, one, 0, rows);
+                        for (int r = 0; r < rows; r++)
+                            assertEquals(Float.floatToRawIntBits(one[r]), Float.floatToRawIntBits(out[t * rows + r]),
+                                    w + " T=" + T + " token " + t + " row " + r);
+                    }
+                }
         }
     }
 }

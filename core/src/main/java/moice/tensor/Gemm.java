@@ -73,13 +73,22 @@ final class Gemm {
         if (T <= 1 || w.rows() == 0 || w.cols() == 0) {
             matmul(w, x, 0, T, out, 0, rows);
         } else if (FUSED_MAX_TOKENS >= 1 && w.type().format() instanceof RowDot rowDot) {
-            // per element: the dotRow of the T = 1 path (dotRows may share each block's dequantisation)
+            // per element: the dotRow of the T = 1 path. RowDotTiles dequantises each row once for all T tokens;
+            // without vectors, dotRows (which may share each block's dequantisation between a few tokens)
             MemorySegment data = w.data();
             long rowBytes = w.rowBytes();
-            int grain = Math.max(1, (rows + 4 * Parallel.threads() - 1) / (4 * Parallel.threads()));
-            Parallel.forRange(rows, grain, (lo, hi) -> {
-                for (int r = lo; r < hi; r++) rowDot.dotRows(data, r * rowBytes, cols, x, 0, cols, T, out, r, rows);
-            });
+            if (RowDotTiles.supports(rowDot)) {
+                // chunks of whole row tiles, a few per thread (a thread slowed by a neighbour does not hold up the rest)
+                int grain = roundUp(Math.max(1, (rows + 4 * Parallel.threads() - 1) / (4 * Parallel.threads())),
+                        RowDotTiles.R);
+                Parallel.forRange(rows, grain, (lo, hi) ->
+                        RowDotTiles.rows(rowDot, data, rowBytes, lo, hi, cols, x, 0, cols, T, out, 0, rows));
+            } else {
+                int grain = Math.max(1, (rows + 4 * Parallel.threads() - 1) / (4 * Parallel.threads()));
+                Parallel.forRange(rows, grain, (lo, hi) -> {
+                    for (int r = lo; r < hi; r++) rowDot.dotRows(data, r * rowBytes, cols, x, 0, cols, T, out, r, rows);
+                });
+            }
         } else {
             for (int t = 0; t < T; t++) matmul(w, x, t * cols, 1, out, t * rows, rows);
         }

@@ -76,6 +76,12 @@ final class Q4KFormat implements WeightFormat, RowDot {
         }
     }
 
+    /** {@link #dotRow}'s grouping (see there); none on the plain-loop path. */
+    @Override
+    public Sums sums() {
+        return QuantBlocks.VECTOR ? Sums.HALVES_OF_16 : null;
+    }
+
     @Override
     public float dotRow(MemorySegment data, long offset, int cols, float[] x, int xOff) {
         QuantBlocks.checkCols(DType.Q4_K, cols);

@@ -65,6 +65,12 @@ final class Q4_0Format implements WeightFormat, RowDot {
         }
     }
 
+    /** {@link #dotRow}'s grouping (see there); none on the plain-loop path. */
+    @Override
+    public Sums sums() {
+        return QuantBlocks.VECTOR ? Sums.QUARTERS_OF_32 : null;
+    }
+
     @Override
     public float dotRow(MemorySegment data, long offset, int cols, float[] x, int xOff) {
         QuantBlocks.checkCols(DType.Q4_0, cols);

@@ -69,6 +69,12 @@ final class Q4_1Format implements WeightFormat, RowDot {
         }
     }
 
+    /** {@link #dotRow}'s grouping (see there); none on the plain-loop path. */
+    @Override
+    public Sums sums() {
+        return QuantBlocks.VECTOR ? QuantBlocks.WIDE ? Sums.HALVES_OF_32 : Sums.QUARTERS_OF_32 : null;
+    }
+
     /**
      * With 8-lane vectors a block is four vectors of 8 weights, each with its own accumulator; with 16-lane vectors
      * ({@link QuantBlocks#WIDE}) two: the low nibbles of the 16 bytes are values 0–15 of the block and the high nibbles

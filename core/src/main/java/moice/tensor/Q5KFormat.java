@@ -79,6 +79,12 @@ final class Q5KFormat implements WeightFormat, RowDot {
         }
     }
 
+    /** {@link #dotRow}'s grouping (see there); none on the plain-loop path. */
+    @Override
+    public Sums sums() {
+        return QuantBlocks.VECTOR ? Sums.HALVES_OF_16 : null;
+    }
+
     @Override
     public float dotRow(MemorySegment data, long offset, int cols, float[] x, int xOff) {
         QuantBlocks.checkCols(DType.Q5_K, cols);

@@ -74,6 +74,12 @@ final class Q5_0Format implements WeightFormat, RowDot {
         }
     }
 
+    /** {@link #dotRow}'s grouping (see there); none on the plain-loop path. */
+    @Override
+    public Sums sums() {
+        return QuantBlocks.VECTOR ? Sums.QUARTERS_OF_32 : null;
+    }
+
     @Override
     public float dotRow(MemorySegment data, long offset, int cols, float[] x, int xOff) {
         QuantBlocks.checkCols(DType.Q5_0, cols);

@@ -13,6 +13,27 @@ import java.lang.foreign.MemorySegment;
  */
 interface RowDot {
     /**
+     * How {@link #dotRow}'s vector kernel groups its products, so that {@link RowDotTiles} can reproduce its sums bit
+     * for bit from the dequantised weights. In every grouping each accumulator is one chain of fused multiply-adds
+     * {@code acc = w·x + acc} over the row, in column order, and the chains are then added and their lanes folded as
+     * {@link VectorKernels#sumLanes} / {@link VectorKernels#sumLanes256} do.
+     */
+    enum Sums {
+        /** Two 16-lane accumulators: values 0–15 and 16–31 of each group of 32; {@code sumLanes(lo + hi)}. */
+        HALVES_OF_32,
+        /** Four 8-lane accumulators over values 0–7, 8–15, 16–23, 24–31 of each 32; {@code sumLanes256((a0+a1)+(a2+a3))}. */
+        QUARTERS_OF_32,
+        /** Two 8-lane accumulators over values 0–7 and 8–15 of each group of 16; {@code sumLanes256(a0 + a1)}. */
+        HALVES_OF_16
+    }
+
+    /**
+     * The grouping {@link #dotRow} uses on this CPU, or null where it is none of {@link Sums} (the plain-loop path
+     * without 256-bit vectors): then batched products fall back to {@link #dotRows}.
+     */
+    default Sums sums() { return null; }
+
+    /**
      * {@code Σ_k W[k]·x[xOff + k]} for {@code k < cols}, where {@code W} is the row of {@code cols} values stored at
      * {@code offset} of {@code data} ({@code cols} a multiple of the block size).
      */
