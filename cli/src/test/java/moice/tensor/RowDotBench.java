@@ -42,6 +42,12 @@ import org.openjdk.jmh.annotations.Warmup;
  * another prototype: the 16 possible weights of a block, {@code d·j + m}, computed once as a vector and looked up per
  * nibble ({@code selectFrom}) instead of converting every nibble to float.
  *
+ * <p>{@link Batched} ({@code RowDotBench.Batched}): batched decode, every row of the matrix dotted with B vectors
+ * ({@code batch} = 4, 16), as {@link Matrix#matmulRowwise} does it on one thread: {@code dotRows} (each row with the B
+ * vectors, a block dequantised once per three of them for Q4_1, once per vector otherwise; what batched decode did
+ * before the tiles) or {@code tiles} ({@link RowDotTiles}: each row dequantised once into a buffer, then a register
+ * tile of rows × vectors). Divide the time by rows·cols·B for the cost per weight and vector.
+ *
  * <p>Run as {@code moice.tensor.bench.GemmBench} says, with the pattern {@code moice.tensor.RowDotBench}. On a shared
  * machine quote the minimum ({@code p0.00}): noise only adds time.
  */
@@ -194,5 +200,63 @@ public class RowDotBench {
         out[r0 + 1] = l1.add(h1).reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
         out[r0 + 2] = l2.add(h2).reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
         out[r0 + 3] = l3.add(h3).reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+    }
+
+    /** Batched decode: all rows of the matrix times {@code batch} vectors (see the class comment). */
+    @BenchmarkMode(Mode.SampleTime)
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    @Warmup(iterations = 3, time = 1)
+    @Measurement(iterations = 5, time = 1)
+    @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+            "-XX:+UseParallelGC", "-Xmx1g"})
+    @State(Scope.Thread)
+    public static class Batched {
+        @Param({"1536x576", "576x1536", "49152x576"})
+        public String shape;
+
+        @Param({"Q4_1", "Q8_0"})
+        public String type;
+
+        @Param({"4", "16"})
+        public int batch;
+
+        @Param({"dotRows", "tiles"})
+        public String path;
+
+        private Arena arena;
+        private Matrix w;
+        private RowDot dot;
+        private float[] x, out;
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            String[] s = shape.split("x");
+            arena = Arena.ofShared();
+            w = QuantTestData.matrix(DType.valueOf(type), Integer.parseInt(s[0]), Integer.parseInt(s[1]),
+                    new SplittableRandom(1), arena);
+            dot = (RowDot) w.type().format();
+            if (path.equals("tiles") && !RowDotTiles.supports(dot)) throw new IllegalStateException("no tiles on this CPU");
+            x = new float[batch * w.cols()];
+            SplittableRandom rnd = new SplittableRandom(2);
+            for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+            out = new float[batch * w.rows()];
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            arena.close();
+        }
+
+        @Benchmark
+        public float rows() {
+            int rows = w.rows(), cols = w.cols();
+            long rowBytes = w.rowBytes();
+            if (path.equals("tiles")) {
+                RowDotTiles.rows(dot, w.data(), rowBytes, 0, rows, cols, x, 0, cols, batch, out, 0, rows);
+            } else {
+                for (int r = 0; r < rows; r++) dot.dotRows(w.data(), r * rowBytes, cols, x, 0, cols, batch, out, r, rows);
+            }
+            return out[0];
+        }
     }
 }

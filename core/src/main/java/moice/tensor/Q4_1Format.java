@@ -42,6 +42,17 @@ final class Q4_1Format implements WeightFormat, RowDot {
         }
         // addressed from 0 so that C2 hoists the bounds checks (see QuantBlocks)
         MemorySegment row = data.asSlice(offset, (long) BYTES * (cols / BLOCK));
+        if (QuantBlocks.WIDE) { // 16 lanes: the same operations per value, half the instructions (batched decode)
+            for (int b = 0; b < cols / BLOCK; b++) {
+                long block = (long) BYTES * b;
+                float d = half(row, block), m = half(row, block + 2);
+                int out = dstOff + BLOCK * b;
+                var q = (IntVector) ByteVector.fromMemorySegment(BW, row, block + 4, LE).convertShape(B2I, IW, 0);
+                ((FloatVector) q.and(0xF).convertShape(I2F, FW, 0)).fma(d, m).intoArray(dst, out);
+                ((FloatVector) q.lanewise(LSHR, 4).and(0xF).convertShape(I2F, FW, 0)).fma(d, m).intoArray(dst, out + 16);
+            }
+            return;
+        }
         for (int b = 0; b < cols / BLOCK; b++) {
             long block = (long) BYTES * b;
             float d = half(row, block), m = half(row, block + 2);

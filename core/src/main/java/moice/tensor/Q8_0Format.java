@@ -35,6 +35,18 @@ public final class Q8_0Format implements WeightFormat, RowDot {
         }
         // addressed from 0 so that C2 hoists the bounds checks (see QuantBlocks)
         MemorySegment row = data.asSlice(offset, (long) BYTES * (cols / BLOCK));
+        if (QuantBlocks.WIDE) { // 16 lanes: the same operations per value, half the instructions (batched decode)
+            for (int b = 0; b < cols / BLOCK; b++) {
+                long block = (long) BYTES * b;
+                float d = half(row, block);
+                int out = dstOff + BLOCK * b;
+                ((FloatVector) ByteVector.fromMemorySegment(BW, row, block + 2, LE).convertShape(B2F, FW, 0)).mul(d)
+                        .intoArray(dst, out);
+                ((FloatVector) ByteVector.fromMemorySegment(BW, row, block + 18, LE).convertShape(B2F, FW, 0)).mul(d)
+                        .intoArray(dst, out + 16);
+            }
+            return;
+        }
         for (int b = 0; b < cols / BLOCK; b++) {
             long block = (long) BYTES * b;
             float d = half(row, block);
