@@ -45,7 +45,8 @@ final class Q4_1Format implements WeightFormat, RowDot {
         if (QuantBlocks.WIDE) { // 16 lanes: the same operations per value, half the instructions (batched decode)
             for (int b = 0; b < cols / BLOCK; b++) {
                 long block = (long) BYTES * b;
-                float d = half(row, block), m = half(row, block + 2);
+                int dm = row.get(QuantBlocks.LE_INT, block); // d and m as one load (one bounds check), as dotRowGroup
+                float d = Float.float16ToFloat((short) dm), m = Float.float16ToFloat((short) (dm >>> 16));
                 int out = dstOff + BLOCK * b;
                 var q = (IntVector) ByteVector.fromMemorySegment(BW, row, block + 4, LE).convertShape(B2I, IW, 0);
                 ((FloatVector) q.and(0xF).convertShape(I2F, FW, 0)).fma(d, m).intoArray(dst, out);
