@@ -42,6 +42,25 @@ class DecodeBatchTest {
             }
     }
 
+    /**
+     * MoICE attention (random routers over three RoPE bases, top-2): its routing state is per sequence and the one
+     * variant is shared by every sequence of the batch, whose attention runs on the pool's threads at once.
+     */
+    @Test
+    void moiceAttentionQ8_0() {
+        Path f32 = tmp.resolve("llama-gqa.gguf"), q8 = tmp.resolve("llama-gqa-q8_0.gguf");
+        GgufModelTest.writeLlamaGguf(GgufModelTest.HF, f32);
+        assertEquals(0, Main.run("convert", "--model", f32.toString(), "--type", "q8_0", "--out", q8.toString()));
+        try (LoadedModel m = LoadedModel.open(q8)) {
+            moice.model.ModelConfig c = m.config();
+            moice.attention.Routers routers = moice.attention.Routers.random(
+                    new double[]{c.ropeTheta(), 3 * c.ropeTheta(), 8 * c.ropeTheta()}, 2, c.headDim(), c.numLayers(), 0.5, 3);
+            AttentionVariant variant = moice.attention.MoiceAttention.create(m.model().attentionShape(), routers,
+                    c.ropeScaling(), c.maxPositions());
+            batchEqualsSolo(m.model(), variant, 9, 8, "MoICE, Q8_0");
+        }
+    }
+
     @Test
     void smolLM2Q4_1() {
         Path file = ModelCache.fromEnvironment().pypiModelFile(PypiModel.SMOLLM2_135M_INSTRUCT);
@@ -60,9 +79,13 @@ class DecodeBatchTest {
      * one token per step. Greedy tokens are fed back, so equal logits also mean equal texts.
      */
     static void batchEqualsSolo(Model model, int n, int steps, String what) {
+        batchEqualsSolo(model, model.vanilla(), n, steps, what);
+    }
+
+    /** As above with {@code vanilla} as every sequence's attention: one instance shared by the batch, as in serving. */
+    static void batchEqualsSolo(Model model, AttentionVariant vanilla, int n, int steps, String what) {
         Random r = new Random(7);
         int vocab = model.config().vocabSize();
-        AttentionVariant vanilla = model.vanilla();
         int[][] prompts = new int[n][];
         for (int i = 0; i < n; i++) {
             prompts[i] = new int[3 + r.nextInt(20)];

@@ -106,8 +106,8 @@ public final class Model {
      * One decode step of B sequences at once: {@code tokens[b]} runs at position {@code caches[b].size()} of sequence b
      * (its cache, attention and state), and the result is the next-token logits of every sequence, {@code [B, vocab]}.
      * The projections run as one product over the B rows ({@link Matrix#matmulRowwise}), so a weight row is read once
-     * for all of them; attention runs per sequence. Each sequence's logits are bit for bit those of
-     * {@link #forward} with its one token alone: batching does not change any answer.
+     * for all of them; attention runs per sequence, the sequences spread over the pool. Each sequence's logits are bit
+     * for bit those of {@link #forward} with its one token alone: batching does not change any answer.
      */
     public float[] decodeBatch(int[] tokens, KVCache[] caches, AttentionVariant[] attention,
                                AttentionVariant.State[] states) {
@@ -141,14 +141,17 @@ public final class Model {
                 projectRows(w.k(), w.kBias(), buf.normed, B, buf.k);
                 projectRows(w.v(), w.vBias(), buf.normed, B, buf.v);
             }
-            for (int b = 0; b < B; b++) { // each sequence's own cache and attention, as a one-token block
-                int start = caches[b].size();
-                System.arraycopy(buf.q, b * qDim, q1, 0, qDim);
-                System.arraycopy(buf.k, b * kvDim, k1, 0, kvDim);
-                System.arraycopy(buf.v, b * kvDim, v1, 0, kvDim);
-                caches[b].store(l, start, 1, k1, v1);
-                attention[b].attend(states[b], l, q1, 1, start, caches[b].keys(l), caches[b].values(l), a1);
-                System.arraycopy(a1, 0, buf.attn, b * qDim, qDim);
+            if (B == 1) {
+                attendOne(0, l, buf, caches, attention, states, q1, k1, v1, a1);
+            } else {
+                // each sequence's own cache and attention, as a one-token block, the sequences spread over the pool
+                // (one job per layer instead of one per sequence; a sequence's attention then runs on one thread,
+                // nested calls being serial, with the same chunks and so the same result as alone)
+                int layer = l;
+                Parallel.forRange(B, 1, (lo, hi) -> {
+                    float[] q = new float[qDim], k = new float[kvDim], v = new float[kvDim], a = new float[qDim];
+                    for (int b = lo; b < hi; b++) attendOne(b, layer, buf, caches, attention, states, q, k, v, a);
+                });
             }
             projectRows(w.o(), w.oBias(), buf.attn, B, buf.proj);
             for (int b = 0; b < B; b++) VectorKernels.add(x, b * H, buf.proj, b * H, H);
@@ -170,6 +173,19 @@ public final class Model {
         float[] logits = new float[B * config.vocabSize()];
         weights.lmHead().matmulRowwise(last, B, logits);
         return logits;
+    }
+
+    /** Sequence b's attention at layer l in a decode batch: its q/k/v rows of {@code buf}, its output row. */
+    private void attendOne(int b, int l, LayerBuffers buf, KVCache[] caches, AttentionVariant[] attention,
+                           AttentionVariant.State[] states, float[] q1, float[] k1, float[] v1, float[] a1) {
+        int qDim = config.qDim(), kvDim = config.kvDim();
+        int start = caches[b].size();
+        System.arraycopy(buf.q, b * qDim, q1, 0, qDim);
+        System.arraycopy(buf.k, b * kvDim, k1, 0, kvDim);
+        System.arraycopy(buf.v, b * kvDim, v1, 0, kvDim);
+        caches[b].store(l, start, 1, k1, v1);
+        attention[b].attend(states[b], l, q1, 1, start, caches[b].keys(l), caches[b].values(l), a1);
+        System.arraycopy(a1, 0, buf.attn, b * qDim, qDim);
     }
 
     private static void projectRows(Matrix w, float[] bias, float[] in, int B, float[] out) {
