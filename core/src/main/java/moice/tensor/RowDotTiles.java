@@ -238,35 +238,74 @@ final class RowDotTiles {
                 c3 = ww.fma(vc, c3);
                 d3 = ww.fma(vd, d3);
             }
-            out[o0 + ta] = fold16(a0);
-            out[o1 + ta] = fold16(a1);
-            out[o2 + ta] = fold16(a2);
-            out[o3 + ta] = fold16(a3);
-            out[o0 + tb] = fold16(b0);
-            out[o1 + tb] = fold16(b1);
-            out[o2 + tb] = fold16(b2);
-            out[o3 + tb] = fold16(b3);
-            out[o0 + tc] = fold16(c0);
-            out[o1 + tc] = fold16(c1);
-            out[o2 + tc] = fold16(c2);
-            out[o3 + tc] = fold16(c3);
-            out[o0 + td] = fold16(d0);
-            out[o1 + td] = fold16(d1);
-            out[o2 + td] = fold16(d2);
-            out[o3 + td] = fold16(d3);
+            // the folds written out (a helper left out of line boxed its vector: JMH -prof gc, Q4_K)
+            FloatVector s = a0.add(a0.rearrange(VectorKernels.FOLD_8));
+            s = s.add(s.rearrange(VectorKernels.FOLD_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD_2));
+            out[o0 + ta] = s.add(s.rearrange(VectorKernels.FOLD_1)).lane(0);
+            s = a1.add(a1.rearrange(VectorKernels.FOLD_8));
+            s = s.add(s.rearrange(VectorKernels.FOLD_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD_2));
+            out[o1 + ta] = s.add(s.rearrange(VectorKernels.FOLD_1)).lane(0);
+            s = a2.add(a2.rearrange(VectorKernels.FOLD_8));
+            s = s.add(s.rearrange(VectorKernels.FOLD_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD_2));
+            out[o2 + ta] = s.add(s.rearrange(VectorKernels.FOLD_1)).lane(0);
+            s = a3.add(a3.rearrange(VectorKernels.FOLD_8));
+            s = s.add(s.rearrange(VectorKernels.FOLD_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD_2));
+            out[o3 + ta] = s.add(s.rearrange(VectorKernels.FOLD_1)).lane(0);
+            s = b0.add(b0.rearrange(VectorKernels.FOLD_8));
+            s = s.add(s.rearrange(VectorKernels.FOLD_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD_2));
+            out[o0 + tb] = s.add(s.rearrange(VectorKernels.FOLD_1)).lane(0);
+            s = b1.add(b1.rearrange(VectorKernels.FOLD_8));
+            s = s.add(s.rearrange(VectorKernels.FOLD_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD_2));
+            out[o1 + tb] = s.add(s.rearrange(VectorKernels.FOLD_1)).lane(0);
+            s = b2.add(b2.rearrange(VectorKernels.FOLD_8));
+            s = s.add(s.rearrange(VectorKernels.FOLD_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD_2));
+            out[o2 + tb] = s.add(s.rearrange(VectorKernels.FOLD_1)).lane(0);
+            s = b3.add(b3.rearrange(VectorKernels.FOLD_8));
+            s = s.add(s.rearrange(VectorKernels.FOLD_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD_2));
+            out[o3 + tb] = s.add(s.rearrange(VectorKernels.FOLD_1)).lane(0);
+            s = c0.add(c0.rearrange(VectorKernels.FOLD_8));
+            s = s.add(s.rearrange(VectorKernels.FOLD_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD_2));
+            out[o0 + tc] = s.add(s.rearrange(VectorKernels.FOLD_1)).lane(0);
+            s = c1.add(c1.rearrange(VectorKernels.FOLD_8));
+            s = s.add(s.rearrange(VectorKernels.FOLD_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD_2));
+            out[o1 + tc] = s.add(s.rearrange(VectorKernels.FOLD_1)).lane(0);
+            s = c2.add(c2.rearrange(VectorKernels.FOLD_8));
+            s = s.add(s.rearrange(VectorKernels.FOLD_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD_2));
+            out[o2 + tc] = s.add(s.rearrange(VectorKernels.FOLD_1)).lane(0);
+            s = c3.add(c3.rearrange(VectorKernels.FOLD_8));
+            s = s.add(s.rearrange(VectorKernels.FOLD_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD_2));
+            out[o3 + tc] = s.add(s.rearrange(VectorKernels.FOLD_1)).lane(0);
+            s = d0.add(d0.rearrange(VectorKernels.FOLD_8));
+            s = s.add(s.rearrange(VectorKernels.FOLD_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD_2));
+            out[o0 + td] = s.add(s.rearrange(VectorKernels.FOLD_1)).lane(0);
+            s = d1.add(d1.rearrange(VectorKernels.FOLD_8));
+            s = s.add(s.rearrange(VectorKernels.FOLD_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD_2));
+            out[o1 + td] = s.add(s.rearrange(VectorKernels.FOLD_1)).lane(0);
+            s = d2.add(d2.rearrange(VectorKernels.FOLD_8));
+            s = s.add(s.rearrange(VectorKernels.FOLD_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD_2));
+            out[o2 + td] = s.add(s.rearrange(VectorKernels.FOLD_1)).lane(0);
+            s = d3.add(d3.rearrange(VectorKernels.FOLD_8));
+            s = s.add(s.rearrange(VectorKernels.FOLD_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD_2));
+            out[o3 + td] = s.add(s.rearrange(VectorKernels.FOLD_1)).lane(0);
         }
     }
 
-    /**
-     * {@code sumLanes256(lowHalf + highHalf)} of a 16-lane register. Only Vector API calls, which are force-inlined;
-     * checked in the JMH case ({@code RowDotBench}, mode {@code tiles}) that it does not box.
-     */
-    private static float fold16(FloatVector a) {
-        FloatVector s = a.add(a.rearrange(VectorKernels.FOLD_8));
-        s = s.add(s.rearrange(VectorKernels.FOLD_4));
-        s = s.add(s.rearrange(VectorKernels.FOLD_2));
-        return s.add(s.rearrange(VectorKernels.FOLD_1)).lane(0);
-    }
 
     /**
      * 8-lane registers, {@link RowDot.Sums#QUARTERS_OF_32}: {@code dotRow}'s four accumulators per (row, vector), two
@@ -313,10 +352,22 @@ final class RowDotTiles {
                 d3 = v.fma(q3, d3);
             }
             int tp = t * outStride, tq = Math.min(t + 1, T - 1) * outStride;
-            out[oa + tp] = fold8(a0.add(a1).add(a2.add(a3)));
-            out[ob + tp] = fold8(b0.add(b1).add(b2.add(b3)));
-            out[oa + tq] = fold8(c0.add(c1).add(c2.add(c3)));
-            out[ob + tq] = fold8(d0.add(d1).add(d2.add(d3)));
+            FloatVector s = a0.add(a1).add(a2.add(a3));
+            s = s.add(s.rearrange(VectorKernels.FOLD256_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD256_2));
+            out[oa + tp] = s.add(s.rearrange(VectorKernels.FOLD256_1)).lane(0);
+            s = b0.add(b1).add(b2.add(b3));
+            s = s.add(s.rearrange(VectorKernels.FOLD256_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD256_2));
+            out[ob + tp] = s.add(s.rearrange(VectorKernels.FOLD256_1)).lane(0);
+            s = c0.add(c1).add(c2.add(c3));
+            s = s.add(s.rearrange(VectorKernels.FOLD256_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD256_2));
+            out[oa + tq] = s.add(s.rearrange(VectorKernels.FOLD256_1)).lane(0);
+            s = d0.add(d1).add(d2.add(d3));
+            s = s.add(s.rearrange(VectorKernels.FOLD256_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD256_2));
+            out[ob + tq] = s.add(s.rearrange(VectorKernels.FOLD256_1)).lane(0);
         }
     }
 
@@ -363,21 +414,38 @@ final class RowDotTiles {
             }
             int t0 = t * outStride, t1 = Math.min(t + 1, T - 1) * outStride, t2 = Math.min(t + 2, T - 1) * outStride,
                     t3 = Math.min(t + 3, T - 1) * outStride;
-            out[oa + t0] = fold8(a0.add(a1));
-            out[oa + t1] = fold8(b0.add(b1));
-            out[oa + t2] = fold8(c0.add(c1));
-            out[oa + t3] = fold8(d0.add(d1));
-            out[ob + t0] = fold8(e0.add(e1));
-            out[ob + t1] = fold8(f0.add(f1));
-            out[ob + t2] = fold8(g0.add(g1));
-            out[ob + t3] = fold8(h0.add(h1));
+            FloatVector s = a0.add(a1);
+            s = s.add(s.rearrange(VectorKernels.FOLD256_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD256_2));
+            out[oa + t0] = s.add(s.rearrange(VectorKernels.FOLD256_1)).lane(0);
+            s = b0.add(b1);
+            s = s.add(s.rearrange(VectorKernels.FOLD256_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD256_2));
+            out[oa + t1] = s.add(s.rearrange(VectorKernels.FOLD256_1)).lane(0);
+            s = c0.add(c1);
+            s = s.add(s.rearrange(VectorKernels.FOLD256_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD256_2));
+            out[oa + t2] = s.add(s.rearrange(VectorKernels.FOLD256_1)).lane(0);
+            s = d0.add(d1);
+            s = s.add(s.rearrange(VectorKernels.FOLD256_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD256_2));
+            out[oa + t3] = s.add(s.rearrange(VectorKernels.FOLD256_1)).lane(0);
+            s = e0.add(e1);
+            s = s.add(s.rearrange(VectorKernels.FOLD256_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD256_2));
+            out[ob + t0] = s.add(s.rearrange(VectorKernels.FOLD256_1)).lane(0);
+            s = f0.add(f1);
+            s = s.add(s.rearrange(VectorKernels.FOLD256_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD256_2));
+            out[ob + t1] = s.add(s.rearrange(VectorKernels.FOLD256_1)).lane(0);
+            s = g0.add(g1);
+            s = s.add(s.rearrange(VectorKernels.FOLD256_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD256_2));
+            out[ob + t2] = s.add(s.rearrange(VectorKernels.FOLD256_1)).lane(0);
+            s = h0.add(h1);
+            s = s.add(s.rearrange(VectorKernels.FOLD256_4));
+            s = s.add(s.rearrange(VectorKernels.FOLD256_2));
+            out[ob + t3] = s.add(s.rearrange(VectorKernels.FOLD256_1)).lane(0);
         }
-    }
-
-    /** {@link VectorKernels#sumLanes256}, written here from Vector API calls only (see {@link #fold16}). */
-    private static float fold8(FloatVector v) {
-        FloatVector s = v.add(v.rearrange(VectorKernels.FOLD256_4));
-        s = s.add(s.rearrange(VectorKernels.FOLD256_2));
-        return s.add(s.rearrange(VectorKernels.FOLD256_1)).lane(0);
     }
 }
