@@ -13,6 +13,7 @@ import moice.model.Sampler;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 /**
@@ -42,7 +43,7 @@ public final class Session {
 
     private final boolean reusePrefix;
     /** The flag of the generation in progress ({@link #cancel}); null between generations. */
-    private volatile java.util.concurrent.atomic.AtomicBoolean running;
+    private volatile AtomicBoolean running;
     /** With prefix reuse: the last generation's sequence, its cache holding {@code heldTokens[0, held.size())}. */
     private InferenceSession.Single held;
     private int[] heldTokens;
@@ -96,7 +97,7 @@ public final class Session {
      *                               a cancelled sequence is not kept for prefix reuse)
      */
     public Completion generate(int[] promptTokens, GenerateOptions options, Consumer<String> onText) {
-        var flag = new java.util.concurrent.atomic.AtomicBoolean();
+        var flag = new AtomicBoolean();
         running = flag;
         try {
             return run(promptTokens, options, onText, flag);
@@ -127,7 +128,7 @@ public final class Session {
     }
 
     private Completion run(int[] promptTokens, GenerateOptions options, Consumer<String> onText,
-                           java.util.concurrent.atomic.AtomicBoolean cancelled) {
+                           AtomicBoolean cancelled) {
         current = null;
         reused = 0;
         Consumer<String> sink = onText != null ? onText : s -> { };

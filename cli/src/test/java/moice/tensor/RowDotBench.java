@@ -43,9 +43,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * nibble ({@code selectFrom}) instead of converting every nibble to float.
  *
  * <p>{@link Batched} ({@code RowDotBench.Batched}): batched decode, every row of the matrix dotted with B vectors
- * ({@code batch} = 4, 16), as {@link Matrix#matmulRowwise} does it on one thread: {@code dotRows} (each row with the B
- * vectors, a block dequantised once per three of them for Q4_1, once per vector otherwise; what batched decode did
- * before the tiles) or {@code tiles} ({@link RowDotTiles}: each row dequantised once into a buffer, then a register
+ * ({@code batch} = 4, 16), as {@link Matrix#matmulRowwise} does it on one thread: {@code dotRow} (one {@code dotRow}
+ * per row and vector, a block dequantised once per vector: what batched decode does without vectors; the
+ * {@code dotRows} numbers in docs/benchmarks.md are of Q4_1's three-vector kernel, removed after the tiles replaced it,
+ * at bebe349) or {@code tiles} ({@link RowDotTiles}: each row dequantised once into a buffer, then a register
  * tile of rows × vectors). Divide the time by rows·cols·B for the cost per weight and vector.
  *
  * <p>Run as {@code moice.tensor.bench.GemmBench} says, with the pattern {@code moice.tensor.RowDotBench}. On a shared
@@ -220,7 +221,7 @@ public class RowDotBench {
         @Param({"4", "16"})
         public int batch;
 
-        @Param({"dotRows", "tiles"})
+        @Param({"dotRow", "tiles"})
         public String path;
 
         private Arena arena;
@@ -254,7 +255,8 @@ public class RowDotBench {
             if (path.equals("tiles")) {
                 RowDotTiles.rows(dot, w.data(), rowBytes, 0, rows, cols, x, 0, cols, batch, out, 0, rows);
             } else {
-                for (int r = 0; r < rows; r++) dot.dotRows(w.data(), r * rowBytes, cols, x, 0, cols, batch, out, r, rows);
+                for (int r = 0; r < rows; r++)
+                    for (int t = 0; t < batch; t++) out[t * rows + r] = dot.dotRow(w.data(), r * rowBytes, cols, x, t * cols);
             }
             return out[0];
         }

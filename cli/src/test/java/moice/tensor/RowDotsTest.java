@@ -4,49 +4,20 @@ import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
-import java.util.Random;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
- * {@link RowDot#dotRows} (a stored row dotted with several vectors, as batched decode runs it) returns for every vector
- * exactly, bit for bit, what {@link RowDot#dotRow} returns for it alone: Q4_1, which shares each block's
- * dequantisation between three tokens, on random blocks, T = 1..8 (the other formats use the default: dotRow per token).
- * Likewise {@link RowDot#dotRowGroup} (several rows with one vector, as single-token decode runs it) and
+ * {@link RowDot#dotRowGroup} (several rows with one vector, as single-token decode runs it) and
  * {@link Matrix#matmulEach} (several matrices in one parallel job): each result bit for bit the one-row, one-matrix
  * value. And {@link RowDotTiles} (many rows with many vectors, dequantised once per row: batched decode's projections)
  * and {@link Matrix#matmulRowwise} on top of it: every format, 1..9 rows at an offset, 1..17 vectors (tails of every
  * register tile), each result bit for bit {@code dotRow}'s, nothing written outside its place. How close {@link RowDot#dotRow} itself is to the scalar twin is {@code QuantGemmTest}'s check (T = 1).
  */
 class RowDotsTest {
-    @Test
-    void q4_1RowsEqualOneByOne() {
-        Random r = new Random(3);
-        int cols = 32 * 37, bytes = 20 * 37;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment row = arena.allocate(bytes);
-            for (int b = 0; b < 37; b++) {
-                row.set(ValueLayout.JAVA_SHORT_UNALIGNED, 20L * b, Float.floatToFloat16((float) (r.nextGaussian() * 0.02)));
-                row.set(ValueLayout.JAVA_SHORT_UNALIGNED, 20L * b + 2, Float.floatToFloat16((float) (r.nextGaussian() * 0.1)));
-                for (int i = 4; i < 20; i++) row.set(ValueLayout.JAVA_BYTE, 20L * b + i, (byte) r.nextInt(256));
-            }
-            for (int T = 1; T <= 8; T++) {
-                int xStride = cols + 5; // rows of x apart by more than cols, at an offset
-                float[] x = new float[3 + T * xStride];
-                for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
-                float[] out = new float[T * 4];
-                Q4_1Format.INSTANCE.dotRows(row, 0, cols, x, 3, xStride, T, out, 1, 4);
-                for (int t = 0; t < T; t++)
-                    assertEquals(Float.floatToRawIntBits(Q4_1Format.INSTANCE.dotRow(row, 0, cols, x, 3 + t * xStride)),
-                            Float.floatToRawIntBits(out[1 + t * 4]), "T=" + T + " t=" + t);
-            }
-        }
-    }
-
     @Test
     void rowGroupsEqualOneByOne() {
         SplittableRandom rnd = new SplittableRandom(5);

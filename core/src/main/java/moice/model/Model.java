@@ -128,41 +128,30 @@ public final class Model {
         float[] x = new float[B * H];
         for (int b = 0; b < B; b++) weights.embed().row(tokens[b], x, b * H);
         LayerBuffers buf = new LayerBuffers(config, B);
-        int qDim = config.qDim(), kvDim = config.kvDim();
-        float[] q1 = new float[qDim], k1 = new float[kvDim], v1 = new float[kvDim], a1 = new float[qDim];
+        // per sequence, once per step (not per layer): its one-token q, k, v and attention output
+        OneToken[] scratch = new OneToken[B];
+        for (int b = 0; b < B; b++) scratch[b] = new OneToken(config);
         for (int l = 0; l < config.numLayers(); l++) {
             Weights.Layer w = weights.layers().get(l);
             for (int b = 0; b < B; b++) VectorKernels.rmsnorm(x, b * H, w.attnNorm(), buf.normed, b * H, H, eps);
-            if (B == 1) { // one job on the pool, results as below
-                projectTogether(buf.normed, new Matrix[] {w.q(), w.k(), w.v()},
-                        new float[][] {w.qBias(), w.kBias(), w.vBias()}, new float[][] {buf.q, buf.k, buf.v});
-            } else {
-                projectRows(w.q(), w.qBias(), buf.normed, B, buf.q);
-                projectRows(w.k(), w.kBias(), buf.normed, B, buf.k);
-                projectRows(w.v(), w.vBias(), buf.normed, B, buf.v);
-            }
+            projectEach(buf.normed, B, true, new Matrix[] {w.q(), w.k(), w.v()},
+                    new float[][] {w.qBias(), w.kBias(), w.vBias()}, new float[][] {buf.q, buf.k, buf.v});
             if (B == 1) {
-                attendOne(0, l, buf, caches, attention, states, q1, k1, v1, a1);
+                attendOne(0, l, buf, caches, attention, states, scratch);
             } else {
                 // each sequence's own cache and attention, as a one-token block, the sequences spread over the pool
                 // (one job per layer instead of one per sequence; a sequence's attention then runs on one thread,
                 // nested calls being serial, with the same chunks and so the same result as alone)
                 int layer = l;
                 Parallel.forRange(B, 1, (lo, hi) -> {
-                    float[] q = new float[qDim], k = new float[kvDim], v = new float[kvDim], a = new float[qDim];
-                    for (int b = lo; b < hi; b++) attendOne(b, layer, buf, caches, attention, states, q, k, v, a);
+                    for (int b = lo; b < hi; b++) attendOne(b, layer, buf, caches, attention, states, scratch);
                 });
             }
             projectRows(w.o(), w.oBias(), buf.attn, B, buf.proj);
             for (int b = 0; b < B; b++) VectorKernels.add(x, b * H, buf.proj, b * H, H);
             for (int b = 0; b < B; b++) VectorKernels.rmsnorm(x, b * H, w.ffnNorm(), buf.normed2, b * H, H, eps);
-            if (B == 1) {
-                projectTogether(buf.normed2, new Matrix[] {w.gate(), w.up()},
-                        new float[][] {w.gateBias(), w.upBias()}, new float[][] {buf.gate, buf.up});
-            } else {
-                projectRows(w.gate(), w.gateBias(), buf.normed2, B, buf.gate);
-                projectRows(w.up(), w.upBias(), buf.normed2, B, buf.up);
-            }
+            projectEach(buf.normed2, B, true, new Matrix[] {w.gate(), w.up()},
+                    new float[][] {w.gateBias(), w.upBias()}, new float[][] {buf.gate, buf.up});
             for (int b = 0; b < B; b++) VectorKernels.siluMul(buf.gate, b * F, buf.up, b * F, buf.act, b * F, F);
             projectRows(w.down(), w.downBias(), buf.act, B, buf.proj);
             for (int b = 0; b < B; b++) VectorKernels.add(x, b * H, buf.proj, b * H, H);
@@ -175,10 +164,14 @@ public final class Model {
         return logits;
     }
 
-    /** Sequence b's attention at layer l in a decode batch: its q/k/v rows of {@code buf}, its output row. */
+    /**
+     * Sequence b's attention at layer l in a decode batch: its q/k/v rows of {@code buf}, its output row;
+     * {@code scratch[b]}: its own one-token arrays (the attention kernels take q, k, v and the output at offset 0).
+     */
     private void attendOne(int b, int l, LayerBuffers buf, KVCache[] caches, AttentionVariant[] attention,
-                           AttentionVariant.State[] states, float[] q1, float[] k1, float[] v1, float[] a1) {
+                           AttentionVariant.State[] states, OneToken[] scratch) {
         int qDim = config.qDim(), kvDim = config.kvDim();
+        float[] q1 = scratch[b].q, k1 = scratch[b].k, v1 = scratch[b].v, a1 = scratch[b].out;
         int start = caches[b].size();
         System.arraycopy(buf.q, b * qDim, q1, 0, qDim);
         System.arraycopy(buf.k, b * kvDim, k1, 0, kvDim);
@@ -186,6 +179,13 @@ public final class Model {
         caches[b].store(l, start, 1, k1, v1);
         attention[b].attend(states[b], l, q1, 1, start, caches[b].keys(l), caches[b].values(l), a1);
         System.arraycopy(a1, 0, buf.attn, b * qDim, qDim);
+    }
+
+    /** One token's query, key, value and attention output. */
+    private record OneToken(float[] q, float[] k, float[] v, float[] out) {
+        OneToken(ModelConfig c) {
+            this(new float[c.qDim()], new float[c.kvDim()], new float[c.kvDim()], new float[c.qDim()]);
+        }
     }
 
     private static void projectRows(Matrix w, float[] bias, float[] in, int B, float[] out) {
@@ -255,14 +255,8 @@ public final class Model {
 
         // attention block
         rmsnormRows(x, w.attnNorm(), b.normed, T, H, eps);
-        if (T == 1) { // decode: the three products as one job on the pool (same results as one by one)
-            projectTogether(b.normed, new Matrix[] {w.q(), w.k(), w.v()},
-                    new float[][] {w.qBias(), w.kBias(), w.vBias()}, new float[][] {b.q, b.k, b.v});
-        } else {
-            project(w.q(), w.qBias(), b.normed, T, b.q);
-            project(w.k(), w.kBias(), b.normed, T, b.k);
-            project(w.v(), w.vBias(), b.normed, T, b.v);
-        }
+        projectEach(b.normed, T, false, new Matrix[] {w.q(), w.k(), w.v()},
+                new float[][] {w.qBias(), w.kBias(), w.vBias()}, new float[][] {b.q, b.k, b.v});
         cache.store(l, start, T, b.k, b.v);
         attention.attend(state, l, b.q, T, start, cache.keys(l), cache.values(l), b.attn);
         project(w.o(), w.oBias(), b.attn, T, b.proj);
@@ -271,13 +265,8 @@ public final class Model {
 
         // SwiGLU MLP
         rmsnormRows(x, w.ffnNorm(), b.normed2, T, H, eps);
-        if (T == 1) {
-            projectTogether(b.normed2, new Matrix[] {w.gate(), w.up()},
-                    new float[][] {w.gateBias(), w.upBias()}, new float[][] {b.gate, b.up});
-        } else {
-            project(w.gate(), w.gateBias(), b.normed2, T, b.gate);
-            project(w.up(), w.upBias(), b.normed2, T, b.up);
-        }
+        projectEach(b.normed2, T, false, new Matrix[] {w.gate(), w.up()},
+                new float[][] {w.gateBias(), w.upBias()}, new float[][] {b.gate, b.up});
         VectorKernels.siluMul(b.gate, 0, b.up, 0, b.act, 0, T * F);
         project(w.down(), w.downBias(), b.act, T, b.proj);
         VectorKernels.add(x, 0, b.proj, 0, T * H);
@@ -294,10 +283,20 @@ public final class Model {
     }
 
     /**
-     * One token through several matrices of the same width as one pool job ({@link Matrix#matmulEach}), each output
-     * then plus its bias (null: none): the same numbers as {@link #project} per matrix with T = 1.
+     * {@code in} ({@code [T, cols]}) through several matrices of the same width, each output plus its bias (null:
+     * none). One token runs as one pool job for all of them ({@link Matrix#matmulEach}: the decode step's q/k/v or
+     * gate/up without a hand-off per matrix); more tokens run per matrix, {@code rowwise} (each row as one token alone
+     * gives it: decode batches) or as one GEMM (prefill). Either way the numbers of {@link #project} or
+     * {@link #projectRows} per matrix.
      */
-    private static void projectTogether(float[] in, Matrix[] ws, float[][] biases, float[][] outs) {
+    private static void projectEach(float[] in, int T, boolean rowwise, Matrix[] ws, float[][] biases, float[][] outs) {
+        if (T != 1) {
+            for (int i = 0; i < ws.length; i++) {
+                if (rowwise) projectRows(ws[i], biases[i], in, T, outs[i]);
+                else project(ws[i], biases[i], in, T, outs[i]);
+            }
+            return;
+        }
         Matrix.matmulEach(ws, in, 0, outs);
         for (int i = 0; i < ws.length; i++)
             if (biases[i] != null) VectorKernels.add(outs[i], 0, biases[i], 0, biases[i].length);

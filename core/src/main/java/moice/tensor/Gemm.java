@@ -74,19 +74,17 @@ final class Gemm {
             matmul(w, x, 0, T, out, 0, rows);
         } else if (FUSED_MAX_TOKENS >= 1 && w.type().format() instanceof RowDot rowDot) {
             // per element: the dotRow of the T = 1 path. RowDotTiles dequantises each row once for all T tokens;
-            // without vectors, dotRows (which may share each block's dequantisation between a few tokens)
+            // without vectors (dotRow a plain loop), dotRow per row and token
             MemorySegment data = w.data();
             long rowBytes = w.rowBytes();
             if (RowDotTiles.supports(rowDot)) {
-                // chunks of whole row tiles, a few per thread (a thread slowed by a neighbour does not hold up the rest)
-                int grain = roundUp(Math.max(1, (rows + 4 * Parallel.threads() - 1) / (4 * Parallel.threads())),
-                        RowDotTiles.R);
-                Parallel.forRange(rows, grain, (lo, hi) ->
+                Parallel.forRange(rows, grain(rows, RowDotTiles.R), (lo, hi) ->
                         RowDotTiles.rows(rowDot, data, rowBytes, lo, hi, cols, x, 0, cols, T, out, 0, rows));
             } else {
-                int grain = Math.max(1, (rows + 4 * Parallel.threads() - 1) / (4 * Parallel.threads()));
-                Parallel.forRange(rows, grain, (lo, hi) -> {
-                    for (int r = lo; r < hi; r++) rowDot.dotRows(data, r * rowBytes, cols, x, 0, cols, T, out, r, rows);
+                Parallel.forRange(rows, grain(rows, 1), (lo, hi) -> {
+                    for (int r = lo; r < hi; r++)
+                        for (int t = 0; t < T; t++)
+                            out[t * rows + r] = rowDot.dotRow(data, r * rowBytes, cols, x, t * cols);
                 });
             }
         } else {
@@ -126,7 +124,7 @@ final class Gemm {
         int rows = w.rows(), cols = w.cols();
         MemorySegment data = w.data();
         long rowBytes = w.rowBytes();
-        Parallel.forRange(rows, fusedGrain(rows), (lo, hi) -> {
+        Parallel.forRange(rows, grain(rows, ROW_GROUP), (lo, hi) -> {
             if (T == 1) {
                 rowDot.dotRowGroup(data, lo * rowBytes, rowBytes, hi - lo, cols, x, xOff, out, outOff + lo);
                 return;
@@ -138,12 +136,12 @@ final class Gemm {
     }
 
     /**
-     * Rows per chunk of a fused GEMV: a few chunks per thread, so a thread slowed by a neighbour on a shared core does
-     * not hold the others up, each a whole number of row groups.
+     * Units (rows, row groups) per chunk of a parallel product: a few chunks per thread, so a thread slowed by a
+     * neighbour on a shared core does not hold the others up, each a multiple of {@code multiple} (a kernel's rows).
      */
-    private static int fusedGrain(int rows) {
+    private static int grain(int units, int multiple) {
         int chunks = 4 * Parallel.threads();
-        return roundUp(Math.max(1, (rows + chunks - 1) / chunks), ROW_GROUP);
+        return roundUp(Math.max(1, (units + chunks - 1) / chunks), multiple);
     }
 
     /**
@@ -169,7 +167,7 @@ final class Gemm {
             return;
         }
         // chunks of every matrix in one index space: chunk c is rows [lo[c], hi[c]) of matrix which[c]
-        int grain = fusedGrain(total), count = 0;
+        int grain = grain(total, ROW_GROUP), count = 0;
         for (Matrix w : ws) count += (w.rows() + grain - 1) / grain;
         int[] which = new int[count], lo = new int[count], hi = new int[count];
         for (int i = 0, c = 0; i < ws.length; i++)
@@ -193,9 +191,7 @@ final class Gemm {
 
     private static void gemv(Matrix w, float[] x, int xOff, int T, float[] out, int outOff, int outStride) {
         int groups = (w.rows() + DECODE_ROWS - 1) / DECODE_ROWS;
-        // a few chunks per thread so a thread slowed by a neighbour on a shared core does not hold the others up
-        int grain = Math.max(1, (groups + 4 * Parallel.threads() - 1) / (4 * Parallel.threads()));
-        Parallel.forRange(groups, grain, (lo, hi) -> gemvGroups(w, x, xOff, T, out, outOff, outStride, lo, hi));
+        Parallel.forRange(groups, grain(groups, 1), (lo, hi) -> gemvGroups(w, x, xOff, T, out, outOff, outStride, lo, hi));
     }
 
     private static void gemvGroups(Matrix w, float[] x, int xOff, int T, float[] out, int outOff, int outStride,

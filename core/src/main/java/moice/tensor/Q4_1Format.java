@@ -1,6 +1,5 @@
 package moice.tensor;
 
-import static jdk.incubator.vector.VectorOperators.ADD;
 import static jdk.incubator.vector.VectorOperators.B2I;
 import static jdk.incubator.vector.VectorOperators.I2F;
 import static jdk.incubator.vector.VectorOperators.LSHR;
@@ -242,73 +241,5 @@ final class Q4_1Format implements WeightFormat, RowDot {
             }
         }
         for (; i < n; i++) out[outOff + i] = dotRow(data, offset + i * rowBytes, cols, x, xOff);
-    }
-
-    /**
-     * Three tokens at a time: each block is dequantised once and dotted with three vectors, each token's products
-     * accumulated exactly as {@link #dotRow} accumulates them (same weights, same FMAs, same order), so every result is
-     * bit for bit {@link #dotRow}'s. Batched decode is where this pays: the dequantisation is shared.
-     */
-    @Override
-    public void dotRows(MemorySegment data, long offset, int cols, float[] x, int xOff, int xStride, int T,
-                        float[] out, int outOff, int outStride) {
-        QuantBlocks.checkCols(DType.Q4_1, cols);
-        int t = 0;
-        if (QuantBlocks.VECTOR) {
-            MemorySegment row = data.asSlice(offset, (long) BYTES * (cols / BLOCK));
-            for (; t + 3 <= T; t += 3) {
-                int x0 = xOff + t * xStride, x1 = x0 + xStride, x2 = x1 + xStride;
-                if (QuantBlocks.WIDE) {
-                    FloatVector al = FloatVector.zero(FW), ah = al, bl = al, bh = al, cl = al, ch = al;
-                    for (int b = 0; b < cols / BLOCK; b++) {
-                        long block = (long) BYTES * b;
-                        float d = half(row, block), m = half(row, block + 2);
-                        int xb = BLOCK * b;
-                        var q = (IntVector) ByteVector.fromMemorySegment(BW, row, block + 4, LE).convertShape(B2I, IW, 0);
-                        var wl = ((FloatVector) q.and(0xF).convertShape(I2F, FW, 0)).fma(d, m);
-                        var wh = ((FloatVector) q.lanewise(LSHR, 4).and(0xF).convertShape(I2F, FW, 0)).fma(d, m);
-                        al = wl.fma(FloatVector.fromArray(FW, x, x0 + xb), al);
-                        ah = wh.fma(FloatVector.fromArray(FW, x, x0 + xb + 16), ah);
-                        bl = wl.fma(FloatVector.fromArray(FW, x, x1 + xb), bl);
-                        bh = wh.fma(FloatVector.fromArray(FW, x, x1 + xb + 16), bh);
-                        cl = wl.fma(FloatVector.fromArray(FW, x, x2 + xb), cl);
-                        ch = wh.fma(FloatVector.fromArray(FW, x, x2 + xb + 16), ch);
-                    }
-                    out[outOff + t * outStride] = VectorKernels.sumLanes(al.add(ah));
-                    out[outOff + (t + 1) * outStride] = VectorKernels.sumLanes(bl.add(bh));
-                    out[outOff + (t + 2) * outStride] = VectorKernels.sumLanes(cl.add(ch));
-                    continue;
-                }
-                FloatVector a0 = FloatVector.zero(F8), a1 = a0, a2 = a0, a3 = a0;
-                FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
-                for (int b = 0; b < cols / BLOCK; b++) {
-                    long block = (long) BYTES * b;
-                    float d = half(row, block), m = half(row, block + 2);
-                    int xb = BLOCK * b;
-                    var q0 = (IntVector) ByteVector.fromMemorySegment(B8, row, block + 4, LE).convertShape(B2I, I8, 0);
-                    var q1 = (IntVector) ByteVector.fromMemorySegment(B8, row, block + 12, LE).convertShape(B2I, I8, 0);
-                    var w0 = ((FloatVector) q0.and(0xF).convertShape(I2F, F8, 0)).fma(d, m);
-                    var w1 = ((FloatVector) q1.and(0xF).convertShape(I2F, F8, 0)).fma(d, m);
-                    var w2 = ((FloatVector) q0.lanewise(LSHR, 4).and(0xF).convertShape(I2F, F8, 0)).fma(d, m);
-                    var w3 = ((FloatVector) q1.lanewise(LSHR, 4).and(0xF).convertShape(I2F, F8, 0)).fma(d, m);
-                    a0 = w0.fma(FloatVector.fromArray(F8, x, x0 + xb), a0);
-                    a1 = w1.fma(FloatVector.fromArray(F8, x, x0 + xb + 8), a1);
-                    a2 = w2.fma(FloatVector.fromArray(F8, x, x0 + xb + 16), a2);
-                    a3 = w3.fma(FloatVector.fromArray(F8, x, x0 + xb + 24), a3);
-                    b0 = w0.fma(FloatVector.fromArray(F8, x, x1 + xb), b0);
-                    b1 = w1.fma(FloatVector.fromArray(F8, x, x1 + xb + 8), b1);
-                    b2 = w2.fma(FloatVector.fromArray(F8, x, x1 + xb + 16), b2);
-                    b3 = w3.fma(FloatVector.fromArray(F8, x, x1 + xb + 24), b3);
-                    c0 = w0.fma(FloatVector.fromArray(F8, x, x2 + xb), c0);
-                    c1 = w1.fma(FloatVector.fromArray(F8, x, x2 + xb + 8), c1);
-                    c2 = w2.fma(FloatVector.fromArray(F8, x, x2 + xb + 16), c2);
-                    c3 = w3.fma(FloatVector.fromArray(F8, x, x2 + xb + 24), c3);
-                }
-                out[outOff + t * outStride] = VectorKernels.sumLanes256(a0.add(a1).add(a2.add(a3)));
-                out[outOff + (t + 1) * outStride] = VectorKernels.sumLanes256(b0.add(b1).add(b2.add(b3)));
-                out[outOff + (t + 2) * outStride] = VectorKernels.sumLanes256(c0.add(c1).add(c2.add(c3)));
-            }
-        }
-        for (; t < T; t++) out[outOff + t * outStride] = dotRow(data, offset, cols, x, xOff + t * xStride);
     }
 }

@@ -29,7 +29,7 @@ interface RowDot {
 
     /**
      * The grouping {@link #dotRow} uses on this CPU, or null where it is none of {@link Sums} (the plain-loop path
-     * without 256-bit vectors): then batched products fall back to {@link #dotRows}.
+     * without 256-bit vectors): then batched products call {@link #dotRow} per row and vector.
      */
     default Sums sums() { return null; }
 
@@ -38,17 +38,6 @@ interface RowDot {
      * {@code offset} of {@code data} ({@code cols} a multiple of the block size).
      */
     float dotRow(MemorySegment data, long offset, int cols, float[] x, int xOff);
-
-    /**
-     * {@link #dotRow} of one stored row with T vectors: {@code out[outOff + t*outStride] = dotRow(data, offset, cols,
-     * x, xOff + t*xStride)} for {@code t < T}, each bit for bit what {@link #dotRow} returns (the same operations in
-     * the same order per token). A format may override it to dequantise each block once for several tokens; this
-     * default calls {@link #dotRow} per token.
-     */
-    default void dotRows(MemorySegment data, long offset, int cols, float[] x, int xOff, int xStride, int T,
-                         float[] out, int outOff, int outStride) {
-        for (int t = 0; t < T; t++) out[outOff + t * outStride] = dotRow(data, offset, cols, x, xOff + t * xStride);
-    }
 
     /**
      * {@link #dotRow} of {@code n} consecutive stored rows, {@code rowBytes} apart from {@code offset}, with one vector:

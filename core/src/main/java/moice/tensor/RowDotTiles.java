@@ -14,13 +14,13 @@ import jdk.incubator.vector.FloatVector;
  * whose values are exactly the weights {@code dotRow} forms in registers, by the {@link RowDot} contract), and then a
  * register tile of those rows × a few vectors is dotted from the buffer, each (row, vector) sum accumulated in
  * exactly the lanes, order and fused multiply-adds {@code dotRow} uses ({@link RowDot.Sums}) and folded in the same
- * order at the end. {@code dotRow} and {@link RowDot#dotRows} dequantise a block once per vector or per three
- * vectors; here it is once per row for any number of vectors, and the inner loop is loads and FMAs only.
+ * order at the end. {@code dotRow} dequantises a block once per vector; here it is once per row for any number of
+ * vectors, and the inner loop is loads and FMAs only.
  *
  * <p>On 512-bit vectors every grouping runs on 16-lane registers: an 8-lane accumulator pair of {@code dotRow} is one
  * 16-lane register whose halves are the two chains (a lanewise FMA keeps the lanes independent), and the final
  * pairwise additions are done by one fold of 8 lanes. On 256-bit vectors the 8-lane groupings run as {@code dotRow}
- * writes them. Without 256-bit vectors ({@code dotRow} is then a plain loop) callers use {@link RowDot#dotRows}.
+ * writes them. Without 256-bit vectors ({@code dotRow} is then a plain loop) callers use {@code dotRow} per row and vector.
  */
 final class RowDotTiles {
     /** Rows dequantised together: the register tile's height. */

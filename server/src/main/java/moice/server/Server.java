@@ -722,7 +722,8 @@ public final class Server implements AutoCloseable {
 
     /**
      * Writes an SSE comment line every {@link #heartbeatMillis} until stopped; the first write that fails cancels the
-     * session's generation. Writes are serialised with the pieces' by stopping (and joining) before the first piece.
+     * session's generation. Its writes cannot interleave with the pieces': each write holds the lock that
+     * {@link #stop} (called before the first piece is written) takes, and checks the stop under it.
      */
     private final class Heartbeat {
         private final OutputStream out;
