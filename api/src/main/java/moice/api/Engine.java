@@ -76,7 +76,8 @@ public final class Engine implements AutoCloseable {
     /** A session running {@code method} that keeps what {@code options} asks for (e.g. its routing decisions). */
     public Session session(Method method, SessionOptions options) {
         return new Session(this, method,
-                Methods.sessions(method, model.model(), new Methods.Options(false, options.recordRouting())), options);
+                Methods.sessions(method, model.model().withKvPrecision(options.kvCache()),
+                        new Methods.Options(false, options.recordRouting())), options);
     }
 
     /** Token ids of {@code text} as HF {@code tokenizer.encode(text)} gives them (special tokens such as BOS added). */

@@ -27,11 +27,25 @@ import java.util.List;
  *                         every window replaced by BOS when the model's tokenizer adds BOS, and only the second half
  *                         of each window ({@code C/2+1..C−1}) counted; with plain-text data the token stream is the
  *                         one {@code llama-perplexity -f} reads, so the overall perplexity is the same number
+ * @param kvCache          KV cache precision of every method's sessions (float32: exact; float16: what llama.cpp's
+ *                         default cache stores, for measuring what half precision costs)
  */
 public record PerplexityOptions(String model, Path data, int context, Integer stride, int buckets, int maxWindows,
                                 int block, List<String> methods, List<Double> abBases, Double mspoeMin,
                                 Double mspoeMax, boolean mspoeGroupRatios, Path out, Integer scoreFrom,
-                                boolean llamaCompat) {
+                                boolean llamaCompat, moice.model.KVCache.Precision kvCache) {
+    public PerplexityOptions {
+        java.util.Objects.requireNonNull(kvCache, "kvCache");
+    }
+
+    /** A float32 KV cache. */
+    public PerplexityOptions(String model, Path data, int context, Integer stride, int buckets, int maxWindows,
+                             int block, List<String> methods, List<Double> abBases, Double mspoeMin, Double mspoeMax,
+                             boolean mspoeGroupRatios, Path out, Integer scoreFrom, boolean llamaCompat) {
+        this(model, data, context, stride, buckets, maxWindows, block, methods, abBases, mspoeMin, mspoeMax,
+                mspoeGroupRatios, out, scoreFrom, llamaCompat, moice.model.KVCache.Precision.F32);
+    }
+
     /** Every predicted token counted, windows as they are (moice's own scoring). */
     public PerplexityOptions(String model, Path data, int context, Integer stride, int buckets, int maxWindows,
                              int block, List<String> methods, List<Double> abBases, Double mspoeMin, Double mspoeMax,
@@ -49,6 +63,6 @@ public record PerplexityOptions(String model, Path data, int context, Integer st
     /** The same options scored as llama.cpp's {@code llama-perplexity} scores (see {@code llamaCompat}). */
     public PerplexityOptions withLlamaCompat() {
         return new PerplexityOptions(model, data, context, stride, buckets, maxWindows, block, methods, abBases,
-                mspoeMin, mspoeMax, mspoeGroupRatios, out, scoreFrom, true);
+                mspoeMin, mspoeMax, mspoeGroupRatios, out, scoreFrom, true, kvCache);
     }
 }

@@ -55,7 +55,8 @@ final class PerplexityRun {
             List<Perplexity.Method> runs = new ArrayList<>();
             for (MethodSpec spec : specs)
                 runs.add(new Perplexity.Method(spec.label(),
-                        Methods.sessions(spec.resolve(m.config(), m.builtInRouters(), "--methods"), m.model())));
+                        Methods.sessions(spec.resolve(m.config(), m.builtInRouters(), "--methods"),
+                                m.model().withKvPrecision(o.kvCache()))));
             int[] stream = tokens(m, data);
             try {
                 Files.createDirectories(o.out());

@@ -42,6 +42,7 @@ public final class Session {
     private InferenceSession last;
 
     private final boolean reusePrefix;
+    private final moice.model.KVCache.Precision kvCache;
     /** The flag of the generation in progress ({@link #cancel}); null between generations. */
     private volatile AtomicBoolean running;
     /** With prefix reuse: the last generation's sequence, its cache holding {@code heldTokens[0, held.size())}. */
@@ -52,6 +53,7 @@ public final class Session {
     Session(Engine engine, Method method, InferenceSession.Factory sessions, SessionOptions options) {
         this.engine = engine;
         this.method = method;
+        this.kvCache = options.kvCache();
         moice.model.DecodeBatcher batcher = options.batchDecode() ? engine.decodeBatcher() : null;
         this.sessions = capacity -> {
             InferenceSession s = sessions.open(capacity);
@@ -309,13 +311,13 @@ public final class Session {
     }
 
     /**
-     * KV cache bytes one position of a sequence takes with this session's method: keys and values of every layer,
-     * float32 ({@code 2 × 4 × layers × kvDim}), times the number of passes for Attention Buckets (a cache per bucket).
+     * KV cache bytes one position of a sequence takes with this session's method: keys and values of every layer
+     * ({@code 2 × 4 × layers × kvDim} in float32; {@link moice.model.KVCache#bytesFor} for an F16 cache), times the number of passes for Attention Buckets (a cache per bucket).
      * MoICE's cache is vanilla's (its keys are rotated per base while attending, into per-thread working buffers, not
      * kept per sequence); its routing log, when recorded, is not counted.
      */
     public long kvBytesPerPosition() {
-        long one = moice.model.KVCache.bytesFor(engine.config(), 1);
+        long one = moice.model.KVCache.bytesFor(engine.config(), 1, kvCache);
         if (method instanceof Method.AttentionBuckets ab)
             return one * (ab.bases() != null ? ab.bases().length
                     : moice.model.AttentionBuckets.retrievalQaBases(engine.config().ropeTheta()).length);

@@ -1,5 +1,7 @@
 package moice.api;
 
+import moice.model.KVCache;
+
 /**
  * Per-session switches that change what a {@link Session} keeps, not what it computes. Immutable.
  *
@@ -21,16 +23,27 @@ package moice.api;
  *                      logits equal a one-shot prefill's within rounding (other block boundaries), not bit for bit.
  *                      Ms-PoE runs its prompt as one chunk (its head ranking is fixed on the whole first block).
  *                      0: prompts run whole, on the calling thread
+ * @param kvCache       how the session's KV cache stores keys and values: {@link KVCache.Precision#F32} (exact, the
+ *                      default) or {@link KVCache.Precision#F16} (half the memory, as llama.cpp's default cache; each
+ *                      key and value rounded to half precision, so logits move by a little, see KVCache). Every method
+ *                      runs on either
  */
-public record SessionOptions(boolean recordRouting, boolean reusePrefix, boolean batchDecode, int prefillChunk) {
+public record SessionOptions(boolean recordRouting, boolean reusePrefix, boolean batchDecode, int prefillChunk,
+                             KVCache.Precision kvCache) {
     /** Nothing recorded: what {@link Engine#session(moice.method.Method)} opens. */
     public static final SessionOptions DEFAULT = new SessionOptions(false, false, false, 0);
 
     public SessionOptions {
         if (prefillChunk < 0) throw new IllegalArgumentException("prefill chunk must be >= 0, got " + prefillChunk);
+        java.util.Objects.requireNonNull(kvCache, "kvCache");
     }
 
-    /** Without chunked prefill. */
+    /** With a float32 KV cache. */
+    public SessionOptions(boolean recordRouting, boolean reusePrefix, boolean batchDecode, int prefillChunk) {
+        this(recordRouting, reusePrefix, batchDecode, prefillChunk, KVCache.Precision.F32);
+    }
+
+    /** Without chunked prefill, with a float32 KV cache. */
     public SessionOptions(boolean recordRouting, boolean reusePrefix, boolean batchDecode) {
         this(recordRouting, reusePrefix, batchDecode, 0);
     }
@@ -42,16 +55,21 @@ public record SessionOptions(boolean recordRouting, boolean reusePrefix, boolean
 
     /** These options with prefix reuse on. */
     public SessionOptions withPrefixReuse() {
-        return new SessionOptions(recordRouting, true, batchDecode, prefillChunk);
+        return new SessionOptions(recordRouting, true, batchDecode, prefillChunk, kvCache);
     }
 
     /** These options with batched decoding on. */
     public SessionOptions withBatchedDecode() {
-        return new SessionOptions(recordRouting, reusePrefix, true, prefillChunk);
+        return new SessionOptions(recordRouting, reusePrefix, true, prefillChunk, kvCache);
     }
 
     /** These options with prompts prefilled in chunks of {@code tokens} between decode batches (0: whole). */
     public SessionOptions withPrefillChunk(int tokens) {
-        return new SessionOptions(recordRouting, reusePrefix, batchDecode, tokens);
+        return new SessionOptions(recordRouting, reusePrefix, batchDecode, tokens, kvCache);
+    }
+
+    /** These options with the KV cache stored at {@code precision}. */
+    public SessionOptions withKvCache(KVCache.Precision precision) {
+        return new SessionOptions(recordRouting, reusePrefix, batchDecode, prefillChunk, precision);
     }
 }

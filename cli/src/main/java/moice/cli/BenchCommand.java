@@ -79,6 +79,11 @@ public final class BenchCommand implements Callable<Integer> {
                     + "(N× key memory) instead of rotating the cached keys on the fly; labelled '+copies'.")
     boolean rotatedKeyCopies;
 
+    @Option(names = "--kv-cache", split = ",", defaultValue = "f32", paramLabel = "f32,f16",
+            description = "KV cache precisions to measure (default ${DEFAULT-VALUE}); with both, every method runs "
+                    + "with each, in alternation, labelled '(f16 KV)'.")
+    List<String> kvCache;
+
     @Mixin
     AttentionOptions attention;
 
@@ -120,17 +125,22 @@ public final class BenchCommand implements Callable<Integer> {
         List<InferenceSession.Factory> factories = new ArrayList<>();
         List<InferenceSession[]> copySessions = new ArrayList<>();
         int passes = 1;
-        for (int i = 0; i < methods.size(); i++) {
-            Method method = methods.get(i);
-            InferenceSession.Factory sessions = Methods.sessions(method, m);
+        List<KVCache.Precision> precisions = kvCache.stream().map(KVCache.Precision::parse).distinct().toList();
+        for (int i = 0; i < methods.size() * precisions.size(); i++) {
+            Method method = methods.get(i % methods.size());
+            KVCache.Precision precision = precisions.get(i / methods.size());
+            String name = names.get(i % methods.size())
+                    + (precision == KVCache.Precision.F32 ? "" : " (" + precision.name().toLowerCase(Locale.ROOT) + " KV)");
+            InferenceSession.Factory sessions = Methods.sessions(method, m.withKvPrecision(precision));
             if (sessions instanceof AttentionBuckets ab) passes = Math.max(passes, ab.bases().length);
-            labels.add(names.get(i));
+            labels.add(name);
             factories.add(sessions);
             if (rotatedKeyCopies && method.routes()) {
                 // remember the last session opened, to report the memory its rotated copies took
-                InferenceSession.Factory copies = Methods.sessions(method, m, new Methods.Options(true, false));
+                InferenceSession.Factory copies = Methods.sessions(method, m.withKvPrecision(precision),
+                        new Methods.Options(true, false));
                 InferenceSession[] last = new InferenceSession[1];
-                labels.add(names.get(i) + "+copies");
+                labels.add(name + "+copies");
                 factories.add(capacity -> last[0] = copies.open(capacity));
                 copySessions.add(last);
             }
@@ -152,8 +162,13 @@ public final class BenchCommand implements Callable<Integer> {
                         String.format(Locale.ROOT, "%.1f", r.medianTokensPerSecond()),
                         String.format(Locale.ROOT, "%6.1f – %6.1f", r.minTps(), r.maxTps()));
         int maxLen = Math.max(decodeContext + decode, lengths.length == 0 ? 0 : java.util.Arrays.stream(lengths).max().getAsInt());
-        System.out.printf(Locale.ROOT, "KV cache at %d positions: %.1f MiB per model pass%s; peak RSS: %.1f MiB%n", maxLen,
-                KVCache.bytesFor(config, maxLen) / 1048576.0,
+        StringBuilder kv = new StringBuilder();
+        for (KVCache.Precision p : precisions)
+            kv.append(kv.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%.1f MiB%s",
+                    KVCache.bytesFor(config, maxLen, p) / 1048576.0,
+                    precisions.size() > 1 ? " (" + p.name().toLowerCase(Locale.ROOT) + ")" : ""));
+        System.out.printf(Locale.ROOT, "KV cache at %d positions: %s per model pass%s; peak RSS: %.1f MiB%n", maxLen,
+                kv,
                 passes > 1 ? " (ab: " + passes + " passes, " + passes + "× that)" : "",
                 Benchmark.peakRssBytes() / 1048576.0);
         for (InferenceSession[] last : copySessions)

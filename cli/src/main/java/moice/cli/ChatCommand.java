@@ -43,7 +43,7 @@ public final class ChatCommand implements Callable<Integer> {
         attention.checkFlags(true); // flag errors before loading the model
         GenerateOptions generation = options.toApi();
         try (Engine engine = Moice.load(ModelCache.resolve(model))) {
-            Session session = engine.session(attention.method(engine.model()));
+            Session session = engine.session(attention.method(engine.model()), options.sessionOptions());
             engine.model().chatTemplate(); // no template: fail before the first prompt
             PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
             BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));

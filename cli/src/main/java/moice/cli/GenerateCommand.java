@@ -61,7 +61,7 @@ public final class GenerateCommand implements Callable<Integer> {
         attention.checkFlags(true); // flag errors before loading the model
         GenerateOptions generation = options.toApi();
         try (Engine engine = Moice.load(ModelCache.resolve(model))) {
-            Session session = engine.session(attention.method(engine.model()));
+            Session session = engine.session(attention.method(engine.model()), options.sessionOptions());
             PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
             Consumer<String> print = s -> {
                 out.print(s);

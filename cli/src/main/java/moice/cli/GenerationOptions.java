@@ -29,6 +29,16 @@ final class GenerationOptions {
     @Option(names = "--context", defaultValue = "0", description = "Context length in tokens (default: the model's max_position_embeddings).")
     int context;
 
+    @Option(names = "--kv-cache", defaultValue = "f32", paramLabel = "f32|f16",
+            description = "KV cache precision: f32 (exact, default) or f16 (half the memory, as llama.cpp's default; "
+                    + "keys and values rounded to half precision).")
+    String kvCache;
+
+    /** The session options these flags ask for (the KV cache's precision). */
+    moice.api.SessionOptions sessionOptions() {
+        return moice.api.SessionOptions.DEFAULT.withKvCache(moice.model.KVCache.Precision.parse(kvCache));
+    }
+
     Sampler sampler() {
         return new Sampler(temperature, topK, topP, seed);
     }

@@ -77,13 +77,19 @@ public final class PerplexityCommand implements Callable<Integer> {
                     + "estimate'.")
     boolean llamaCompat;
 
+    @Option(names = "--kv-cache", defaultValue = "f32", paramLabel = "f32|f16",
+            description = "KV cache precision of every method: f32 (exact, default) or f16 (half the memory, as "
+                    + "llama.cpp's default; run both to see what half precision costs).")
+    String kvCache;
+
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder (created).")
     Path out;
 
     @Override
     public Integer call() {
         Moice.perplexity(new PerplexityOptions(model, data, context, stride, buckets, maxWindows, block, methods, abBases,
-                mspoeMin, mspoeMax, mspoeGroupRatios, out, scoreFrom, llamaCompat), new PrintStream(System.err, true, StandardCharsets.UTF_8));
+                mspoeMin, mspoeMax, mspoeGroupRatios, out, scoreFrom, llamaCompat,
+                moice.model.KVCache.Precision.parse(kvCache)), new PrintStream(System.err, true, StandardCharsets.UTF_8));
         return 0;
     }
 }

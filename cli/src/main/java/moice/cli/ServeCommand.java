@@ -85,6 +85,11 @@ public final class ServeCommand implements Callable<Integer> {
                     + "sequences of the whole context, of the loaded method whose cache is largest.")
     String kvMemory;
 
+    @Option(names = "--kv-cache", defaultValue = "f32", paramLabel = "f32|f16",
+            description = "KV cache precision of every session: f32 (exact, default) or f16 (half the memory, so "
+                    + "--kv-memory holds about twice the positions; keys and values rounded to half precision).")
+    String kvCache;
+
     @Option(names = "--prefill-chunk", paramLabel = "N", defaultValue = "" + ServerOptions.DEFAULT_PREFILL_CHUNK,
             description = "With batching: prefill prompts in chunks of N tokens between the other generations' decode "
                     + "steps, so a long prompt does not stall them (same greedy output; Ms-PoE: whole prompt at once). "
@@ -122,7 +127,8 @@ public final class ServeCommand implements Callable<Integer> {
         try {
             options = new ServerOptions(host, port, modelId(model), specs, parallel, maxQueue, context,
                     key == null || key.isEmpty() ? null : key, maxBody, drainSeconds, !noPrefixReuse,
-                    !noBatching, kvMemory == null ? 0 : parseSize(kvMemory, "--kv-memory"), prefillChunk);
+                    !noBatching, kvMemory == null ? 0 : parseSize(kvMemory, "--kv-memory"), prefillChunk,
+                    moice.model.KVCache.Precision.parse(kvCache));
         } catch (IllegalArgumentException e) {
             throw new moice.MoiceException(e.getMessage());
         }

@@ -87,6 +87,22 @@ class BaselinesCliTest {
         assertTrue(r.out().contains("ab: 2 passes"), r.out());
     }
 
+    /** Both KV cache precisions in one run: every method once per precision, and each cache's size. */
+    @Test
+    void benchComparesKvCachePrecisions() {
+        CliTest.Run r = CliTest.run("bench", "--model", MSPOE.resolve("model").toString(), "--prefill", "20",
+                "--decode", "4", "--repeats", "1", "--method", "vanilla", "--kv-cache", "f32,f16");
+        assertEquals(0, r.code(), r.err());
+        for (String m : List.of("vanilla ", "vanilla (f16 KV) "))
+            assertTrue(r.out().lines().anyMatch(l -> l.startsWith("| " + m) && l.contains("decode 4")), m + "\n" + r.out());
+        try (var m = moice.load.LoadedModel.open(MSPOE.resolve("model"))) {
+            for (var p : moice.model.KVCache.Precision.values())
+                assertTrue(r.out().contains(String.format(java.util.Locale.ROOT, "%.1f MiB (%s)",
+                        moice.model.KVCache.bytesFor(m.config(), 20, p) / 1048576.0,
+                        p.name().toLowerCase(java.util.Locale.ROOT))), r.out());
+        }
+    }
+
     @Test
     void badFlagsAreOneLineErrors() {
         fails("--ab-bases needs --method ab", "--ab-bases", "10000");

@@ -58,6 +58,26 @@ public class CliTest {
         assertEquals(r.out(), again.out(), "greedy generation is deterministic");
     }
 
+    /**
+     * {@code --kv-cache f16}: the text the API's session over a half-precision cache generates (KVCacheF16Test checks
+     * that cache's numbers); an unknown precision is one line naming what is accepted.
+     */
+    @Test
+    void generateWithAHalfPrecisionKvCache() {
+        Run r = run("generate", "--model", model.toString(), "--prompt", "Hello there", "--max-tokens", "8",
+                "--kv-cache", "f16");
+        assertEquals(0, r.code(), r.err());
+        try (moice.api.Engine e = moice.api.Moice.load(model)) {
+            moice.api.Session s = e.session(e.defaultMethod(),
+                    moice.api.SessionOptions.DEFAULT.withKvCache(moice.model.KVCache.Precision.F16));
+            assertEquals(s.generate("Hello there", moice.api.GenerateOptions.greedy(8)).text(), r.out().strip());
+            assertEquals(moice.model.KVCache.bytesFor(e.config(), 1, moice.model.KVCache.Precision.F16),
+                    s.kvBytesPerPosition());
+        }
+        assertOneLineError(run("generate", "--model", model.toString(), "--prompt", "Hi", "--kv-cache", "q4"),
+                "expected f32 or f16");
+    }
+
     @Test
     void chatGenerationUsesTheTemplate() {
         Run r = run("generate", "--model", model.toString(), "--chat", "--system", "Be brief.", "--prompt", "Hi",

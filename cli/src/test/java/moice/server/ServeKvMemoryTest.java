@@ -19,6 +19,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -194,6 +195,28 @@ class ServeKvMemoryTest {
             // default: --parallel sequences of the whole context, of the method with the largest cache
             assertEquals(2L * f.engine.config().maxPositions() * ab, m.get("kv_memory_bytes"));
             assertEquals(s.kvMemory(), m.get("kv_memory_bytes"));
+        } finally {
+            s.stop();
+        }
+    }
+
+    /**
+     * {@code --kv-cache f16}: every session's cache in half precision, so a position costs half the stored bytes
+     * plus the float32 working buffer of one layer ({@code 2 × 2 × layers × kvDim + 2 × 4 × kvDim}), the default cap
+     * follows, and a request answers.
+     */
+    @Test
+    void aHalfPrecisionCacheCostsHalfPerPosition() {
+        Server s = f.start(f.options("vanilla").withParallel(2, 4).withKvCache(KVCache.Precision.F16));
+        try {
+            var c = f.engine.config();
+            long half = 2L * 2 * c.numLayers() * c.kvDim() + 2L * 4 * c.kvDim();
+            Map<String, Object> data = Json.object(Json.array(ServeFixture.json(f.get(s, "/v1/models")).get("data"),
+                    "data").get(0), "model");
+            Map<String, Object> m = Json.object(data.get("moice"), "moice");
+            assertEquals(half, Json.object(m.get("kv_bytes_per_position"), "per").get("vanilla"));
+            assertEquals(2L * c.maxPositions() * half, s.kvMemory());
+            assertFalse(text(f.post(s, "/v1/completions", body(ids(5, PROMPT), 8))).isEmpty());
         } finally {
             s.stop();
         }

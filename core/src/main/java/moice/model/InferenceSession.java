@@ -89,7 +89,9 @@ public interface InferenceSession {
          * ({@link DecodeBatcher#prefill}: the same logits within rounding). 0: blocks run on the calling thread, whole.
          */
         public void decodeWith(DecodeBatcher b, int prefillChunk) {
-            if (b != null && b.model() != model) throw new IllegalArgumentException("a decode batcher of another model");
+            // the same weights is what batching needs; the caches, whatever their precision, belong to the sequences
+            if (b != null && b.model().weights() != model.weights())
+                throw new IllegalArgumentException("a decode batcher of another model");
             if (prefillChunk < 0) throw new IllegalArgumentException("prefill chunk " + prefillChunk);
             batcher = b;
             this.prefillChunk = prefillChunk;

@@ -26,6 +26,7 @@ public final class Model {
     private final Weights weights;
     private final AttentionShape shape;
     private final RopeProvider rope;
+    private final KVCache.Precision kvPrecision;
 
     public Model(ModelConfig config, Weights weights, RopeLayout layout) {
         this.config = config;
@@ -33,7 +34,28 @@ public final class Model {
         this.shape = new AttentionShape(config.numHeads(), config.numKvHeads(), config.headDim(),
                 config.slidingWindow(), layout);
         this.rope = new RopeProvider(config.ropeTheta(), config.headDim(), config.ropeScaling(), config.maxPositions());
+        this.kvPrecision = KVCache.Precision.F32;
     }
+
+    private Model(Model m, KVCache.Precision kvPrecision) {
+        this.config = m.config;
+        this.weights = m.weights;
+        this.shape = m.shape;
+        this.rope = m.rope;
+        this.kvPrecision = kvPrecision;
+    }
+
+    /**
+     * This model (the same weights, nothing copied) whose {@link #newCache} stores keys and values at
+     * {@code precision}: {@link KVCache.Precision#F16} halves the cache, every session and method opened on the
+     * returned model using it.
+     */
+    public Model withKvPrecision(KVCache.Precision precision) {
+        return precision == kvPrecision ? this : new Model(this, precision);
+    }
+
+    /** What {@link #newCache} stores keys and values as (float32 unless {@link #withKvPrecision} said otherwise). */
+    public KVCache.Precision kvPrecision() { return kvPrecision; }
 
     public ModelConfig config() { return config; }
 
@@ -49,9 +71,9 @@ public final class Model {
         return new VanillaAttention(shape, rope);
     }
 
-    /** An empty KV cache for up to {@code capacity} positions. */
+    /** An empty KV cache for up to {@code capacity} positions, at this model's {@link #kvPrecision}. */
     public KVCache newCache(int capacity) {
-        return new KVCache(config, capacity);
+        return new KVCache(config, capacity, kvPrecision);
     }
 
     /**

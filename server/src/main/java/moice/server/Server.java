@@ -124,7 +124,7 @@ public final class Server implements AutoCloseable {
         this.engine = engine;
         this.options = options;
         this.prefixReuse = options.prefixReuse();
-        this.methods = load(engine, options.methods());
+        this.methods = load(engine, options.methods(), options.kvCache());
         this.context = options.context() > 0 ? options.context() : engine.config().maxPositions();
         long largest = methods.stream().mapToLong(Loaded::kvBytesPerPosition).max().orElseThrow();
         this.kvCap = options.kvMemory() > 0 ? options.kvMemory()
@@ -154,12 +154,12 @@ public final class Server implements AutoCloseable {
         return s;
     }
 
-    private static List<Loaded> load(Engine engine, List<String> specs) {
+    private static List<Loaded> load(Engine engine, List<String> specs, moice.model.KVCache.Precision kvCache) {
         List<Loaded> out = new ArrayList<>();
         if (specs.isEmpty()) {
             Method m = engine.defaultMethod();
             String spec = m instanceof Method.Moice ? "moice" : "vanilla";
-            out.add(new Loaded(spec, MethodSpec.parse(spec, "--method"), m, engine.session(m).kvBytesPerPosition()));
+            out.add(new Loaded(spec, MethodSpec.parse(spec, "--method"), m, engine.session(m, SessionOptions.DEFAULT.withKvCache(kvCache)).kvBytesPerPosition()));
             return out;
         }
         for (String s : specs) {
@@ -171,7 +171,7 @@ public final class Server implements AutoCloseable {
                 if (l.name().equals(name))
                     throw new MoiceException("--method: two methods are named '" + name + "' (" + l.spec().label()
                             + " and " + spec.label() + ")");
-            out.add(new Loaded(name, spec, m, engine.session(m).kvBytesPerPosition()));
+            out.add(new Loaded(name, spec, m, engine.session(m, SessionOptions.DEFAULT.withKvCache(kvCache)).kvBytesPerPosition()));
         }
         return out;
     }
@@ -544,6 +544,7 @@ public final class Server implements AutoCloseable {
                                 SessionOptions o = req.routing() ? SessionOptions.recordingRouting() : SessionOptions.DEFAULT;
                                 if (prefixReuse) o = o.withPrefixReuse();
                                 if (options.batching()) o = o.withBatchedDecode().withPrefillChunk(options.prefillChunk());
+                                o = o.withKvCache(options.kvCache());
                                 session = engine.session(loaded.method(), o);
                             }
                             return new Reservation(session, total);

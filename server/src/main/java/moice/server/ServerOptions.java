@@ -1,5 +1,7 @@
 package moice.server;
 
+import moice.model.KVCache;
+
 import java.util.List;
 
 /**
@@ -25,10 +27,13 @@ import java.util.List;
  *                     (so by default no valid request ever waits for memory, only for a slot)
  * @param prefillChunk with batching: prompts are prefilled in chunks of at most this many tokens between the decode
  *                     batches of the other generations; 0 = each prompt in one piece on its request's thread
+ * @param kvCache      every session's KV cache precision (f32 exact; f16 half the memory, so {@code kvMemory} holds
+ *                     about twice the positions)
  */
 public record ServerOptions(String host, int port, String modelId, List<String> methods, int parallel, int maxQueue,
                             int context, String apiKey, long maxBody, int drainSeconds,
-                            boolean prefixReuse, boolean batching, long kvMemory, int prefillChunk) {
+                            boolean prefixReuse, boolean batching, long kvMemory, int prefillChunk,
+                            KVCache.Precision kvCache) {
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 8080, DEFAULT_PARALLEL = 1, DEFAULT_MAX_QUEUE = 16, DEFAULT_DRAIN_SECONDS = 30;
     public static final long DEFAULT_MAX_BODY = 4L << 20;
@@ -45,6 +50,15 @@ public record ServerOptions(String host, int port, String modelId, List<String> 
         if (apiKey != null && apiKey.isEmpty()) throw new IllegalArgumentException("the API key is empty");
         if (kvMemory < 0) throw new IllegalArgumentException("KV memory must be >= 0 bytes, got " + kvMemory);
         if (prefillChunk < 0) throw new IllegalArgumentException("prefill chunk must be >= 0 tokens, got " + prefillChunk);
+        java.util.Objects.requireNonNull(kvCache, "kvCache");
+    }
+
+    /** With a float32 KV cache. */
+    public ServerOptions(String host, int port, String modelId, List<String> methods, int parallel, int maxQueue,
+                         int context, String apiKey, long maxBody, int drainSeconds, boolean prefixReuse,
+                         boolean batching, long kvMemory, int prefillChunk) {
+        this(host, port, modelId, methods, parallel, maxQueue, context, apiKey, maxBody, drainSeconds, prefixReuse,
+                batching, kvMemory, prefillChunk, KVCache.Precision.F32);
     }
 
     /** The defaults on loopback, for a model called {@code modelId}, with {@code methods} (may be empty). */
@@ -55,43 +69,43 @@ public record ServerOptions(String host, int port, String modelId, List<String> 
 
     public ServerOptions withPort(int p) {
         return new ServerOptions(host, p, modelId, methods, parallel, maxQueue, context, apiKey, maxBody,
-                drainSeconds, prefixReuse, batching, kvMemory, prefillChunk);
+                drainSeconds, prefixReuse, batching, kvMemory, prefillChunk, kvCache);
     }
 
     public ServerOptions withParallel(int n, int queue) {
         return new ServerOptions(host, port, modelId, methods, n, queue, context, apiKey, maxBody, drainSeconds,
-                prefixReuse, batching, kvMemory, prefillChunk);
+                prefixReuse, batching, kvMemory, prefillChunk, kvCache);
     }
 
     public ServerOptions withApiKey(String key) {
         return new ServerOptions(host, port, modelId, methods, parallel, maxQueue, context, key, maxBody,
-                drainSeconds, prefixReuse, batching, kvMemory, prefillChunk);
+                drainSeconds, prefixReuse, batching, kvMemory, prefillChunk, kvCache);
     }
 
     public ServerOptions withMaxBody(long bytes) {
         return new ServerOptions(host, port, modelId, methods, parallel, maxQueue, context, apiKey, bytes,
-                drainSeconds, prefixReuse, batching, kvMemory, prefillChunk);
+                drainSeconds, prefixReuse, batching, kvMemory, prefillChunk, kvCache);
     }
 
     public ServerOptions withContext(int positions) {
         return new ServerOptions(host, port, modelId, methods, parallel, maxQueue, positions, apiKey, maxBody,
-                drainSeconds, prefixReuse, batching, kvMemory, prefillChunk);
+                drainSeconds, prefixReuse, batching, kvMemory, prefillChunk, kvCache);
     }
 
     public ServerOptions withDrainSeconds(int seconds) {
         return new ServerOptions(host, port, modelId, methods, parallel, maxQueue, context, apiKey, maxBody,
-                seconds, prefixReuse, batching, kvMemory, prefillChunk);
+                seconds, prefixReuse, batching, kvMemory, prefillChunk, kvCache);
     }
 
     public ServerOptions withPrefixReuse(boolean on) {
         return new ServerOptions(host, port, modelId, methods, parallel, maxQueue, context, apiKey, maxBody,
                 drainSeconds,
-                on, batching, kvMemory, prefillChunk);
+                on, batching, kvMemory, prefillChunk, kvCache);
     }
 
     public ServerOptions withBatching(boolean on) {
         return new ServerOptions(host, port, modelId, methods, parallel, maxQueue, context, apiKey, maxBody,
-                drainSeconds, prefixReuse, on, kvMemory, prefillChunk);
+                drainSeconds, prefixReuse, on, kvMemory, prefillChunk, kvCache);
     }
 
     public ServerOptions withKvMemory(long bytes) {
@@ -101,6 +115,11 @@ public record ServerOptions(String host, int port, String modelId, List<String> 
 
     public ServerOptions withPrefillChunk(int tokens) {
         return new ServerOptions(host, port, modelId, methods, parallel, maxQueue, context, apiKey, maxBody,
-                drainSeconds, prefixReuse, batching, kvMemory, tokens);
+                drainSeconds, prefixReuse, batching, kvMemory, tokens, kvCache);
+    }
+
+    public ServerOptions withKvCache(KVCache.Precision precision) {
+        return new ServerOptions(host, port, modelId, methods, parallel, maxQueue, context, apiKey, maxBody,
+                drainSeconds, prefixReuse, batching, kvMemory, prefillChunk, precision);
     }
 }
