@@ -7,7 +7,8 @@
 #
 # ROUNDS (default 5): rounds of the start-up comparison (16 tokens after "The history of the printing press begins").
 # LONG_TEXT: a text file; when given, the memory comparison also runs (ROUNDS rounds): its first 8,800 characters as the
-# prompt (2,022 tokens of docs' held-out text), 16 new tokens, `/usr/bin/time -f "%e s %M KB"` (peak RSS).
+# prompt (2,022 tokens of docs' held-out text), 16 new tokens, `/usr/bin/time -f "%e s %M KB"` (peak RSS); moice runs
+# with its exact float32 KV cache and with `--kv-cache f16` (what llama.cpp's cache stores).
 # Environment: BASE, another moice checkout to run in the same rounds (e.g. a worktree of main, for before/after);
 # MODEL (default smollm2-135m-instruct, pulled); GGUF (default: the pulled file of MODEL). moice runs with
 # MOICE_THREADS=2; llama-simple takes no thread option (llama.cpp's default 4 threads).
@@ -60,6 +61,8 @@ if [ -n "$LONG_TEXT" ]; then
     for m in "${moices[@]}"; do
       timed "moice ($m)" env MOICE_THREADS=2 "$m/bin/moice" generate --model "$MODEL" --prompt-file "$TMP/prompt.txt" \
         --max-tokens 16
+      timed "moice --kv-cache f16 ($m)" env MOICE_THREADS=2 "$m/bin/moice" generate --model "$MODEL" \
+        --prompt-file "$TMP/prompt.txt" --max-tokens 16 --kv-cache f16
     done
   done
 fi

@@ -154,32 +154,40 @@ public final class MoiceAttention implements AttentionVariant {
 
     /**
      * Few tokens (decode): per expert, the queries that chose it run the on-the-fly kernel, which rotates each key
-     * tile as it goes; rotating every key once per base first would cost the same and write it all to memory.
+     * tile as it goes; rotating every key once per base first would cost the same and write it all to memory. One task
+     * per (query tile, KV head, expert), each into its expert's own output rows, summed in expert order afterwards:
+     * a decode step has as many tasks as KV heads × experts instead of KV heads (three for SmolLM2, which left one of
+     * two threads idle a third of the time), with the same sums in the same order as one task per KV head.
      */
     private void attendPerExpert(float[] q, int T, int start, int[] experts, float[] weights, Rope[] rope,
                                  float[] keys, float[] values, float scale, float[] out) {
-        int n = routers.numExperts(), k = routers.topK(), heads = shape.numHeads();
+        int n = routers.numExperts(), k = routers.topK(), heads = shape.numHeads(), qDim = shape.qDim();
         // expertWeights[j][t * heads + h]: weight of expert j for that query, 0 when not selected
         float[][] expertWeights = new float[n][T * heads];
         for (int e = 0; e < T * heads; e++)
             for (int r = 0; r < k; r++) expertWeights[experts[e * k + r]][e] = weights[e * k + r];
+        boolean[] chosen = new boolean[n];
+        for (int e : experts) chosen[e] = true;
+        float[][] expertOut = new float[n][];
+        for (int j = 0; j < n; j++) if (chosen[j]) expertOut[j] = new float[T * qDim];
 
-        Arrays.fill(out, 0, T * shape.qDim(), 0f);
         int tiles = (T + VanillaAttention.QUERY_TILE - 1) / VanillaAttention.QUERY_TILE;
         int kvHeads = shape.numKvHeads();
-        Parallel.forRange(kvHeads * tiles, 1, (lo, hi) -> {
+        Parallel.forRange(tiles * kvHeads * n, 1, (lo, hi) -> {
             TaskScratch sc = scratch.get();
-            if (sc.queries.length < T * shape.qDim()) sc.queries = new float[T * shape.qDim()];
+            if (sc.queries.length < T * qDim) sc.queries = new float[T * qDim];
             for (int task = lo; task < hi; task++) {
-                int g = task % kvHeads, tile = tiles - 1 - task / kvHeads;
+                int j = task % n, g = task / n % kvHeads, tile = tiles - 1 - task / (n * kvHeads);
+                if (!chosen[j]) continue;
                 int t0 = tile * VanillaAttention.QUERY_TILE, t1 = Math.min(T, t0 + VanillaAttention.QUERY_TILE);
-                for (int j = 0; j < n; j++) {
-                    if (!rotateSelected(q, sc.queries, expertWeights[j], t0, t1, g, start, rope[j])) continue;
-                    CausalAttention.run(shape, sc.queries, start, t0, t1, g, keys, values, rope[j], scale, out,
-                            expertWeights[j], sc.attention);
-                }
+                if (!rotateSelected(q, sc.queries, expertWeights[j], t0, t1, g, start, rope[j])) continue;
+                CausalAttention.run(shape, sc.queries, start, t0, t1, g, keys, values, rope[j], scale, expertOut[j],
+                        expertWeights[j], sc.attention);
             }
         });
+        Arrays.fill(out, 0, T * qDim, 0f);
+        for (int j = 0; j < n; j++)
+            if (expertOut[j] != null) for (int i = 0; i < T * qDim; i++) out[i] += expertOut[j][i];
     }
 
     /** Blocks: all experts of a query tile at once over keys rotated once per base ({@link MixedExpertAttention}). */
