@@ -312,7 +312,8 @@ public final class Session {
 
     /**
      * KV cache bytes one position of a sequence takes with this session's method: keys and values of every layer
-     * ({@code 2 × 4 × layers × kvDim} in float32; {@link moice.model.KVCache#bytesFor} for an F16 cache), times the number of passes for Attention Buckets (a cache per bucket).
+     * ({@code 2 × 4 × layers × kvDim} in float32; {@link moice.model.KVCache#bytesFor} for an F16 cache), times the
+     * number of passes for Attention Buckets (a cache per bucket).
      * MoICE's cache is vanilla's (its keys are rotated per base while attending, into per-thread working buffers, not
      * kept per sequence); its routing log, when recorded, is not counted.
      */

@@ -125,12 +125,13 @@ public final class BenchCommand implements Callable<Integer> {
         List<InferenceSession.Factory> factories = new ArrayList<>();
         List<InferenceSession[]> copySessions = new ArrayList<>();
         int passes = 1;
-        List<KVCache.Precision> precisions = kvCache.stream().map(KVCache.Precision::parse).distinct().toList();
+        List<KVCache.Precision> precisions = kvCache.stream().map(s -> KVCache.Precision.parse(s, "--kv-cache"))
+                .distinct().toList();
         for (int i = 0; i < methods.size() * precisions.size(); i++) {
             Method method = methods.get(i % methods.size());
             KVCache.Precision precision = precisions.get(i / methods.size());
-            String name = names.get(i % methods.size())
-                    + (precision == KVCache.Precision.F32 ? "" : " (" + precision.name().toLowerCase(Locale.ROOT) + " KV)");
+            String name = names.get(i % methods.size()) + (precision == KVCache.Precision.F32 ? ""
+                    : " (" + precision.name().toLowerCase(Locale.ROOT) + " KV)");
             InferenceSession.Factory sessions = Methods.sessions(method, m.withKvPrecision(precision));
             if (sessions instanceof AttentionBuckets ab) passes = Math.max(passes, ab.bases().length);
             labels.add(name);

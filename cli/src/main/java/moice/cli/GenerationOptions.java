@@ -36,7 +36,7 @@ final class GenerationOptions {
 
     /** The session options these flags ask for (the KV cache's precision). */
     moice.api.SessionOptions sessionOptions() {
-        return moice.api.SessionOptions.DEFAULT.withKvCache(moice.model.KVCache.Precision.parse(kvCache));
+        return moice.api.SessionOptions.DEFAULT.withKvCache(moice.model.KVCache.Precision.parse(kvCache, "--kv-cache"));
     }
 
     Sampler sampler() {

@@ -89,7 +89,7 @@ public final class PerplexityCommand implements Callable<Integer> {
     public Integer call() {
         Moice.perplexity(new PerplexityOptions(model, data, context, stride, buckets, maxWindows, block, methods, abBases,
                 mspoeMin, mspoeMax, mspoeGroupRatios, out, scoreFrom, llamaCompat,
-                moice.model.KVCache.Precision.parse(kvCache)), new PrintStream(System.err, true, StandardCharsets.UTF_8));
+                moice.model.KVCache.Precision.parse(kvCache, "--kv-cache")), new PrintStream(System.err, true, StandardCharsets.UTF_8));
         return 0;
     }
 }

@@ -128,7 +128,7 @@ public final class ServeCommand implements Callable<Integer> {
             options = new ServerOptions(host, port, modelId(model), specs, parallel, maxQueue, context,
                     key == null || key.isEmpty() ? null : key, maxBody, drainSeconds, !noPrefixReuse,
                     !noBatching, kvMemory == null ? 0 : parseSize(kvMemory, "--kv-memory"), prefillChunk,
-                    moice.model.KVCache.Precision.parse(kvCache));
+                    moice.model.KVCache.Precision.parse(kvCache, "--kv-cache"));
         } catch (IllegalArgumentException e) {
             throw new moice.MoiceException(e.getMessage());
         }

@@ -75,7 +75,7 @@ public class CliTest {
                     s.kvBytesPerPosition());
         }
         assertOneLineError(run("generate", "--model", model.toString(), "--prompt", "Hi", "--kv-cache", "q4"),
-                "expected f32 or f16");
+                "--kv-cache: 'q4' is not a KV cache precision; expected f32 or f16");
     }
 
     @Test

@@ -110,10 +110,10 @@ class KVCacheF16Test {
 
     @Test
     void precisionNamesParseAndOthersAreRefusedByName() {
-        assertEquals(KVCache.Precision.F16, KVCache.Precision.parse("F16"));
-        assertEquals(KVCache.Precision.F32, KVCache.Precision.parse("float32"));
-        MoiceException e = assertThrows(MoiceException.class, () -> KVCache.Precision.parse("q8_0"));
-        assertTrue(e.getMessage().contains("q8_0") && e.getMessage().contains("f16"), e.getMessage());
+        assertEquals(KVCache.Precision.F16, KVCache.Precision.parse("F16", "x"));
+        assertEquals(KVCache.Precision.F32, KVCache.Precision.parse("float32", "x"));
+        MoiceException e = assertThrows(MoiceException.class, () -> KVCache.Precision.parse("q8_0", "--kv-cache"));
+        assertTrue(e.getMessage().contains("--kv-cache") && e.getMessage().contains("q8_0") && e.getMessage().contains("f16"), e.getMessage());
     }
 
     /** Prefill (logits of the last position), then greedy single-token steps; the logits of every call. */

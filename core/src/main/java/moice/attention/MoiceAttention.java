@@ -166,10 +166,9 @@ public final class MoiceAttention implements AttentionVariant {
         float[][] expertWeights = new float[n][T * heads];
         for (int e = 0; e < T * heads; e++)
             for (int r = 0; r < k; r++) expertWeights[experts[e * k + r]][e] = weights[e * k + r];
-        boolean[] chosen = new boolean[n];
-        for (int e : experts) chosen[e] = true;
+        // output rows of the experts some query chose (null: none did)
         float[][] expertOut = new float[n][];
-        for (int j = 0; j < n; j++) if (chosen[j]) expertOut[j] = new float[T * qDim];
+        for (int e : experts) if (expertOut[e] == null) expertOut[e] = new float[T * qDim];
 
         int tiles = (T + VanillaAttention.QUERY_TILE - 1) / VanillaAttention.QUERY_TILE;
         int kvHeads = shape.numKvHeads();
@@ -178,7 +177,7 @@ public final class MoiceAttention implements AttentionVariant {
             if (sc.queries.length < T * qDim) sc.queries = new float[T * qDim];
             for (int task = lo; task < hi; task++) {
                 int j = task % n, g = task / n % kvHeads, tile = tiles - 1 - task / (n * kvHeads);
-                if (!chosen[j]) continue;
+                if (expertOut[j] == null) continue;
                 int t0 = tile * VanillaAttention.QUERY_TILE, t1 = Math.min(T, t0 + VanillaAttention.QUERY_TILE);
                 if (!rotateSelected(q, sc.queries, expertWeights[j], t0, t1, g, start, rope[j])) continue;
                 CausalAttention.run(shape, sc.queries, start, t0, t1, g, keys, values, rope[j], scale, expertOut[j],

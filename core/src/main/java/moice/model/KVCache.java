@@ -31,12 +31,16 @@ public final class KVCache {
 
         Precision(int bytes) { this.bytes = bytes; }
 
-        /** "f32"/"f16" (any case) → the precision; a clear error naming the accepted values otherwise. */
-        public static Precision parse(String s) {
+        /**
+         * "f32"/"f16" (any case; also "float32"/"float16") → the precision; otherwise an error naming {@code what}
+         * (the flag or field the text came from) and the accepted values.
+         */
+        public static Precision parse(String s, String what) {
             return switch (s.toLowerCase(java.util.Locale.ROOT)) {
                 case "f32", "float32" -> F32;
                 case "f16", "float16" -> F16;
-                default -> throw new MoiceException("KV cache precision '" + s + "': expected f32 or f16");
+                default -> throw new MoiceException(what + ": '" + s
+                        + "' is not a KV cache precision; expected f32 or f16");
             };
         }
     }
@@ -70,23 +74,11 @@ public final class KVCache {
         this.precision = precision;
         this.growthLimit = capacity;
         // allocated on the first store (at least 256 positions, unless the capacity or a growth limit says less)
-        if (precision == Precision.F32) {
-            keys = new float[layers][];
-            values = new float[layers][];
-            for (int l = 0; l < layers; l++) {
-                keys[l] = new float[0];
-                values[l] = new float[0];
-            }
-            keysHalf = valuesHalf = null;
-        } else {
-            keysHalf = new short[layers][];
-            valuesHalf = new short[layers][];
-            for (int l = 0; l < layers; l++) {
-                keysHalf[l] = new short[0];
-                valuesHalf[l] = new short[0];
-            }
-            keys = values = null;
-        }
+        boolean f32 = precision == Precision.F32;
+        keys = f32 ? new float[layers][0] : null;
+        values = f32 ? new float[layers][0] : null;
+        keysHalf = f32 ? null : new short[layers][0];
+        valuesHalf = f32 ? null : new short[layers][0];
     }
 
     /** Positions held (all layers agree once a forward call has finished). */

@@ -14,6 +14,7 @@ import moice.api.SessionOptions;
 import moice.io.Json;
 import moice.method.Method;
 import moice.method.MethodSpec;
+import moice.model.KVCache;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -154,12 +155,14 @@ public final class Server implements AutoCloseable {
         return s;
     }
 
-    private static List<Loaded> load(Engine engine, List<String> specs, moice.model.KVCache.Precision kvCache) {
+    private static List<Loaded> load(Engine engine, List<String> specs, KVCache.Precision kvCache) {
         List<Loaded> out = new ArrayList<>();
+        SessionOptions probe = SessionOptions.DEFAULT.withKvCache(kvCache); // for the bytes per position only
         if (specs.isEmpty()) {
             Method m = engine.defaultMethod();
             String spec = m instanceof Method.Moice ? "moice" : "vanilla";
-            out.add(new Loaded(spec, MethodSpec.parse(spec, "--method"), m, engine.session(m, SessionOptions.DEFAULT.withKvCache(kvCache)).kvBytesPerPosition()));
+            out.add(new Loaded(spec, MethodSpec.parse(spec, "--method"), m,
+                    engine.session(m, probe).kvBytesPerPosition()));
             return out;
         }
         for (String s : specs) {
@@ -171,7 +174,7 @@ public final class Server implements AutoCloseable {
                 if (l.name().equals(name))
                     throw new MoiceException("--method: two methods are named '" + name + "' (" + l.spec().label()
                             + " and " + spec.label() + ")");
-            out.add(new Loaded(name, spec, m, engine.session(m, SessionOptions.DEFAULT.withKvCache(kvCache)).kvBytesPerPosition()));
+            out.add(new Loaded(name, spec, m, engine.session(m, probe).kvBytesPerPosition()));
         }
         return out;
     }
