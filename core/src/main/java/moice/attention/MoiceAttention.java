@@ -31,6 +31,8 @@ public final class MoiceAttention implements AttentionVariant {
     private final boolean recordRouting;
     /** Per calling thread, reused across layers and calls: working copies, not sequence state. */
     private final ThreadLocal<RotatedKeys[]> transientCopies;
+    /** Per calling thread, reused across layers and calls: each expert's output rows in a decode step. */
+    private final ThreadLocal<float[][]> expertRows;
 
     /** Above this many tokens a call rotates keys once per base and mixes experts in one kernel. */
     static final int MIXED_MIN_TOKENS = VanillaAttention.QUERY_TILE;
@@ -68,6 +70,7 @@ public final class MoiceAttention implements AttentionVariant {
         this.recordRouting = recordRouting;
         this.scratch = ThreadLocal.withInitial(() -> new TaskScratch(shape.headDim()));
         this.transientCopies = ThreadLocal.withInitial(() -> new RotatedKeys[routers.numExperts()]);
+        this.expertRows = ThreadLocal.withInitial(() -> new float[routers.numExperts()][0]);
     }
 
     /** MoICE with one {@link RopeProvider} per base of {@code routers}, each with the model's {@code scaling}. */
@@ -166,9 +169,16 @@ public final class MoiceAttention implements AttentionVariant {
         float[][] expertWeights = new float[n][T * heads];
         for (int e = 0; e < T * heads; e++)
             for (int r = 0; r < k; r++) expertWeights[experts[e * k + r]][e] = weights[e * k + r];
-        // output rows of the experts some query chose (null: none did)
+        // zeroed output rows of the experts some query chose (null: none did), from the calling thread's reused rows
+        // rather than fresh ones per layer and token
+        float[][] rows = expertRows.get();
         float[][] expertOut = new float[n][];
-        for (int e : experts) if (expertOut[e] == null) expertOut[e] = new float[T * qDim];
+        for (int e : experts) {
+            if (expertOut[e] != null) continue;
+            if (rows[e].length < T * qDim) rows[e] = new float[T * qDim];
+            Arrays.fill(rows[e], 0, T * qDim, 0f);
+            expertOut[e] = rows[e];
+        }
 
         int tiles = (T + VanillaAttention.QUERY_TILE - 1) / VanillaAttention.QUERY_TILE;
         int kvHeads = shape.numKvHeads();
