@@ -6,7 +6,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
@@ -50,7 +49,7 @@ public final class BpeModel {
     private static final int CACHE_CAPACITY = 20_000;
     private static final int CACHE_MAX_WORD_CHARS = 256;
 
-    private final Map<String, Integer> vocab;
+    private final StringIntTable vocab;
     private final String[] idToToken;
     private final Options options;
     private final PairMap merges;
@@ -69,7 +68,6 @@ public final class BpeModel {
     public BpeModel(String source, Map<String, Integer> vocab, List<Merge> merges, Options options) {
         this.source = source;
         this.options = options;
-        this.vocab = new HashMap<>(vocab);
         int maxId = -1;
         for (Map.Entry<String, Integer> e : vocab.entrySet()) {
             if (e.getValue() == null || e.getValue() < 0) {
@@ -77,6 +75,7 @@ public final class BpeModel {
             }
             maxId = Math.max(maxId, e.getValue());
         }
+        this.vocab = new StringIntTable(vocab);
         idToToken = new String[maxId + 1];
         for (Map.Entry<String, Integer> e : vocab.entrySet()) idToToken[e.getValue()] = e.getKey();
 
@@ -85,15 +84,15 @@ public final class BpeModel {
         this.mergeResult = new int[merges.size()];
         for (int rank = 0; rank < merges.size(); rank++) {
             Merge m = merges.get(rank);
-            Integer a = this.vocab.get(m.left());
-            Integer b = this.vocab.get(m.right());
-            if (a == null || b == null) {
+            int a = this.vocab.get(m.left());
+            int b = this.vocab.get(m.right());
+            if (a < 0 || b < 0) {
                 throw new MoiceException(source + ": merges[" + rank + "] \"" + m.left() + " " + m.right()
                         + "\" uses a token that is not in the vocab");
             }
             String right = prefixLen == 0 || m.right().length() < prefixLen ? m.right() : m.right().substring(prefixLen);
-            Integer merged = this.vocab.get(m.left() + right);
-            if (merged == null) {
+            int merged = this.vocab.get(m.left() + right);
+            if (merged < 0) {
                 throw new MoiceException(source + ": merges[" + rank + "] \"" + m.left() + " " + m.right()
                         + "\" yields \"" + m.left() + right + "\", which is not in the vocab");
             }
@@ -103,12 +102,9 @@ public final class BpeModel {
         byteTokenIds = options.byteFallback() ? byteTokens(this.vocab) : null;
     }
 
-    private static int[] byteTokens(Map<String, Integer> vocab) {
+    private static int[] byteTokens(StringIntTable vocab) {
         int[] ids = new int[256];
-        for (int b = 0; b < 256; b++) {
-            Integer id = vocab.get(String.format("<0x%02X>", b));
-            ids[b] = id == null ? -1 : id;
-        }
+        for (int b = 0; b < 256; b++) ids[b] = vocab.get(String.format("<0x%02X>", b));
         return ids;
     }
 
@@ -174,16 +170,16 @@ public final class BpeModel {
     }
 
     public OptionalInt tokenId(String token) {
-        Integer id = vocab.get(token);
-        return id == null ? OptionalInt.empty() : OptionalInt.of(id);
+        int id = vocab.get(token);
+        return id < 0 ? OptionalInt.empty() : OptionalInt.of(id);
     }
 
     /** Appends the ids of {@code word} (one pre-token, already in vocabulary alphabet, e.g. byte-level) to out. */
     void tokenize(String word, IntList out) {
         if (word.isEmpty()) return;
         if (options.ignoreMerges()) {
-            Integer whole = vocab.get(word);
-            if (whole != null) {
+            int whole = vocab.get(word);
+            if (whole >= 0) {
                 out.add(whole);
                 return;
             }
@@ -214,8 +210,8 @@ public final class BpeModel {
             if (prefix != null && i > 0) s = prefix + s;
             if (suffix != null && next == word.length()) s = s + suffix;
             i = next;
-            Integer id = vocab.get(s);
-            if (id != null) {
+            int id = vocab.get(s);
+            if (id >= 0) {
                 if (pendingUnk >= 0) {
                     symbols.add(pendingUnk);
                     pendingUnk = -1;
@@ -241,8 +237,8 @@ public final class BpeModel {
     }
 
     private int unkId() {
-        Integer unk = vocab.get(options.unkToken());
-        if (unk == null) {
+        int unk = vocab.get(options.unkToken());
+        if (unk < 0) {
             throw new MoiceException(source + ": unk_token \"" + options.unkToken() + "\" is not in the vocab");
         }
         return unk;

@@ -7,9 +7,11 @@ import java.util.List;
 
 /**
  * A GGUF metadata array: an element type and its values, copied out of the file at open (so it stays valid after
- * the file is closed) in their stored width. Strings are kept as their raw bytes and decoded on the first call to
- * {@link #strings()}, which keeps opening fast for 50k-entry vocabularies. The accessors return fresh Java arrays;
- * they throw a {@link MoiceException} naming the metadata key when the element type does not fit the request.
+ * the file is closed) in their stored width. Strings are kept as their raw bytes and decoded by each call to
+ * {@link #strings()}, which keeps opening fast for 50k-entry vocabularies; the decoded strings are not kept (a
+ * vocabulary's merges would hold ~3 MB of strings for the model's lifetime that only the tokenizer's construction
+ * reads). The accessors return fresh Java arrays; they throw a {@link MoiceException} naming the metadata key when
+ * the element type does not fit the request.
  */
 public final class GgufArray {
     private final String where;
@@ -17,7 +19,6 @@ public final class GgufArray {
     private final int size;
     /** byte[] (uint8, int8, bool), short[], int[], long[], float[], double[], GgufArray[], or the raw bytes of strings. */
     private final Object values;
-    private volatile String[] decodedStrings;
 
     GgufArray(String where, GgufValueType elementType, int size, Object values) {
         this.where = where;
@@ -111,12 +112,7 @@ public final class GgufArray {
     /** The elements of a string array (UTF-8 decoded; malformed bytes become U+FFFD). */
     public String[] strings() {
         if (elementType != GgufValueType.STRING) throw mismatch("strings");
-        String[] s = decodedStrings;
-        if (s == null) {
-            s = decodeStrings((byte[]) values, size);
-            decodedStrings = s;
-        }
-        return s.clone();
+        return decodeStrings((byte[]) values, size);
     }
 
     /** The elements of an array of arrays. */
