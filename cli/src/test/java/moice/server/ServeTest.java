@@ -127,11 +127,16 @@ class ServeTest {
         assertTrue(data.getFirst().contains("\"role\":\"assistant\""), data.getFirst());
     }
 
+    /**
+     * The payloads of an event stream's {@code data:} lines. Comment lines (a leading ':', e.g. the server's
+     * ": prefill" heartbeat, sent whenever a prefill outlasts the heartbeat period, as on a loaded machine) are
+     * allowed, as the SSE format allows them; anything else fails.
+     */
     static List<String> dataLines(String body) {
         List<String> out = new ArrayList<>();
         for (String line : body.split("\n"))
             if (line.startsWith("data: ")) out.add(line.substring(6));
-            else assertTrue(line.isEmpty(), "only data lines and blank lines: '" + line + "'");
+            else assertTrue(line.isEmpty() || line.startsWith(":"), "only data, comment and blank lines: '" + line + "'");
         return out;
     }
 
