@@ -5,8 +5,7 @@ import java.util.Map;
 /**
  * An immutable map from strings to non-negative ints, stored as two parallel open-addressing arrays (linear probing on
  * {@link String#hashCode}, which a String caches). A 49,152-entry vocabulary takes ~1 MB here against ~3.3 MB as a
- * {@code HashMap<String, Integer>} (a node and a boxed Integer per entry): it is held for the model's lifetime, so
- * that difference is resident memory of every command.
+ * {@code HashMap<String, Integer>} (a node and a boxed Integer per entry), for as long as the model is loaded.
  */
 final class StringIntTable {
     private final String[] keys;
