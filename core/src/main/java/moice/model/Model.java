@@ -21,6 +21,14 @@ import moice.tensor.VectorKernels;
 public final class Model {
     /** Largest block run at once; longer inputs are split so activation memory stays bounded. */
     static final int MAX_BLOCK = 512;
+    /**
+     * Rows of a block that an inference forward runs through the MLP at once: its two {@code [rows, intermediate]}
+     * arrays are the largest activations, and they and the GEMM's packed input are sized to this instead of the block
+     * (SmolLM2, 512-token block: 6.3 MB → 1.7 MB). A tail shorter than {@link #FFN_TAIL} joins the piece before it,
+     * so that no piece falls to the matrix-vector path (another summation order): pieces give the block's bits.
+     */
+    static final int FFN_ROWS = 128;
+    static final int FFN_TAIL = 16;
 
     private final ModelConfig config;
     private final Weights weights;
@@ -107,8 +115,11 @@ public final class Model {
         int maxBlock = attention.needsWholeBlock(cache.size()) ? Math.max(n, 1) : MAX_BLOCK;
         // one set of activations for all blocks (sized for the largest), not a fresh set per block
         LayerBuffers buf = n == 0 ? null : LayerBuffers.forInference(config, Math.min(maxBlock, n));
+        // and one residual stream: a block's outlives many young collections, so a fresh one per block would be
+        // promoted and stay in the old generation as garbage (1.2 MB per SmolLM2 block)
+        float[] x = new float[Math.min(maxBlock, n) * config.hiddenSize()];
         // one block (every decode step): its logits are the answer, no second array and copy (~200 KB per token)
-        if (n > 0 && n <= maxBlock) return forwardBlock(tokens, cache, attention, state, logitsCount, buf);
+        if (n > 0 && n <= maxBlock) return forwardBlock(tokens, cache, attention, state, logitsCount, buf, x);
         // a call of several blocks (a long prompt) reserves all its positions at once rather than growing the cache
         // block by block; a one-block call (a decode step, a prefill chunk) leaves growth to the cache's doubling
         if (n > maxBlock) cache.reserve(cache.size() + n);
@@ -118,7 +129,7 @@ public final class Model {
             int[] block = java.util.Arrays.copyOfRange(tokens, b, b + T);
             int from = Math.max(firstWithLogits - b, 0);
             int want = from < T ? T - from : 0;
-            float[] blockLogits = forwardBlock(block, cache, attention, state, want, buf);
+            float[] blockLogits = forwardBlock(block, cache, attention, state, want, buf, x);
             if (want > 0) System.arraycopy(blockLogits, 0, logits, (b + from - firstWithLogits) * vocab, want * vocab);
         }
         return logits;
@@ -156,7 +167,7 @@ public final class Model {
         for (int l = 0; l < config.numLayers(); l++) {
             Weights.Layer w = weights.layers().get(l);
             for (int b = 0; b < B; b++) VectorKernels.rmsnorm(x, b * H, w.attnNorm(), buf.normed, b * H, H, eps);
-            projectEach(buf.normed, B, true, new Matrix[] {w.q(), w.k(), w.v()},
+            projectEach(buf.normed, 0, B, true, new Matrix[] {w.q(), w.k(), w.v()},
                     new float[][] {w.qBias(), w.kBias(), w.vBias()}, new float[][] {buf.q, buf.k, buf.v});
             if (B == 1) {
                 attendOne(0, l, buf, caches, attention, states, scratch);
@@ -172,7 +183,7 @@ public final class Model {
             projectRows(w.o(), w.oBias(), buf.attn, B, buf.proj);
             for (int b = 0; b < B; b++) VectorKernels.add(x, b * H, buf.proj, b * H, H);
             for (int b = 0; b < B; b++) VectorKernels.rmsnorm(x, b * H, w.ffnNorm(), buf.normed2, b * H, H, eps);
-            projectEach(buf.normed2, B, true, new Matrix[] {w.gate(), w.up()},
+            projectEach(buf.normed2, 0, B, true, new Matrix[] {w.gate(), w.up()},
                     new float[][] {w.gateBias(), w.upBias()}, new float[][] {buf.gate, buf.up});
             for (int b = 0; b < B; b++) VectorKernels.siluMul(buf.gate, b * F, buf.up, b * F, buf.act, b * F, F);
             projectRows(w.down(), w.downBias(), buf.act, B, buf.proj);
@@ -217,10 +228,9 @@ public final class Model {
 
     /** One block of at most {@link #MAX_BLOCK} tokens (or all of them, when the attention variant asks so). */
     private float[] forwardBlock(int[] tokens, KVCache cache, AttentionVariant attention, AttentionVariant.State state,
-                                 int logitsCount, LayerBuffers buf) {
+                                 int logitsCount, LayerBuffers buf, float[] x) {
         int T = tokens.length, H = config.hiddenSize();
         int start = cache.size();
-        float[] x = new float[T * H];
         for (int t = 0; t < T; t++) weights.embed().row(tokens[t], x, t * H);
         for (int l = 0; l < config.numLayers(); l++) layer(l, x, T, start, cache, attention, state, buf);
         cache.setSize(start + T);
@@ -246,8 +256,13 @@ public final class Model {
         public final float[] q, k, v;
         /** {@code [T, qDim]} attention output before o_proj. */
         public final float[] attn;
-        /** {@code [T, intermediate]} gate and up projections, and {@code silu(gate) * up}. */
+        /**
+         * {@code [T, intermediate]} gate and up projections, and {@code silu(gate) * up}; for inference
+         * {@code [ffnRows, intermediate]}, the MLP running in pieces of rows.
+         */
         public final float[] gate, up, act;
+        /** Rows the MLP arrays hold: T, or for inference at most {@link #FFN_ROWS} + {@link #FFN_TAIL} - 1. */
+        final int ffnRows;
 
         /** Every intermediate in its own array, as the backward pass needs them. */
         public LayerBuffers(ModelConfig c, int T) {
@@ -261,8 +276,9 @@ public final class Model {
             k = new float[T * c.kvDim()];
             v = new float[T * c.kvDim()];
             attn = new float[T * c.qDim()];
-            gate = new float[T * c.intermediateSize()];
-            up = new float[T * c.intermediateSize()];
+            ffnRows = keepIntermediates ? T : Math.min(T, FFN_ROWS + FFN_TAIL - 1);
+            gate = new float[ffnRows * c.intermediateSize()];
+            up = new float[ffnRows * c.intermediateSize()];
             // inference reads none of these after the layer: the FFN norm reuses the attention norm's array, the
             // SwiGLU product overwrites gate, and the residual is not copied (a 512-token block of SmolLM2: 5.5 of
             // 17 MB, a lower peak resident memory for generate)
@@ -290,7 +306,7 @@ public final class Model {
 
         // attention block
         rmsnormRows(x, w.attnNorm(), b.normed, T, H, eps);
-        projectEach(b.normed, T, false, new Matrix[] {w.q(), w.k(), w.v()},
+        projectEach(b.normed, 0, T, false, new Matrix[] {w.q(), w.k(), w.v()},
                 new float[][] {w.qBias(), w.kBias(), w.vBias()}, new float[][] {b.q, b.k, b.v});
         cache.store(l, start, T, b.k, b.v);
         attention.attend(state, l, b.q, T, start, cache.keys(l), cache.values(l), b.attn);
@@ -300,10 +316,13 @@ public final class Model {
 
         // SwiGLU MLP
         rmsnormRows(x, w.ffnNorm(), b.normed2, T, H, eps);
-        projectEach(b.normed2, T, false, new Matrix[] {w.gate(), w.up()},
-                new float[][] {w.gateBias(), w.upBias()}, new float[][] {b.gate, b.up});
-        VectorKernels.siluMul(b.gate, 0, b.up, 0, b.act, 0, T * F);
-        project(w.down(), w.downBias(), b.act, T, b.proj);
+        for (int r = 0, n; r < T; r += n) {
+            n = T - r <= b.ffnRows ? T - r : FFN_ROWS;
+            projectEach(b.normed2, r * H, n, false, new Matrix[] {w.gate(), w.up()},
+                    new float[][] {w.gateBias(), w.upBias()}, new float[][] {b.gate, b.up});
+            VectorKernels.siluMul(b.gate, 0, b.up, 0, b.act, 0, n * F);
+            project(w.down(), w.downBias(), b.act, 0, n, b.proj, r * H);
+        }
         VectorKernels.add(x, 0, b.proj, 0, T * H);
     }
 
@@ -318,27 +337,33 @@ public final class Model {
     }
 
     /**
-     * {@code in} ({@code [T, cols]}) through several matrices of the same width, each output plus its bias (null:
-     * none). One token runs as one pool job for all of them ({@link Matrix#matmulEach}: the decode step's q/k/v or
+     * The {@code T} rows of {@code in} from offset {@code inOff} ({@code [T, cols]}; {@code rowwise} reads from row
+     * 0) through several matrices of the same width, each output plus its bias (null: none). One token runs as one pool job for all of them ({@link Matrix#matmulEach}: the decode step's q/k/v or
      * gate/up without a hand-off per matrix); more tokens run per matrix, {@code rowwise} (each row as one token alone
      * gives it: decode batches) or as one GEMM (prefill). Either way the numbers of {@link #project} or
      * {@link #projectRows} per matrix.
      */
-    private static void projectEach(float[] in, int T, boolean rowwise, Matrix[] ws, float[][] biases, float[][] outs) {
+    private static void projectEach(float[] in, int inOff, int T, boolean rowwise, Matrix[] ws, float[][] biases,
+                                    float[][] outs) {
         if (T != 1) {
             for (int i = 0; i < ws.length; i++) {
                 if (rowwise) projectRows(ws[i], biases[i], in, T, outs[i]);
-                else project(ws[i], biases[i], in, T, outs[i]);
+                else project(ws[i], biases[i], in, inOff, T, outs[i], 0);
             }
             return;
         }
-        Matrix.matmulEach(ws, in, 0, outs);
+        Matrix.matmulEach(ws, in, inOff, outs);
         for (int i = 0; i < ws.length; i++)
             if (biases[i] != null) VectorKernels.add(outs[i], 0, biases[i], 0, biases[i].length);
     }
 
     private static void project(Matrix w, float[] bias, float[] in, int T, float[] out) {
-        w.matmul(in, T, out);
-        if (bias != null) for (int t = 0; t < T; t++) VectorKernels.add(out, t * w.rows(), bias, 0, w.rows());
+        project(w, bias, in, 0, T, out, 0);
+    }
+
+    /** {@code T} rows of {@code in} from {@code inOff} into the rows of {@code out} from {@code outOff}. */
+    private static void project(Matrix w, float[] bias, float[] in, int inOff, int T, float[] out, int outOff) {
+        w.matmul(in, inOff, T, out, outOff, w.rows());
+        if (bias != null) for (int t = 0; t < T; t++) VectorKernels.add(out, outOff + t * w.rows(), bias, 0, w.rows());
     }
 }
