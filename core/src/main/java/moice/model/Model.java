@@ -25,7 +25,8 @@ public final class Model {
      * Rows of a block that an inference forward runs through the MLP at once: its two {@code [rows, intermediate]}
      * arrays are the largest activations, and they and the GEMM's packed input are sized to this instead of the block
      * (SmolLM2, 512-token block: 6.3 MB → 1.7 MB). A tail shorter than {@link #FFN_TAIL} joins the piece before it,
-     * so that no piece falls to the matrix-vector path (another summation order): pieces give the block's bits.
+     * so that no piece falls to the matrix-vector path (another summation order, used up to 4 rows): pieces give the
+     * block's bits, which FfnPiecesTest checks.
      */
     static final int FFN_ROWS = 128;
     static final int FFN_TAIL = 16;
@@ -257,12 +258,10 @@ public final class Model {
         /** {@code [T, qDim]} attention output before o_proj. */
         public final float[] attn;
         /**
-         * {@code [T, intermediate]} gate and up projections, and {@code silu(gate) * up}; for inference
-         * {@code [ffnRows, intermediate]}, the MLP running in pieces of rows.
+         * {@code [T, intermediate]} gate and up projections, and {@code silu(gate) * up}; for inference at most
+         * {@code [FFN_ROWS + FFN_TAIL - 1, intermediate]}: the MLP runs in pieces of rows.
          */
         public final float[] gate, up, act;
-        /** Rows the MLP arrays hold: T, or for inference at most {@link #FFN_ROWS} + {@link #FFN_TAIL} - 1. */
-        final int ffnRows;
 
         /** Every intermediate in its own array, as the backward pass needs them. */
         public LayerBuffers(ModelConfig c, int T) {
@@ -276,7 +275,7 @@ public final class Model {
             k = new float[T * c.kvDim()];
             v = new float[T * c.kvDim()];
             attn = new float[T * c.qDim()];
-            ffnRows = keepIntermediates ? T : Math.min(T, FFN_ROWS + FFN_TAIL - 1);
+            int ffnRows = keepIntermediates ? T : Math.min(T, FFN_ROWS + FFN_TAIL - 1);
             gate = new float[ffnRows * c.intermediateSize()];
             up = new float[ffnRows * c.intermediateSize()];
             // inference reads none of these after the layer: the FFN norm reuses the attention norm's array, the
@@ -316,10 +315,12 @@ public final class Model {
 
         // SwiGLU MLP
         rmsnormRows(x, w.ffnNorm(), b.normed2, T, H, eps);
+        Matrix[] gateUp = {w.gate(), w.up()};
+        float[][] gateUpBias = {w.gateBias(), w.upBias()}, gateUpOut = {b.gate, b.up};
+        int pieceRows = b.gate.length / F;   // the whole block for training's buffers, a piece for inference's
         for (int r = 0, n; r < T; r += n) {
-            n = T - r <= b.ffnRows ? T - r : FFN_ROWS;
-            projectEach(b.normed2, r * H, n, false, new Matrix[] {w.gate(), w.up()},
-                    new float[][] {w.gateBias(), w.upBias()}, new float[][] {b.gate, b.up});
+            n = T - r <= pieceRows ? T - r : FFN_ROWS;
+            projectEach(b.normed2, r * H, n, false, gateUp, gateUpBias, gateUpOut);
             VectorKernels.siluMul(b.gate, 0, b.up, 0, b.act, 0, n * F);
             project(w.down(), w.downBias(), b.act, 0, n, b.proj, r * H);
         }
@@ -338,9 +339,10 @@ public final class Model {
 
     /**
      * The {@code T} rows of {@code in} from offset {@code inOff} ({@code [T, cols]}; {@code rowwise} reads from row
-     * 0) through several matrices of the same width, each output plus its bias (null: none). One token runs as one pool job for all of them ({@link Matrix#matmulEach}: the decode step's q/k/v or
-     * gate/up without a hand-off per matrix); more tokens run per matrix, {@code rowwise} (each row as one token alone
-     * gives it: decode batches) or as one GEMM (prefill). Either way the numbers of {@link #project} or
+     * 0) through several matrices of the same width, each output plus its bias (null: none). One token runs as one
+     * pool job for all of them ({@link Matrix#matmulEach}: the decode step's q/k/v or gate/up without a hand-off per
+     * matrix); more tokens run per matrix, {@code rowwise} (each row as one token alone gives it: decode batches) or
+     * as one GEMM (prefill). Either way the numbers of {@link #project} or
      * {@link #projectRows} per matrix.
      */
     private static void projectEach(float[] in, int inOff, int T, boolean rowwise, Matrix[] ws, float[][] biases,
