@@ -50,29 +50,9 @@ public final class CausalAttention {
      * @param rope   rotation applied to keys (the queries were rotated by the caller)
      * @param scale  score multiplier (usually 1/sqrt(headDim))
      * @param out    {@code [T, qDim]}; rows of these (token, head) pairs are overwritten
-     * @param weight if not 1, {@code out += weight · o} instead of overwriting (used to mix experts)
      */
     public static void run(AttentionShape shape, float[] qRot, int start, int t0, int t1, int kvHead,
-                           float[] keys, float[] values, Rope rope, float scale, float[] out, float weight,
-                           Scratch sc) {
-        run(shape, qRot, start, t0, t1, kvHead, keys, values, rope, scale, out, weight, null, sc);
-    }
-
-    /**
-     * As {@link #run(AttentionShape, float[], int, int, int, int, float[], float[], Rope, float, float[], float, Scratch)},
-     * but each (token, head) has its own weight {@code queryWeights[t * numHeads + h]}: {@code out += w · o}, and a
-     * query whose weight is 0 is skipped entirely (its output row is left as it is, its scores never computed). Used
-     * to mix experts when only some queries selected the expert at hand.
-     */
-    public static void run(AttentionShape shape, float[] qRot, int start, int t0, int t1, int kvHead,
-                           float[] keys, float[] values, Rope rope, float scale, float[] out, float[] queryWeights,
-                           Scratch sc) {
-        run(shape, qRot, start, t0, t1, kvHead, keys, values, rope, scale, out, 0f, queryWeights, sc);
-    }
-
-    private static void run(AttentionShape shape, float[] qRot, int start, int t0, int t1, int kvHead,
-                            float[] keys, float[] values, Rope rope, float scale, float[] out, float weight,
-                            float[] queryWeights, Scratch sc) {
+                           float[] keys, float[] values, Rope rope, float scale, float[] out, Scratch sc) {
         int d = shape.headDim(), group = shape.groupSize(), qDim = shape.qDim(), kvDim = shape.kvDim();
         int nq = (t1 - t0) * group;
         sc.ensureQueries(nq, d);
@@ -91,7 +71,6 @@ public final class CausalAttention {
                 int pos = start + t;
                 int first = shape.firstVisible(pos);
                 if (kb > pos || kb + n <= first) continue;
-                if (queryWeights != null && queryWeights[t * shape.numHeads() + h] == 0f) continue;
                 int jFrom = Math.max(0, first - kb), jTo = Math.min(n, pos - kb + 1); // visible columns [jFrom, jTo)
                 scoreTile(qRot, t * qDim + h * d, kT, d, scores, scale);
                 float tileMax = Float.NEGATIVE_INFINITY;
@@ -109,11 +88,8 @@ public final class CausalAttention {
         for (int qi = 0; qi < nq; qi++) {
             int t = t0 + qi / group, h = kvHead * group + qi % group;
             int oo = t * qDim + h * d;
-            float w = queryWeights == null ? weight : queryWeights[t * shape.numHeads() + h];
-            if (queryWeights != null && w == 0f) continue;
-            float inv = w / sum[qi];
-            if (queryWeights == null && weight == 1f) for (int c = 0; c < d; c++) out[oo + c] = acc[qi * d + c] * inv;
-            else for (int c = 0; c < d; c++) out[oo + c] += acc[qi * d + c] * inv;
+            float inv = 1f / sum[qi];
+            for (int c = 0; c < d; c++) out[oo + c] = acc[qi * d + c] * inv;
         }
     }
 

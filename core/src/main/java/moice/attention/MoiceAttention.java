@@ -16,8 +16,9 @@ import java.util.Arrays;
  * more than {@link #MIXED_MIN_TOKENS} tokens (prefill) rotate the cached keys once per chosen base into a per-thread
  * working buffer ({@link RotatedKeys}: {@code N × positions × kvDim} floats at most, reused across layers and calls)
  * and run {@link MixedExpertAttention}, which scores each query against its K experts and accumulates the values once
- * per query. Shorter blocks (decode) run, per expert, the tiled kernel that rotates key tiles on the fly, with
- * per-query weights (0 = skip). {@link #withRotatedKeyCopies} trades N× key memory for not rotating again.
+ * per query. Shorter blocks (decode) run {@link MixedExpertDecode}: the same arithmetic with key tiles rotated on the
+ * fly instead of a rotated copy of every key. {@link #withRotatedKeyCopies} trades N× key memory for not rotating
+ * again.
  *
  * <p>Immutable and shareable: what belongs to one sequence (the kept rotated key copies, the routing log) lives in its
  * {@link State}.
@@ -26,29 +27,21 @@ public final class MoiceAttention implements AttentionVariant {
     private final AttentionShape shape;
     private final Routers routers;
     private final RopeProvider[] ropes;
-    private final ThreadLocal<TaskScratch> scratch;
+    /** Per pool thread: a mixed-kernel task's working memory. */
+    private final ThreadLocal<MixedExpertAttention.Scratch> scratch;
     private final boolean keepRotatedCopies;
     private final boolean recordRouting;
     /** Per calling thread, reused across layers and calls: working copies, not sequence state. */
     private final ThreadLocal<RotatedKeys[]> transientCopies;
-    /** Per calling thread, reused across layers and calls: each expert's output rows in a decode step. */
-    private final ThreadLocal<float[][]> expertRows;
+    /** Per calling thread, reused across layers and calls: a decode step's score rows. */
+    private final ThreadLocal<MixedExpertDecode.Buffers> decodeBuffers;
+    /** Per pool thread: a decode task's working memory. */
+    private final ThreadLocal<MixedExpertDecode.Scratch> decodeScratch;
 
     /** Above this many tokens a call rotates keys once per base and mixes experts in one kernel. */
     static final int MIXED_MIN_TOKENS = VanillaAttention.QUERY_TILE;
     /** Query tokens per task of the mixed kernel; its score rows are this × group size × K. */
     static final int MIXED_QUERY_TILE = 8;
-
-    /** Per-thread working memory of one (kv head, query tile) task. */
-    private static final class TaskScratch {
-        final CausalAttention.Scratch attention;
-        final MixedExpertAttention.Scratch mixed = new MixedExpertAttention.Scratch();
-        float[] queries = new float[0];
-
-        TaskScratch(int headDim) {
-            attention = new CausalAttention.Scratch(headDim);
-        }
-    }
 
     /**
      * @param ropes one provider per base, in the order of {@code routers.bases()}, each with the model's rope scaling
@@ -68,9 +61,10 @@ public final class MoiceAttention implements AttentionVariant {
         this.ropes = ropes.clone();
         this.keepRotatedCopies = keepRotatedCopies;
         this.recordRouting = recordRouting;
-        this.scratch = ThreadLocal.withInitial(() -> new TaskScratch(shape.headDim()));
+        this.scratch = ThreadLocal.withInitial(MixedExpertAttention.Scratch::new);
         this.transientCopies = ThreadLocal.withInitial(() -> new RotatedKeys[routers.numExperts()]);
-        this.expertRows = ThreadLocal.withInitial(() -> new float[routers.numExperts()][0]);
+        this.decodeBuffers = ThreadLocal.withInitial(MixedExpertDecode.Buffers::new);
+        this.decodeScratch = ThreadLocal.withInitial(() -> new MixedExpertDecode.Scratch(shape.headDim()));
     }
 
     /** MoICE with one {@link RopeProvider} per base of {@code routers}, each with the model's {@code scaling}. */
@@ -151,52 +145,9 @@ public final class MoiceAttention implements AttentionVariant {
                 rope, values, scale, out);
         else if (T > MIXED_MIN_TOKENS) attendMixed(transientCopies(keys, start + T, experts, rope), q, T, start,
                 experts, weights, rope, values, scale, out);
-        else attendPerExpert(q, T, start, experts, weights, rope, keys, values, scale, out);
+        else MixedExpertDecode.run(shape, q, T, start, experts, weights, routers.topK(), rope, keys, values, scale, out,
+                decodeBuffers.get(), decodeScratch);
         if (state.log != null) state.log.record(layer, start, T, experts, weights, logits);
-    }
-
-    /**
-     * Few tokens (decode): per expert, the queries that chose it run the on-the-fly kernel, which rotates each key
-     * tile as it goes; rotating every key once per base first would cost the same and write it all to memory. One task
-     * per (query tile, KV head, expert), each into its expert's own output rows, summed in expert order afterwards:
-     * a decode step has as many tasks as KV heads × experts instead of KV heads (three for SmolLM2, which left one of
-     * two threads idle a third of the time), with the same sums in the same order as one task per KV head.
-     */
-    private void attendPerExpert(float[] q, int T, int start, int[] experts, float[] weights, Rope[] rope,
-                                 float[] keys, float[] values, float scale, float[] out) {
-        int n = routers.numExperts(), k = routers.topK(), heads = shape.numHeads(), qDim = shape.qDim();
-        // expertWeights[j][t * heads + h]: weight of expert j for that query, 0 when not selected
-        float[][] expertWeights = new float[n][T * heads];
-        for (int e = 0; e < T * heads; e++)
-            for (int r = 0; r < k; r++) expertWeights[experts[e * k + r]][e] = weights[e * k + r];
-        // zeroed output rows of the experts some query chose (null: none did), from the calling thread's reused rows
-        // rather than fresh ones per layer and token
-        float[][] rows = expertRows.get();
-        float[][] expertOut = new float[n][];
-        for (int e : experts) {
-            if (expertOut[e] != null) continue;
-            if (rows[e].length < T * qDim) rows[e] = new float[T * qDim];
-            Arrays.fill(rows[e], 0, T * qDim, 0f);
-            expertOut[e] = rows[e];
-        }
-
-        int tiles = (T + VanillaAttention.QUERY_TILE - 1) / VanillaAttention.QUERY_TILE;
-        int kvHeads = shape.numKvHeads();
-        Parallel.forRange(tiles * kvHeads * n, 1, (lo, hi) -> {
-            TaskScratch sc = scratch.get();
-            if (sc.queries.length < T * qDim) sc.queries = new float[T * qDim];
-            for (int task = lo; task < hi; task++) {
-                int j = task % n, g = task / n % kvHeads, tile = tiles - 1 - task / (n * kvHeads);
-                if (expertOut[j] == null) continue;
-                int t0 = tile * VanillaAttention.QUERY_TILE, t1 = Math.min(T, t0 + VanillaAttention.QUERY_TILE);
-                if (!rotateSelected(q, sc.queries, expertWeights[j], t0, t1, g, start, rope[j])) continue;
-                CausalAttention.run(shape, sc.queries, start, t0, t1, g, keys, values, rope[j], scale, expertOut[j],
-                        expertWeights[j], sc.attention);
-            }
-        });
-        Arrays.fill(out, 0, T * qDim, 0f);
-        for (int j = 0; j < n; j++)
-            if (expertOut[j] != null) for (int i = 0; i < T * qDim; i++) out[i] += expertOut[j][i];
     }
 
     /** Blocks: all experts of a query tile at once over keys rotated once per base ({@link MixedExpertAttention}). */
@@ -206,12 +157,12 @@ public final class MoiceAttention implements AttentionVariant {
         int tiles = (T + MIXED_QUERY_TILE - 1) / MIXED_QUERY_TILE;
         // late query tiles see the most keys: hand them out first so the threads finish together
         Parallel.forRange(kvHeads * tiles, 1, (lo, hi) -> {
-            TaskScratch sc = scratch.get();
+            MixedExpertAttention.Scratch sc = scratch.get();
             for (int task = lo; task < hi; task++) {
                 int g = task % kvHeads, tile = tiles - 1 - task / kvHeads;
                 int t0 = tile * MIXED_QUERY_TILE, t1 = Math.min(T, t0 + MIXED_QUERY_TILE);
                 MixedExpertAttention.run(shape, q, start, t0, t1, g, experts, weights, k, rotated, rope, values,
-                        scale, out, sc.mixed);
+                        scale, out, sc);
             }
         });
     }
@@ -262,24 +213,6 @@ public final class MoiceAttention implements AttentionVariant {
         KeptCopies(RotatedKeys[] perExpert) {
             this.perExpert = perExpert;
         }
-    }
-
-    /**
-     * Copies the queries of tokens [t0, t1) and kv head g's query heads that selected the expert into {@code dst}
-     * (same [T, qDim] layout), rotated with its base; false when none did.
-     */
-    private boolean rotateSelected(float[] q, float[] dst, float[] weightOf, int t0, int t1, int g, int start, Rope rope) {
-        int d = shape.headDim(), qDim = shape.qDim(), heads = shape.numHeads(), group = shape.groupSize();
-        boolean any = false;
-        for (int t = t0; t < t1; t++)
-            for (int h = g * group; h < (g + 1) * group; h++) {
-                if (weightOf[t * heads + h] == 0f) continue;
-                int o = t * qDim + h * d;
-                System.arraycopy(q, o, dst, o, d);
-                RopeKernels.rotate(dst, o, start + t, rope, shape.layout());
-                any = true;
-            }
-        return any;
     }
 
     /** Router of {@code layer} for every (token, head) of the block: top-K experts, renormalised weights, logits. */

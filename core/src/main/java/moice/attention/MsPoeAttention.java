@@ -126,7 +126,7 @@ public final class MsPoeAttention implements AttentionVariant {
                 int g = task % kvHeads, tile = task / kvHeads;
                 int t0 = tile * VanillaAttention.QUERY_TILE, t1 = Math.min(T, t0 + VanillaAttention.QUERY_TILE);
                 Rope keyRope = ropes[rank[g * group]];
-                CausalAttention.run(shape, q, start, t0, t1, g, keys, values, keyRope, scale, out, 1f, sc);
+                CausalAttention.run(shape, q, start, t0, t1, g, keys, values, keyRope, scale, out, sc);
             }
         });
     }

@@ -8,6 +8,8 @@ package moice.attention;
  * for the positions they need; it may run while other threads read positions already covered.
  */
 public final class Rope {
+    /** Positions per key tile of the transposed tables: the attention kernels' key tile. */
+    static final int TILE = CausalAttention.KEY_TILE;
     private final int headDim;
     private final float[] invFreq;
     private final float attentionFactor;
@@ -16,6 +18,9 @@ public final class Rope {
     // array holding the old entries, so a reader sees either one, each complete)
     private volatile float[] cos = new float[0];
     private volatile float[] sin = new float[0];
+    // the same entries transposed per key tile, for rotating a tile of keys with vectors (see cosTiles)
+    private volatile float[] cosTiles = new float[0];
+    private volatile float[] sinTiles = new float[0];
     private int positions;
 
     private Rope(int headDim, float[] invFreq, float attentionFactor, double positionRatio) {
@@ -116,26 +121,47 @@ public final class Rope {
         return dim * Math.log(maxPos / (rotations * 2 * Math.PI)) / (2 * Math.log(base));
     }
 
-    /** Makes the table cover positions {@code [0, n)}. */
+    /** Makes the tables cover positions {@code [0, n)} (the tile tables: every tile holding one of them). */
     public synchronized void ensure(int n) {
         if (n <= positions) return;
         int cap = Math.max(n, Math.min(positions * 2, Integer.MAX_VALUE / invFreq.length));
         int half = invFreq.length;
         float[] c = java.util.Arrays.copyOf(cos, cap * half);
         float[] s = java.util.Arrays.copyOf(sin, cap * half);
-        for (int p = positions; p < cap; p++) {
+        for (int p = positions; p < cap; p++)
             for (int i = 0; i < half; i++) {
-                // float32 product, as torch computes freqs; with ratio 1 the double quotient and product are exact,
-                // so both branches give the same float
-                float angle = positionRatio == 1.0 ? (float) p * invFreq[i]
-                        : (float) ((double) p / positionRatio * (double) invFreq[i]);
-                c[p * half + i] = (float) Math.cos(angle) * attentionFactor;
-                s[p * half + i] = (float) Math.sin(angle) * attentionFactor;
+                c[p * half + i] = cos(p, i);
+                s[p * half + i] = sin(p, i);
             }
-        }
+        int tilesBefore = cosTiles.length / (half * TILE), tiles = (cap + TILE - 1) / TILE;
+        float[] ct = java.util.Arrays.copyOf(cosTiles, tiles * half * TILE);
+        float[] st = java.util.Arrays.copyOf(sinTiles, tiles * half * TILE);
+        for (int p = tilesBefore * TILE; p < tiles * TILE; p++)
+            for (int i = 0; i < half; i++) {
+                int o = (p / TILE * half + i) * TILE + p % TILE;
+                ct[o] = cos(p, i);
+                st[o] = sin(p, i);
+            }
         cos = c;
         sin = s;
+        cosTiles = ct;
+        sinTiles = st;
         positions = cap;
+    }
+
+    /** The angle of position {@code p} and frequency {@code i}, as cos and sin entries hold them. */
+    private float angle(int p, int i) {
+        // float32 product, as torch computes freqs; with ratio 1 the double quotient and product are exact, so both
+        // branches give the same float
+        return positionRatio == 1.0 ? (float) p * invFreq[i] : (float) ((double) p / positionRatio * (double) invFreq[i]);
+    }
+
+    private float cos(int p, int i) {
+        return (float) Math.cos(angle(p, i)) * attentionFactor;
+    }
+
+    private float sin(int p, int i) {
+        return (float) Math.sin(angle(p, i)) * attentionFactor;
     }
 
     /** cos table: entry {@code [pos * headDim/2 + i]}. */
@@ -143,6 +169,16 @@ public final class Rope {
 
     /** sin table, same layout as {@link #cos()}. */
     public float[] sin() { return sin; }
+
+    /**
+     * The cos table transposed per key tile of {@link #TILE} positions: entry {@code [(tile · headDim/2 + i) · TILE + j]}
+     * is {@code cos()[(tile · TILE + j) · headDim/2 + i]}, so one frequency's entries for a tile's positions are
+     * contiguous. Covers every tile that holds a position below {@link #ensure}'s bound.
+     */
+    float[] cosTiles() { return cosTiles; }
+
+    /** The sin table in the layout of {@link #cosTiles()}. */
+    float[] sinTiles() { return sinTiles; }
 
     public int headDim() { return headDim; }
 

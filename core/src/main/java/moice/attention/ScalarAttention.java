@@ -9,27 +9,13 @@ public final class ScalarAttention {
 
     /** Same contract as {@link CausalAttention#run}, without tiling. */
     public static void run(AttentionShape shape, float[] qRot, int start, int t0, int t1, int kvHead,
-                           float[] keys, float[] values, Rope rope, float scale, float[] out, float weight) {
-        run(shape, qRot, start, t0, t1, kvHead, keys, values, rope, scale, out, weight, null);
-    }
-
-    /** Same contract as the per-query-weight {@link CausalAttention#run}: {@code out += w · o}, weight 0 skips. */
-    public static void run(AttentionShape shape, float[] qRot, int start, int t0, int t1, int kvHead,
-                           float[] keys, float[] values, Rope rope, float scale, float[] out, float[] queryWeights) {
-        run(shape, qRot, start, t0, t1, kvHead, keys, values, rope, scale, out, 0f, queryWeights);
-    }
-
-    private static void run(AttentionShape shape, float[] qRot, int start, int t0, int t1, int kvHead,
-                            float[] keys, float[] values, Rope rope, float scale, float[] out, float weight,
-                            float[] queryWeights) {
+                           float[] keys, float[] values, Rope rope, float scale, float[] out) {
         int d = shape.headDim(), group = shape.groupSize(), qDim = shape.qDim(), kvDim = shape.kvDim();
         float[] k = new float[d];
         for (int t = t0; t < t1; t++) {
             int pos = start + t;
             int first = shape.firstVisible(pos);
             for (int h = kvHead * group; h < (kvHead + 1) * group; h++) {
-                float w = queryWeights == null ? weight : queryWeights[t * shape.numHeads() + h];
-                if (queryWeights != null && w == 0f) continue;
                 double[] s = new double[pos + 1];
                 double max = Double.NEGATIVE_INFINITY;
                 for (int j = first; j <= pos; j++) {
@@ -45,9 +31,7 @@ public final class ScalarAttention {
                 for (int c = 0; c < d; c++) {
                     double o = 0;
                     for (int j = first; j <= pos; j++) o += s[j] * values[j * kvDim + kvHead * d + c];
-                    int oo = t * qDim + h * d + c;
-                    if (queryWeights == null && w == 1f) out[oo] = (float) (o / total);
-                    else out[oo] += (float) (w * o / total);
+                    out[t * qDim + h * d + c] = (float) (o / total);
                 }
             }
         }

@@ -31,7 +31,7 @@ public final class VanillaAttention implements AttentionVariant {
             for (int task = lo; task < hi; task++) {
                 int g = task % kvHeads, tile = tiles - 1 - task / kvHeads;
                 int t0 = tile * QUERY_TILE, t1 = Math.min(T, t0 + QUERY_TILE);
-                CausalAttention.run(shape, q, start, t0, t1, g, keys, values, rope, scale, out, 1f, sc);
+                CausalAttention.run(shape, q, start, t0, t1, g, keys, values, rope, scale, out, sc);
             }
         });
     }
