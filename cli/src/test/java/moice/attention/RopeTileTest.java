@@ -20,8 +20,9 @@ class RopeTileTest {
     void tileRotationEqualsPerKeyRotation(int d, RopeLayout layout, double ratio) {
         Random rnd = new Random(d);
         Rope rope = Rope.of(10000, d, RopeScaling.NONE, 4096, 300).withPositionRatio(ratio);
-        rope.ensure(70);   // grown in two steps: the tile tables must continue the first tiles correctly
         rope.ensure(300);
+        rope.ensureTiles(70);   // grown in two steps: the tile tables must continue the first tiles correctly
+        rope.ensureTiles(300);
         int half = d / 2;
         for (int p = 0; p < 300; p++)
             for (int i = 0; i < half; i++) {

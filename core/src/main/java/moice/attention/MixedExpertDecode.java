@@ -81,6 +81,7 @@ final class MixedExpertDecode {
                     ThreadLocal<Scratch> scratch) {
         int heads = shape.numHeads();
         int lo = shape.firstVisible(start), hi = start + T;
+        for (Rope r : rope) r.ensureTiles(hi);
         int width = (hi - (lo - lo % TILE) + TILE - 1) / TILE * TILE;
         // tokens per slice: the score rows of a slice within MAX_SCORES floats (one token at least)
         int perSlice = (int) Math.max(1, Math.min(T, MAX_SCORES / ((long) heads * rope.length * width)));

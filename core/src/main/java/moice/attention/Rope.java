@@ -121,7 +121,7 @@ public final class Rope {
         return dim * Math.log(maxPos / (rotations * 2 * Math.PI)) / (2 * Math.log(base));
     }
 
-    /** Makes the tables cover positions {@code [0, n)} (the tile tables: every tile holding one of them). */
+    /** Makes the tables cover positions {@code [0, n)}. */
     public synchronized void ensure(int n) {
         if (n <= positions) return;
         int cap = Math.max(n, Math.min(positions * 2, Integer.MAX_VALUE / invFreq.length));
@@ -133,7 +133,21 @@ public final class Rope {
                 c[p * half + i] = cos(p, i);
                 s[p * half + i] = sin(p, i);
             }
-        int tilesBefore = cosTiles.length / (half * TILE), tiles = (cap + TILE - 1) / TILE;
+        cos = c;
+        sin = s;
+        positions = cap;
+    }
+
+    /**
+     * Makes {@link #cosTiles()} and {@link #sinTiles()} cover every tile holding a position below {@code n} (and the
+     * plain tables cover {@code [0, n)}). Separate from {@link #ensure} because only MoICE decode reads them: vanilla
+     * attention does not pay their memory.
+     */
+    synchronized void ensureTiles(int n) {
+        ensure(n);
+        int half = invFreq.length, tilesBefore = cosTiles.length / (half * TILE), tiles = (n + TILE - 1) / TILE;
+        if (tiles <= tilesBefore) return;
+        tiles = Math.max(tiles, Math.min(2 * tilesBefore, Integer.MAX_VALUE / (half * TILE)));
         float[] ct = java.util.Arrays.copyOf(cosTiles, tiles * half * TILE);
         float[] st = java.util.Arrays.copyOf(sinTiles, tiles * half * TILE);
         for (int p = tilesBefore * TILE; p < tiles * TILE; p++)
@@ -142,11 +156,8 @@ public final class Rope {
                 ct[o] = cos(p, i);
                 st[o] = sin(p, i);
             }
-        cos = c;
-        sin = s;
         cosTiles = ct;
         sinTiles = st;
-        positions = cap;
     }
 
     /** The angle of position {@code p} and frequency {@code i}, as cos and sin entries hold them. */
@@ -173,7 +184,7 @@ public final class Rope {
     /**
      * The cos table transposed per key tile of {@link #TILE} positions: entry {@code [(tile · headDim/2 + i) · TILE + j]}
      * is {@code cos()[(tile · TILE + j) · headDim/2 + i]}, so one frequency's entries for a tile's positions are
-     * contiguous. Covers every tile that holds a position below {@link #ensure}'s bound.
+     * contiguous. Covers every tile that holds a position below {@link #ensureTiles}'s bound.
      */
     float[] cosTiles() { return cosTiles; }
 
