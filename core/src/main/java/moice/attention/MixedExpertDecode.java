@@ -27,11 +27,10 @@ final class MixedExpertDecode {
     private static final int TILE = CausalAttention.KEY_TILE;
     /** Most score floats one slice of the block holds (16 MiB); longer blocks run in slices of tokens. */
     static final long MAX_SCORES = 4L << 20;
-
-    private MixedExpertDecode() {}
-
     /** Key tiles per task of the first pass. */
     private static final int TILES_PER_TASK = 4;
+
+    private MixedExpertDecode() {}
 
     /** Working memory of one call, owned by the calling thread and reused across layers and calls. */
     static final class Buffers {
@@ -104,16 +103,16 @@ final class MixedExpertDecode {
         b.ensure((t1 - t0) * heads * n, d, width, kvHeads * n);
 
         // the selected rows grouped by (kv head, expert), in position order, their queries rotated with that base
-        int[] start0 = b.rowsStart;
-        java.util.Arrays.fill(start0, 0, kvHeads * n + 1, 0);
+        int[] rowsStart = b.rowsStart;
+        Arrays.fill(rowsStart, 0, kvHeads * n + 1, 0);
         for (int t = t0; t < t1; t++)
             for (int h = 0; h < heads; h++)
                 for (int r = 0; r < k; r++) {
                     int choice = (t * heads + h) * k + r;
-                    if (weights[choice] != 0f) start0[h / group * n + experts[choice] + 1]++;
+                    if (weights[choice] != 0f) rowsStart[h / group * n + experts[choice] + 1]++;
                 }
-        for (int x = 0; x < kvHeads * n; x++) start0[x + 1] += start0[x];
-        int[] fill = java.util.Arrays.copyOf(start0, kvHeads * n);
+        for (int x = 0; x < kvHeads * n; x++) rowsStart[x + 1] += rowsStart[x];
+        int[] fill = Arrays.copyOf(rowsStart, kvHeads * n);
         for (int t = t0; t < t1; t++)
             for (int h = 0; h < heads; h++)
                 for (int r = 0; r < k; r++) {
@@ -140,7 +139,7 @@ final class MixedExpertDecode {
                     RopeKernels.transposeTile(keys, kvDim, g * d, d, kb, Math.max(kb, lo), Math.min(kb + TILE, hi),
                             sc.rawTile);
                     for (int e = 0; e < n; e++) {
-                        int rs = start0[g * n + e], re = start0[g * n + e + 1];
+                        int rs = rowsStart[g * n + e], re = rowsStart[g * n + e + 1];
                         if (rs == re) continue;
                         RopeKernels.rotateTile(sc.rawTile, kb / TILE, rope[e], shape.layout(), kT, 0);
                         // rows are in position order; three share the tile's key loads when all three see it and
