@@ -36,13 +36,13 @@ class RopeTileTest {
         for (int g = 0; g < kvHeads; g++)
             for (int kb = 0; kb < 300; kb += TILE) {
                 int p0 = kb == 256 ? 261 : kb, p1 = Math.min(kb + TILE, 300); // a partial first and last tile
-                float[] raw = new float[d * TILE], tiled = new float[3 + d * TILE], expected = new float[d * TILE];
+                float[] raw = new float[d * TILE], tiled = new float[d * TILE], expected = new float[d * TILE];
                 RopeKernels.transposeTile(keys, kvDim, g * d, d, kb, p0, p1, raw);
-                RopeKernels.rotateTile(raw, kb / TILE, rope, layout, tiled, 3);
+                RopeKernels.rotateTile(raw, kb / TILE, rope, layout, tiled);
                 for (int p = p0; p < p1; p++) {
                     RopeKernels.rotateInto(keys, p * kvDim + g * d, p, rope, layout, expected, TILE, p - kb);
                     for (int c = 0; c < d; c++)
-                        assertEquals(expected[c * TILE + p - kb], tiled[3 + c * TILE + p - kb], 0f,
+                        assertEquals(expected[c * TILE + p - kb], tiled[c * TILE + p - kb], 0f,
                                 "head " + g + " position " + p + " dim " + c);
                 }
             }

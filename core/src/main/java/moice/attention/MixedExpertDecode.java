@@ -141,7 +141,7 @@ final class MixedExpertDecode {
                     for (int e = 0; e < n; e++) {
                         int rs = rowsStart[g * n + e], re = rowsStart[g * n + e + 1];
                         if (rs == re) continue;
-                        RopeKernels.rotateTile(sc.rawTile, kb / TILE, rope[e], shape.layout(), kT, 0);
+                        RopeKernels.rotateTile(sc.rawTile, kb / TILE, rope[e], shape.layout(), kT);
                         // rows are in position order; three share the tile's key loads when all three see it and
                         // are neighbouring heads of one token
                         int r = rs;

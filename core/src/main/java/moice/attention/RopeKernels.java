@@ -69,13 +69,13 @@ final class RopeKernels {
     }
 
     /**
-     * Writes into the {@code [d, TILE]} block of {@code kT} at {@code kto} the keys of {@code rawT} ({@link
+     * Writes into the {@code [d, TILE]} tile {@code kT} the keys of {@code rawT} ({@link
      * #transposeTile}) rotated for the positions of tile {@code tile}: column {@code j} by position {@code tile · TILE
      * + j}, every column (ones holding no key come out as garbage that no caller reads). The same products and
      * differences as {@link #rotateInto}, lane by lane, so the same bits; vectors run over keys, which the transposed
      * tables of {@link Rope#cosTiles()} make contiguous.
      */
-    static void rotateTile(float[] rawT, int tile, Rope rope, RopeLayout layout, float[] kT, int kto) {
+    static void rotateTile(float[] rawT, int tile, Rope rope, RopeLayout layout, float[] kT) {
         int half = rope.headDim() / 2, L = S.length();
         float[] cos = rope.cosTiles(), sin = rope.sinTiles();
         boolean split = layout == RopeLayout.HALF_SPLIT;
@@ -85,8 +85,8 @@ final class RopeKernels {
             for (int j = 0; j < TILE; j += L) {
                 FloatVector x1 = FloatVector.fromArray(S, rawT, r1 + j), x2 = FloatVector.fromArray(S, rawT, r2 + j);
                 FloatVector c = FloatVector.fromArray(S, cos, to + j), s = FloatVector.fromArray(S, sin, to + j);
-                x1.mul(c).sub(x2.mul(s)).intoArray(kT, kto + r1 + j);
-                x2.mul(c).add(x1.mul(s)).intoArray(kT, kto + r2 + j);
+                x1.mul(c).sub(x2.mul(s)).intoArray(kT, r1 + j);
+                x2.mul(c).add(x1.mul(s)).intoArray(kT, r2 + j);
             }
         }
     }
