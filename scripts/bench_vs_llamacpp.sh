@@ -8,7 +8,10 @@
 # LLAMA_CPP_DIR: a llama.cpp checkout built as docs/benchmarks.md says (binaries in build/bin), or the bin folder.
 # ROUNDS (default 2): how many times the whole A B sequence is repeated.
 # Environment: BENCH_DIR (default /tmp/moice-bench) holds the Q8_0/F32 files made from the shipped Q4_1 with
-# `bin/moice convert` (made once, reused); TYPES (default "Q4_1 Q8_0 F32"); THREADS (default 2); PREFILL (512,2048),
+# `bin/moice convert` (made once, reused), and Q4_K made from that F32 file with llama.cpp's `llama-quantize
+# F32 Q4_K_M` (moice's convert writes no k-quants; SmolLM2's 576-column rows are not a multiple of Q4_K's 256, so
+# llama-quantize stores those in its fallback Q5_0 and only ffn_down and the 1536-column tensors in Q4_K/Q6_K — both
+# engines read the same file); TYPES (default "Q4_1 Q8_0 F32"); THREADS (default 2); PREFILL (512,2048),
 # DECODE (128), REPEATS (3) only to shrink a smoke run (the documented comparison uses the defaults).
 # Both engines: prefill 512 and 2048 tokens, decode 128 tokens from an empty cache, 3 repeats.
 # llama.cpp: llama-bench -m FILE -t 2 -p 512,2048 -n 128 -r 3 (mean ± sd of 3);
@@ -48,7 +51,16 @@ file_for() { # the model file of a weight type; Q8_0/F16/F32 are converted from 
         "$MOICE" convert --model smollm2-135m-instruct --type "$t" --out "$f" >&2
       fi
       echo "$f" ;;
-    *) echo "bench_vs_llamacpp: unknown type $1 (Q4_1, Q8_0, F16, F32)" >&2; exit 2 ;;
+    Q4_K)
+      local f="$BENCH_DIR/smollm2-135m-instruct.Q4_K_M.gguf"
+      if [ ! -f "$f" ]; then
+        local q="$LLAMA_CPP_DIR/build/bin/llama-quantize"
+        [ -x "$q" ] || q="$(dirname "$LLAMA_BENCH")/llama-quantize"
+        [ -x "$q" ] || { echo "bench_vs_llamacpp: Q4_K needs llama-quantize beside llama-bench" >&2; exit 2; }
+        "$q" "$(file_for F32)" "$f.tmp" Q4_K_M >&2 && mv "$f.tmp" "$f"
+      fi
+      echo "$f" ;;
+    *) echo "bench_vs_llamacpp: unknown type $1 (Q4_1, Q8_0, Q4_K, F16, F32)" >&2; exit 2 ;;
   esac
 }
 
