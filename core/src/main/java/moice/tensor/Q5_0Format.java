@@ -1,12 +1,16 @@
 package moice.tensor;
 
+import static jdk.incubator.vector.VectorOperators.ADD;
 import static jdk.incubator.vector.VectorOperators.B2I;
 import static jdk.incubator.vector.VectorOperators.I2F;
 import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
 import static moice.tensor.QuantBlocks.B8;
+import static moice.tensor.QuantBlocks.BW;
 import static moice.tensor.QuantBlocks.F8;
+import static moice.tensor.QuantBlocks.FW;
 import static moice.tensor.QuantBlocks.I8;
+import static moice.tensor.QuantBlocks.IW;
 import static moice.tensor.QuantBlocks.LE;
 import static moice.tensor.QuantBlocks.half;
 
@@ -14,6 +18,7 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 
 /**
  * ggml's Q5_0: blocks of 32 values in 22 bytes: f16 scale {@code d}, a little-endian u32 {@code qh} holding the fifth
@@ -37,9 +42,23 @@ final class Q5_0Format implements WeightFormat, RowDot {
             dequantizeRowScalar(data, offset, cols, dst, dstOff);
             return;
         }
-        IntVector lane = QuantBlocks.LANE_INDEX;
         // addressed from 0 so that C2 hoists the bounds checks (see QuantBlocks)
         MemorySegment row = data.asSlice(offset, (long) BYTES * (cols / BLOCK));
+        if (QuantBlocks.WIDE) { // 16 lanes: the same operations per value, half the instructions
+            for (int b = 0; b < cols / BLOCK; b++) {
+                long block = (long) BYTES * b;
+                float d = half(row, block);
+                int qh = row.get(QuantBlocks.LE_INT, block + QH);
+                int out = dstOff + BLOCK * b;
+                var q = (IntVector) ByteVector.fromMemorySegment(BW, row, block + QS, LE).convertShape(B2I, IW, 0);
+                ((FloatVector) q.and(0xF).sub(16).lanewise(ADD, 16, VectorMask.fromLong(IW, qh))
+                        .convertShape(I2F, FW, 0)).mul(d).intoArray(dst, out);
+                ((FloatVector) q.lanewise(LSHR, 4).and(0xF).sub(16).lanewise(ADD, 16, VectorMask.fromLong(IW, qh >>> 16))
+                        .convertShape(I2F, FW, 0)).mul(d).intoArray(dst, out + 16);
+            }
+            return;
+        }
+        IntVector lane = QuantBlocks.LANE_INDEX;
         for (int b = 0; b < cols / BLOCK; b++) {
             long block = (long) BYTES * b;
             float d = half(row, block);
@@ -77,24 +96,69 @@ final class Q5_0Format implements WeightFormat, RowDot {
     /** {@link #dotRow}'s grouping (see there); none on the plain-loop path. */
     @Override
     public Sums sums() {
-        return QuantBlocks.VECTOR ? Sums.QUARTERS_OF_32 : null;
+        return QuantBlocks.VECTOR ? QuantBlocks.WIDE ? Sums.HALVES_OF_32 : Sums.QUARTERS_OF_32 : null;
     }
 
+    /**
+     * With 8-lane vectors a block is four vectors of 8 weights, each with its own accumulator; with 16-lane vectors
+     * ({@link QuantBlocks#WIDE}) two: values 0–15 (the low nibbles, fifth bits 0–15 of {@code qh}) and 16–31 (the high
+     * nibbles, bits 16–31), so one widening load feeds both halves, and the fifth bits become a lane mask (one
+     * {@code kmov} on AVX-512) that adds 16 where set: 1.5× faster than shifting them into place per lane (RowDotBench,
+     * 1536×576: 163 → 109 µs).
+     */
     @Override
     public float dotRow(MemorySegment data, long offset, int cols, float[] x, int xOff) {
         QuantBlocks.checkCols(DType.Q5_0, cols);
         if (!QuantBlocks.VECTOR) return QuantBlocks.dotByBlocks(this, data, offset, cols, x, xOff);
+        // addressed from 0 so that C2 hoists the bounds checks (see QuantBlocks)
+        return dot(data.asSlice(offset, (long) BYTES * (cols / BLOCK)), 0, cols, x, xOff);
+    }
+
+    /**
+     * Row by row, each exactly as {@link #dotRow}, with one slice for all {@code n} rows (as {@link Q8_0Format}: a
+     * slice per row is not always scalar-replaced). A kernel dotting four rows at once, as Q4_1's, measured 1.8×
+     * slower than this on a cache-resident [1536 × 576] (RowDotBench, 16-lane: 191 vs 108 µs).
+     */
+    @Override
+    public void dotRowGroup(MemorySegment data, long offset, long rowBytes, int n, int cols, float[] x, int xOff,
+                            float[] out, int outOff) {
+        QuantBlocks.checkCols(DType.Q5_0, cols);
+        if (!QuantBlocks.VECTOR || rowBytes != (long) BYTES * (cols / BLOCK)) {
+            RowDot.super.dotRowGroup(data, offset, rowBytes, n, cols, x, xOff, out, outOff);
+            return;
+        }
+        MemorySegment rows = data.asSlice(offset, n * rowBytes);
+        for (int i = 0; i < n; i++) out[outOff + i] = dot(rows, i * rowBytes, cols, x, xOff);
+    }
+
+    /** The row at {@code base} of {@code rows}, as {@link #dotRow} describes. */
+    private static float dot(MemorySegment rows, long base, int cols, float[] x, int xOff) {
+        if (QuantBlocks.WIDE) {
+            FloatVector lo = FloatVector.zero(FW), hi = lo;
+            for (int b = 0; b < cols / BLOCK; b++) {
+                long block = base + (long) BYTES * b;
+                float d = half(rows, block);
+                int qh = rows.get(QuantBlocks.LE_INT, block + QH);
+                int xb = xOff + BLOCK * b;
+                var q = (IntVector) ByteVector.fromMemorySegment(BW, rows, block + QS, LE).convertShape(B2I, IW, 0);
+                var wl = ((FloatVector) q.and(0xF).sub(16).lanewise(ADD, 16, VectorMask.fromLong(IW, qh))
+                        .convertShape(I2F, FW, 0)).mul(d);
+                var wh = ((FloatVector) q.lanewise(LSHR, 4).and(0xF).sub(16).lanewise(ADD, 16, VectorMask.fromLong(IW, qh >>> 16))
+                        .convertShape(I2F, FW, 0)).mul(d);
+                lo = wl.fma(FloatVector.fromArray(FW, x, xb), lo);
+                hi = wh.fma(FloatVector.fromArray(FW, x, xb + 16), hi);
+            }
+            return VectorKernels.sumLanes(lo.add(hi));
+        }
         IntVector lane = QuantBlocks.LANE_INDEX;
         FloatVector a0 = FloatVector.zero(F8), a1 = a0, a2 = a0, a3 = a0;
-        // addressed from 0 so that C2 hoists the bounds checks (see QuantBlocks)
-        MemorySegment row = data.asSlice(offset, (long) BYTES * (cols / BLOCK));
         for (int b = 0; b < cols / BLOCK; b++) {
-            long block = (long) BYTES * b;
-            float d = half(row, block);
-            int qh = row.get(QuantBlocks.LE_INT, block + QH);
+            long block = base + (long) BYTES * b;
+            float d = half(rows, block);
+            int qh = rows.get(QuantBlocks.LE_INT, block + QH);
             int xb = xOff + BLOCK * b;
-            var q0 = (IntVector) ByteVector.fromMemorySegment(B8, row, block + QS, LE).convertShape(B2I, I8, 0);
-            var q1 = (IntVector) ByteVector.fromMemorySegment(B8, row, block + QS + 8, LE).convertShape(B2I, I8, 0);
+            var q0 = (IntVector) ByteVector.fromMemorySegment(B8, rows, block + QS, LE).convertShape(B2I, I8, 0);
+            var q1 = (IntVector) ByteVector.fromMemorySegment(B8, rows, block + QS + 8, LE).convertShape(B2I, I8, 0);
             var h0 = IntVector.broadcast(I8, qh).lanewise(LSHR, lane).and(1).lanewise(LSHL, 4);
             var h1 = IntVector.broadcast(I8, qh >>> 8).lanewise(LSHR, lane).and(1).lanewise(LSHL, 4);
             var h2 = IntVector.broadcast(I8, qh >>> 16).lanewise(LSHR, lane).and(1).lanewise(LSHL, 4);
@@ -110,4 +174,5 @@ final class Q5_0Format implements WeightFormat, RowDot {
         }
         return VectorKernels.sumLanes256(a0.add(a1).add(a2.add(a3)));
     }
+
 }

@@ -1,12 +1,16 @@
 package moice.tensor;
 
+import static jdk.incubator.vector.VectorOperators.ADD;
 import static jdk.incubator.vector.VectorOperators.B2I;
 import static jdk.incubator.vector.VectorOperators.I2F;
 import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
 import static moice.tensor.QuantBlocks.B8;
+import static moice.tensor.QuantBlocks.BW;
 import static moice.tensor.QuantBlocks.F8;
+import static moice.tensor.QuantBlocks.FW;
 import static moice.tensor.QuantBlocks.I8;
+import static moice.tensor.QuantBlocks.IW;
 import static moice.tensor.QuantBlocks.LE;
 import static moice.tensor.QuantBlocks.half;
 
@@ -14,6 +18,7 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 
 /**
  * ggml's Q5_1: blocks of 32 values in 24 bytes: f16 scale {@code d}, f16 offset {@code m}, then {@code qh} and the
@@ -36,9 +41,23 @@ final class Q5_1Format implements WeightFormat, RowDot {
             dequantizeRowScalar(data, offset, cols, dst, dstOff);
             return;
         }
-        IntVector lane = QuantBlocks.LANE_INDEX;
         // addressed from 0 so that C2 hoists the bounds checks (see QuantBlocks)
         MemorySegment row = data.asSlice(offset, (long) BYTES * (cols / BLOCK));
+        if (QuantBlocks.WIDE) { // 16 lanes, the fifth bits as a lane mask (see dotRow)
+            for (int b = 0; b < cols / BLOCK; b++) {
+                long block = (long) BYTES * b;
+                float d = half(row, block), m = half(row, block + 2);
+                int qh = row.get(QuantBlocks.LE_INT, block + QH);
+                int out = dstOff + BLOCK * b;
+                var q = (IntVector) ByteVector.fromMemorySegment(BW, row, block + QS, LE).convertShape(B2I, IW, 0);
+                ((FloatVector) q.and(0xF).lanewise(ADD, 16, VectorMask.fromLong(IW, qh))
+                        .convertShape(I2F, FW, 0)).fma(d, m).intoArray(dst, out);
+                ((FloatVector) q.lanewise(LSHR, 4).and(0xF).lanewise(ADD, 16, VectorMask.fromLong(IW, qh >>> 16))
+                        .convertShape(I2F, FW, 0)).fma(d, m).intoArray(dst, out + 16);
+            }
+            return;
+        }
+        IntVector lane = QuantBlocks.LANE_INDEX;
         for (int b = 0; b < cols / BLOCK; b++) {
             long block = (long) BYTES * b;
             float d = half(row, block), m = half(row, block + 2);
@@ -76,19 +95,54 @@ final class Q5_1Format implements WeightFormat, RowDot {
     /** {@link #dotRow}'s grouping (see there); none on the plain-loop path. */
     @Override
     public Sums sums() {
-        return QuantBlocks.VECTOR ? Sums.QUARTERS_OF_32 : null;
+        return QuantBlocks.VECTOR ? QuantBlocks.WIDE ? Sums.HALVES_OF_32 : Sums.QUARTERS_OF_32 : null;
     }
 
+    /** As {@link Q5_0Format#dotRow}: four 8-lane accumulators per block, or two 16-lane ones with the fifth bits as a mask. */
     @Override
     public float dotRow(MemorySegment data, long offset, int cols, float[] x, int xOff) {
         QuantBlocks.checkCols(DType.Q5_1, cols);
         if (!QuantBlocks.VECTOR) return QuantBlocks.dotByBlocks(this, data, offset, cols, x, xOff);
+        // addressed from 0 so that C2 hoists the bounds checks (see QuantBlocks)
+        return dot(data.asSlice(offset, (long) BYTES * (cols / BLOCK)), 0, cols, x, xOff);
+    }
+
+    /** Row by row, each exactly as {@link #dotRow}, with one slice for all {@code n} rows (as {@link Q5_0Format}). */
+    @Override
+    public void dotRowGroup(MemorySegment data, long offset, long rowBytes, int n, int cols, float[] x, int xOff,
+                            float[] out, int outOff) {
+        QuantBlocks.checkCols(DType.Q5_1, cols);
+        if (!QuantBlocks.VECTOR || rowBytes != (long) BYTES * (cols / BLOCK)) {
+            RowDot.super.dotRowGroup(data, offset, rowBytes, n, cols, x, xOff, out, outOff);
+            return;
+        }
+        MemorySegment rows = data.asSlice(offset, n * rowBytes);
+        for (int i = 0; i < n; i++) out[outOff + i] = dot(rows, i * rowBytes, cols, x, xOff);
+    }
+
+    /** The row at {@code base} of {@code row}, as {@link #dotRow} describes. */
+    private static float dot(MemorySegment row, long base, int cols, float[] x, int xOff) {
+        if (QuantBlocks.WIDE) {
+            FloatVector lo = FloatVector.zero(FW), hi = lo;
+            for (int b = 0; b < cols / BLOCK; b++) {
+                long block = base + (long) BYTES * b;
+                float d = half(row, block), m = half(row, block + 2);
+                int qh = row.get(QuantBlocks.LE_INT, block + QH);
+                int xb = xOff + BLOCK * b;
+                var q = (IntVector) ByteVector.fromMemorySegment(BW, row, block + QS, LE).convertShape(B2I, IW, 0);
+                var wl = ((FloatVector) q.and(0xF).lanewise(ADD, 16, VectorMask.fromLong(IW, qh))
+                        .convertShape(I2F, FW, 0)).fma(d, m);
+                var wh = ((FloatVector) q.lanewise(LSHR, 4).and(0xF).lanewise(ADD, 16, VectorMask.fromLong(IW, qh >>> 16))
+                        .convertShape(I2F, FW, 0)).fma(d, m);
+                lo = wl.fma(FloatVector.fromArray(FW, x, xb), lo);
+                hi = wh.fma(FloatVector.fromArray(FW, x, xb + 16), hi);
+            }
+            return VectorKernels.sumLanes(lo.add(hi));
+        }
         IntVector lane = QuantBlocks.LANE_INDEX;
         FloatVector a0 = FloatVector.zero(F8), a1 = a0, a2 = a0, a3 = a0;
-        // addressed from 0 so that C2 hoists the bounds checks (see QuantBlocks)
-        MemorySegment row = data.asSlice(offset, (long) BYTES * (cols / BLOCK));
         for (int b = 0; b < cols / BLOCK; b++) {
-            long block = (long) BYTES * b;
+            long block = base + (long) BYTES * b;
             float d = half(row, block), m = half(row, block + 2);
             int qh = row.get(QuantBlocks.LE_INT, block + QH);
             int xb = xOff + BLOCK * b;
