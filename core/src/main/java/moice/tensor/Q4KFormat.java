@@ -7,6 +7,9 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
 import static moice.tensor.QuantBlocks.B8;
 import static moice.tensor.QuantBlocks.F8;
 import static moice.tensor.QuantBlocks.I8;
+import static moice.tensor.QuantBlocks.BW;
+import static moice.tensor.QuantBlocks.FW;
+import static moice.tensor.QuantBlocks.IW;
 import static moice.tensor.QuantBlocks.LE;
 import static moice.tensor.QuantBlocks.half;
 import static moice.tensor.QuantBlocks.kMin;
@@ -82,15 +85,64 @@ final class Q4KFormat implements WeightFormat, RowDot {
         return QuantBlocks.VECTOR ? Sums.HALVES_OF_16 : null;
     }
 
+    /**
+     * Two 8-lane accumulators, {@code a0} over values 0–7 and {@code a1} over 8–15 of every 16. With 16-lane vectors
+     * ({@link QuantBlocks#WIDE}) one accumulator whose low half is {@code a0} and high half {@code a1}: the same FMAs
+     * on the same lanes in the same order, half the instructions, and {@link VectorKernels#sumLanes}'s first fold gives
+     * {@code a0 + a1}, so both widths give the same bits.
+     */
     @Override
     public float dotRow(MemorySegment data, long offset, int cols, float[] x, int xOff) {
         QuantBlocks.checkCols(DType.Q4_K, cols);
         if (!QuantBlocks.VECTOR) return QuantBlocks.dotByBlocks(this, data, offset, cols, x, xOff);
-        FloatVector a0 = FloatVector.zero(F8), a1 = a0;
         // addressed from 0 so that C2 hoists the bounds checks (see QuantBlocks)
-        MemorySegment row = data.asSlice(offset, (long) BYTES * (cols / BLOCK));
+        return dot(data.asSlice(offset, (long) BYTES * (cols / BLOCK)), 0, cols, x, xOff);
+    }
+
+    /** Row by row, each exactly as {@link #dotRow}, with one slice for all {@code n} rows (see {@link Q8_0Format}). */
+    @Override
+    public void dotRowGroup(MemorySegment data, long offset, long rowBytes, int n, int cols, float[] x, int xOff,
+                            float[] out, int outOff) {
+        QuantBlocks.checkCols(DType.Q4_K, cols);
+        if (!QuantBlocks.VECTOR || rowBytes != (long) BYTES * (cols / BLOCK)) {
+            RowDot.super.dotRowGroup(data, offset, rowBytes, n, cols, x, xOff, out, outOff);
+            return;
+        }
+        MemorySegment rows = data.asSlice(offset, n * rowBytes);
+        for (int i = 0; i < n; i++) out[outOff + i] = dot(rows, i * rowBytes, cols, x, xOff);
+    }
+
+    /** The row at {@code base} of {@code row}, as {@link #dotRow} describes. */
+    private static float dot(MemorySegment row, long base, int cols, float[] x, int xOff) {
+        if (QuantBlocks.WIDE) {
+            FloatVector acc = FloatVector.zero(FW);
+            for (int b = 0; b < cols / BLOCK; b++) {
+                long block = base + (long) BYTES * b;
+                float d = half(row, block), dmin = half(row, block + 2);
+                // sub-blocks 2p and 2p+1 share 32 bytes (low and high nibbles): widened once, FMAs in value order
+                for (int p = 0; p < 4; p++) {
+                    long bytes = block + QS + 32L * p;
+                    int xb = xOff + BLOCK * b + 64 * p;
+                    var q0 = (IntVector) ByteVector.fromMemorySegment(BW, row, bytes, LE).convertShape(B2I, IW, 0);
+                    var q1 = (IntVector) ByteVector.fromMemorySegment(BW, row, bytes + 16, LE).convertShape(B2I, IW, 0);
+                    float scale = d * kScale(row, block + SCALES, 2 * p), min = dmin * kMin(row, block + SCALES, 2 * p);
+                    acc = ((FloatVector) q0.and(0xF).convertShape(I2F, FW, 0)).fma(scale, -min)
+                            .fma(FloatVector.fromArray(FW, x, xb), acc);
+                    acc = ((FloatVector) q1.and(0xF).convertShape(I2F, FW, 0)).fma(scale, -min)
+                            .fma(FloatVector.fromArray(FW, x, xb + 16), acc);
+                    scale = d * kScale(row, block + SCALES, 2 * p + 1);
+                    min = dmin * kMin(row, block + SCALES, 2 * p + 1);
+                    acc = ((FloatVector) q0.lanewise(LSHR, 4).and(0xF).convertShape(I2F, FW, 0)).fma(scale, -min)
+                            .fma(FloatVector.fromArray(FW, x, xb + 32), acc);
+                    acc = ((FloatVector) q1.lanewise(LSHR, 4).and(0xF).convertShape(I2F, FW, 0)).fma(scale, -min)
+                            .fma(FloatVector.fromArray(FW, x, xb + 48), acc);
+                }
+            }
+            return VectorKernels.sumLanes(acc);
+        }
+        FloatVector a0 = FloatVector.zero(F8), a1 = a0;
         for (int b = 0; b < cols / BLOCK; b++) {
-            long block = (long) BYTES * b;
+            long block = base + (long) BYTES * b;
             float d = half(row, block), dmin = half(row, block + 2);
             for (int j = 0; j < 8; j++) {
                 float scale = d * kScale(row, block + SCALES, j), min = dmin * kMin(row, block + SCALES, j);

@@ -8,6 +8,9 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
 import static moice.tensor.QuantBlocks.B8;
 import static moice.tensor.QuantBlocks.F8;
 import static moice.tensor.QuantBlocks.I8;
+import static moice.tensor.QuantBlocks.BW;
+import static moice.tensor.QuantBlocks.FW;
+import static moice.tensor.QuantBlocks.IW;
 import static moice.tensor.QuantBlocks.LE;
 import static moice.tensor.QuantBlocks.half;
 import static moice.tensor.QuantBlocks.s8;
@@ -83,15 +86,51 @@ final class Q6KFormat implements WeightFormat, RowDot {
         return QuantBlocks.VECTOR ? Sums.HALVES_OF_16 : null;
     }
 
+    /** Grouped as {@link Q4KFormat#dotRow} (one 16-lane accumulator on AVX-512, two 8-lane ones otherwise; same bits). */
     @Override
     public float dotRow(MemorySegment data, long offset, int cols, float[] x, int xOff) {
         QuantBlocks.checkCols(DType.Q6_K, cols);
         if (!QuantBlocks.VECTOR) return QuantBlocks.dotByBlocks(this, data, offset, cols, x, xOff);
-        FloatVector a0 = FloatVector.zero(F8), a1 = a0;
         // addressed from 0 so that C2 hoists the bounds checks (see QuantBlocks)
-        MemorySegment row = data.asSlice(offset, (long) BYTES * (cols / BLOCK));
+        return dot(data.asSlice(offset, (long) BYTES * (cols / BLOCK)), 0, cols, x, xOff);
+    }
+
+    /** Row by row, each exactly as {@link #dotRow}, with one slice for all {@code n} rows (see {@link Q8_0Format}). */
+    @Override
+    public void dotRowGroup(MemorySegment data, long offset, long rowBytes, int n, int cols, float[] x, int xOff,
+                            float[] out, int outOff) {
+        QuantBlocks.checkCols(DType.Q6_K, cols);
+        if (!QuantBlocks.VECTOR || rowBytes != (long) BYTES * (cols / BLOCK)) {
+            RowDot.super.dotRowGroup(data, offset, rowBytes, n, cols, x, xOff, out, outOff);
+            return;
+        }
+        MemorySegment rows = data.asSlice(offset, n * rowBytes);
+        for (int i = 0; i < n; i++) out[outOff + i] = dot(rows, i * rowBytes, cols, x, xOff);
+    }
+
+    /** The row at {@code base} of {@code row}, as {@link #dotRow} describes. */
+    private static float dot(MemorySegment row, long base, int cols, float[] x, int xOff) {
+        if (QuantBlocks.WIDE) {
+            FloatVector acc = FloatVector.zero(FW);
+            for (int b = 0; b < cols / BLOCK; b++) {
+                long block = base + (long) BYTES * b;
+                float d = half(row, block + D);
+                for (int e = 0; e < BLOCK; e += 16) {
+                    int half = e / 128, i = e % 128;
+                    long ql = block + 64L * half + i % 64, qh = block + QH + 32L * half + i % 32;
+                    int lowShift = 4 * (i / 64), highShift = 2 * (i / 32), xb = xOff + BLOCK * b + e;
+                    float scale = d * s8(row, block + SCALES + e / 16);
+                    var low = (IntVector) ByteVector.fromMemorySegment(BW, row, ql, LE).convertShape(B2I, IW, 0);
+                    var high = (IntVector) ByteVector.fromMemorySegment(BW, row, qh, LE).convertShape(B2I, IW, 0);
+                    var q = low.lanewise(LSHR, lowShift).and(0xF).or(high.lanewise(LSHR, highShift).and(3).lanewise(LSHL, 4));
+                    acc = ((FloatVector) q.sub(32).convertShape(I2F, FW, 0)).mul(scale).fma(FloatVector.fromArray(FW, x, xb), acc);
+                }
+            }
+            return VectorKernels.sumLanes(acc);
+        }
+        FloatVector a0 = FloatVector.zero(F8), a1 = a0;
         for (int b = 0; b < cols / BLOCK; b++) {
-            long block = (long) BYTES * b;
+            long block = base + (long) BYTES * b;
             float d = half(row, block + D);
             for (int e = 0; e < BLOCK; e += 16) {
                 int half = e / 128, i = e % 128;
