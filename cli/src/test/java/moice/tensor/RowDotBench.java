@@ -63,7 +63,8 @@ public class RowDotBench {
     @Param({"1536x576", "49152x576"})
     public String shape;
 
-    @Param({"Q4_1", "Q8_0"})
+    /** Any block-quantised type; the k-quants (Q4_K, Q5_K, Q6_K) need {@code -p shape=576x1536} (256-value blocks). */
+    @Param({"Q4_1", "Q5_0", "Q8_0"})
     public String type;
 
     @Param({"row", "group", "int8", "lut"})
