@@ -44,8 +44,9 @@ class ServeDisconnectPrefillTest {
                 String body = "{\"prompt\": " + ids + ", \"max_tokens\": 4, \"stream\": true}";
                 // the client leaves as soon as it has the status line: the prefill has just begun
                 ServeFixture.streamThenLeave(s, body);
-                ServeFixture.await(() -> s.activeGenerations() == 0, "the generation to stop");
-                assertEquals(1, s.cancelledGenerations());
+                // the cancel may be counted just after the session is released (see ServeTest's disconnect test)
+                ServeFixture.await(() -> s.activeGenerations() == 0 && s.cancelledGenerations() == 1,
+                        "the generation to stop and be counted as cancelled");
                 long chunks = engine.decodeBatchCounts()[2];
                 assertTrue(chunks < PROMPT / CHUNK / 2, chunks + " of " + PROMPT / CHUNK + " chunks ran after the client left");
 
