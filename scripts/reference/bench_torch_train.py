@@ -13,7 +13,9 @@ Variants (both: loss = mean next-token CE over all positions, one sequence, batc
 Attention: `--attn sdpa` (default) runs each attention (vanilla, and every MoICE expert) through
 torch's scaled_dot_product_attention with is_causal (flash kernel on CPU, O(T) memory; the model has no sliding
 window); `--attn eager` keeps the [H, T, T] score matrices (MoICE: N of them per layer; about 8 GB at T=1024).
-Peak RSS is measured in a fresh child process per variant (ru_maxrss), so the two do not mask each other.
+Peak RSS is measured in a fresh child process per variant, so the two do not mask each other: VmHWM of
+/proc/self/status, which a new program starts afresh (Linux's ru_maxrss does not: it keeps the parent's peak across
+fork and exec, so the child reported the parent's timing runs). ru_maxrss only where /proc is missing.
 """
 
 import argparse
@@ -105,6 +107,18 @@ def time_variant(variant, attn, length, warmup, runs):
     return seconds
 
 
+def peak_rss_mib():
+    """This process's peak resident memory so far, MiB (VmHWM; see the module docstring)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child_peak_rss(variant, attn, length, threads):
     """Peak RSS (MiB) of a fresh process that builds the model and runs one step at `length` tokens."""
     out = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", variant, "--attn", attn,
@@ -129,9 +143,9 @@ def main():
 
     if args.child:
         model = build(args.child, args.attn)
-        built = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        built = peak_rss_mib()
         step(model, args.child, random_tokens(args.tokens))
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak = peak_rss_mib()
         print(json.dumps(dict(model_mib=built, peak_mib=peak)))
         return
 
