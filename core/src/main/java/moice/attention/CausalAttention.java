@@ -22,13 +22,17 @@ public final class CausalAttention {
     /** Per-thread working memory, sized for one head dimension and a query tile. */
     public static final class Scratch {
         final float[] keyTile;
-        final float[] scores = new float[KEY_TILE];
+        /** The un-rotated keys of a tile, transposed ({@link RopeKernels#transposeTile}), before rotation. */
+        final float[] rawTile;
+        float[] scores = new float[0];
         float[] acc = new float[0];
         float[] max = new float[0];
         float[] sum = new float[0];
+        int[] visible = new int[0], from = new int[0], to = new int[0];
 
         public Scratch(int headDim) {
             keyTile = new float[headDim * KEY_TILE];
+            rawTile = new float[headDim * KEY_TILE];
         }
 
         void ensureQueries(int nq, int headDim) {
@@ -36,6 +40,10 @@ public final class CausalAttention {
                 acc = new float[nq * headDim];
                 max = new float[nq];
                 sum = new float[nq];
+                scores = new float[nq * KEY_TILE];
+                visible = new int[nq];
+                from = new int[nq];
+                to = new int[nq];
             }
         }
     }
@@ -57,32 +65,72 @@ public final class CausalAttention {
         int nq = (t1 - t0) * group;
         sc.ensureQueries(nq, d);
         float[] acc = sc.acc, max = sc.max, sum = sc.sum, kT = sc.keyTile, scores = sc.scores;
+        int[] visible = sc.visible, from = sc.from, to = sc.to;
         Arrays.fill(acc, 0, nq * d, 0f);
         Arrays.fill(max, 0, nq, Float.NEGATIVE_INFINITY);
         Arrays.fill(sum, 0, nq, 0f);
         int lo = shape.firstVisible(start + t0), hi = start + t1;
         int kvOff = kvHead * d;
+        // tiles on the rope's tile grid (always, without a sliding window) are rotated with vectors over keys: the
+        // same products as key by key, so the same bits, faster (in decode only a group's few queries share a tile,
+        // so its keys' rotation weighs as much as their scores)
+        boolean onGrid = lo % KEY_TILE == 0;
+        if (onGrid) rope.ensureTiles(hi);
         for (int kb = lo; kb < hi; kb += KEY_TILE) {
             int n = Math.min(KEY_TILE, hi - kb);
-            for (int j = 0; j < n; j++)
-                RopeKernels.rotateInto(keys, (kb + j) * kvDim + kvOff, kb + j, rope, shape.layout(), kT, KEY_TILE, j);
+            if (onGrid) {
+                RopeKernels.transposeTile(keys, kvDim, kvOff, d, kb, kb, kb + n, sc.rawTile);
+                RopeKernels.rotateTile(sc.rawTile, kb / KEY_TILE, rope, shape.layout(), kT);
+            } else {
+                for (int j = 0; j < n; j++)
+                    RopeKernels.rotateInto(keys, (kb + j) * kvDim + kvOff, kb + j, rope, shape.layout(), kT, KEY_TILE, j);
+            }
+            // the queries that see this tile, and the columns [from, to) each sees
+            int m = 0;
             for (int qi = 0; qi < nq; qi++) {
-                int t = t0 + qi / group, h = kvHead * group + qi % group;
-                int pos = start + t;
-                int first = shape.firstVisible(pos);
+                int pos = start + t0 + qi / group, first = shape.firstVisible(pos);
                 if (kb > pos || kb + n <= first) continue;
-                int jFrom = Math.max(0, first - kb), jTo = Math.min(n, pos - kb + 1); // visible columns [jFrom, jTo)
-                scoreTile(qRot, t * qDim + h * d, kT, d, scores, scale);
+                visible[m] = qi;
+                from[m] = Math.max(0, first - kb);
+                to[m] = Math.min(n, pos - kb + 1); // visible columns [jFrom, jTo)
+                m++;
+            }
+            // scores of three queries at a time: they share the tile's loads, and twelve independent sums keep the
+            // FMA units busy where one query's two or four would wait on each other (each sum is the same chain
+            // over the head dimension as for one query, so the same bits)
+            int i = 0;
+            for (; i + 3 <= m; i += 3)
+                scoreTile3(qRot, queryOffset(visible[i], t0, kvHead, group, qDim, d),
+                        queryOffset(visible[i + 1], t0, kvHead, group, qDim, d),
+                        queryOffset(visible[i + 2], t0, kvHead, group, qDim, d), kT, d, scores, i * KEY_TILE, scale);
+            for (; i < m; i++)
+                scoreTile(qRot, queryOffset(visible[i], t0, kvHead, group, qDim, d), kT, d, scores, i * KEY_TILE, scale);
+            for (i = 0; i < m; i++) {
+                int qi = visible[i], so = i * KEY_TILE, jFrom = from[i], jTo = to[i];
                 float tileMax = Float.NEGATIVE_INFINITY;
-                for (int j = jFrom; j < jTo; j++) tileMax = Math.max(tileMax, scores[j]);
+                for (int j = jFrom; j < jTo; j++) tileMax = Math.max(tileMax, scores[so + j]);
                 float newMax = Math.max(max[qi], tileMax);
                 float correction = Exp.exp(max[qi] - newMax);
                 int ao = qi * d;
                 if (correction != 1f) for (int c = 0; c < d; c++) acc[ao + c] *= correction;
-                float tileSum = MixedExpertAttention.expInPlace(scores, jFrom, jTo, newMax);
+                float tileSum = MixedExpertAttention.expInPlace(scores, so + jFrom, so + jTo, newMax);
                 sum[qi] = sum[qi] * correction + tileSum;
                 max[qi] = newMax;
-                accumulateValues(values, kb, kvDim, kvOff, scores, jFrom, jTo, acc, ao, d);
+            }
+            // values likewise three queries at a time where they see the same columns (a token's group of heads)
+            i = 0;
+            while (i < m) {
+                if (i + 3 <= m && from[i] == from[i + 1] && from[i] == from[i + 2] && to[i] == to[i + 1]
+                        && to[i] == to[i + 2]) {
+                    accumulateValues3(values, kb, kvDim, kvOff, scores, i * KEY_TILE, from[i], to[i], acc,
+                            visible[i] * d, visible[i + 1] * d, visible[i + 2] * d, d);
+                    i += 3;
+                } else {
+                    int so = i * KEY_TILE; // values row kb + j for score so + j
+                    accumulateValues(values, kb - so, kvDim, kvOff, scores, so + from[i], so + to[i], acc,
+                            visible[i] * d, d);
+                    i++;
+                }
             }
         }
         for (int qi = 0; qi < nq; qi++) {
@@ -93,8 +141,13 @@ public final class CausalAttention {
         }
     }
 
-    /** scores[j] = scale · q·kT[:, j] for all KEY_TILE columns. */
-    private static void scoreTile(float[] q, int qo, float[] kT, int d, float[] scores, float scale) {
+    /** Where query {@code qi} of a call (token {@code t0 + qi / group}, head {@code qi % group} of the group) starts. */
+    private static int queryOffset(int qi, int t0, int kvHead, int group, int qDim, int d) {
+        return (t0 + qi / group) * qDim + (kvHead * group + qi % group) * d;
+    }
+
+    /** {@code scores[so + j] = scale · q·kT[:, j]} for all KEY_TILE columns. */
+    private static void scoreTile(float[] q, int qo, float[] kT, int d, float[] scores, int so, float scale) {
         int L = S.length();
         for (int j = 0; j < KEY_TILE; j += 2 * L) {
             FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
@@ -103,8 +156,53 @@ public final class CausalAttention {
                 a0 = FloatVector.fromArray(S, kT, c * KEY_TILE + j).fma(qc, a0);
                 a1 = FloatVector.fromArray(S, kT, c * KEY_TILE + j + L).fma(qc, a1);
             }
-            a0.mul(scale).intoArray(scores, j);
-            a1.mul(scale).intoArray(scores, j + L);
+            a0.mul(scale).intoArray(scores, so + j);
+            a1.mul(scale).intoArray(scores, so + j + L);
+        }
+    }
+
+    /**
+     * {@link #scoreTile} for three queries (at {@code q0, q1, q2}) into three consecutive score rows from {@code so}:
+     * four vectors of columns at a time, each column's sum the same chain of FMAs over {@code c} as there.
+     */
+    private static void scoreTile3(float[] q, int q0, int q1, int q2, float[] kT, int d, float[] scores, int so,
+                                   float scale) {
+        int L = S.length(), s1 = so + KEY_TILE, s2 = s1 + KEY_TILE;
+        for (int j = 0; j < KEY_TILE; j += 4 * L) {
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            FloatVector c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+            for (int c = 0; c < d; c++) {
+                int ko = c * KEY_TILE + j;
+                FloatVector k0 = FloatVector.fromArray(S, kT, ko), k1 = FloatVector.fromArray(S, kT, ko + L);
+                FloatVector k2 = FloatVector.fromArray(S, kT, ko + 2 * L), k3 = FloatVector.fromArray(S, kT, ko + 3 * L);
+                FloatVector x = FloatVector.broadcast(S, q[q0 + c]);
+                a0 = k0.fma(x, a0);
+                a1 = k1.fma(x, a1);
+                a2 = k2.fma(x, a2);
+                a3 = k3.fma(x, a3);
+                x = FloatVector.broadcast(S, q[q1 + c]);
+                b0 = k0.fma(x, b0);
+                b1 = k1.fma(x, b1);
+                b2 = k2.fma(x, b2);
+                b3 = k3.fma(x, b3);
+                x = FloatVector.broadcast(S, q[q2 + c]);
+                c0 = k0.fma(x, c0);
+                c1 = k1.fma(x, c1);
+                c2 = k2.fma(x, c2);
+                c3 = k3.fma(x, c3);
+            }
+            a0.mul(scale).intoArray(scores, so + j);
+            a1.mul(scale).intoArray(scores, so + j + L);
+            a2.mul(scale).intoArray(scores, so + j + 2 * L);
+            a3.mul(scale).intoArray(scores, so + j + 3 * L);
+            b0.mul(scale).intoArray(scores, s1 + j);
+            b1.mul(scale).intoArray(scores, s1 + j + L);
+            b2.mul(scale).intoArray(scores, s1 + j + 2 * L);
+            b3.mul(scale).intoArray(scores, s1 + j + 3 * L);
+            c0.mul(scale).intoArray(scores, s2 + j);
+            c1.mul(scale).intoArray(scores, s2 + j + L);
+            c2.mul(scale).intoArray(scores, s2 + j + 2 * L);
+            c3.mul(scale).intoArray(scores, s2 + j + 3 * L);
         }
     }
 
@@ -157,6 +255,55 @@ public final class CausalAttention {
             float a = acc[ao + c];
             for (int j = from; j < to; j++) a += p[j] * values[(kb + j) * kvDim + kvOff + c];
             acc[ao + c] = a;
+        }
+    }
+
+    /**
+     * {@link #accumulateValues} for three queries with the same probability columns: rows {@code so}, {@code so +
+     * KEY_TILE} and {@code so + 2·KEY_TILE} of {@code p} (columns {@code [from, to)}, value row {@code kb + j}) into
+     * {@code acc} at {@code a0, a1, a2}. Each value vector is loaded once for the three; each accumulator element is
+     * the same chain of FMAs over {@code j} as there, and the elements that method sums without vectors (past the
+     * last whole pair of vectors) are summed the same way here, so the bits are the same.
+     */
+    static void accumulateValues3(float[] values, int kb, int kvDim, int kvOff, float[] p, int so, int from, int to,
+                                  float[] acc, int a0, int a1, int a2, int d) {
+        int L = S.length(), s1 = so + KEY_TILE, s2 = s1 + KEY_TILE;
+        int c = 0;
+        for (; c + 2 * L <= d; c += 2 * L) {
+            FloatVector x0 = FloatVector.fromArray(S, acc, a0 + c), x1 = FloatVector.fromArray(S, acc, a0 + c + L);
+            FloatVector y0 = FloatVector.fromArray(S, acc, a1 + c), y1 = FloatVector.fromArray(S, acc, a1 + c + L);
+            FloatVector z0 = FloatVector.fromArray(S, acc, a2 + c), z1 = FloatVector.fromArray(S, acc, a2 + c + L);
+            for (int j = from; j < to; j++) {
+                int vo = (kb + j) * kvDim + kvOff + c;
+                FloatVector v0 = FloatVector.fromArray(S, values, vo), v1 = FloatVector.fromArray(S, values, vo + L);
+                FloatVector w = FloatVector.broadcast(S, p[so + j]);
+                x0 = v0.fma(w, x0);
+                x1 = v1.fma(w, x1);
+                w = FloatVector.broadcast(S, p[s1 + j]);
+                y0 = v0.fma(w, y0);
+                y1 = v1.fma(w, y1);
+                w = FloatVector.broadcast(S, p[s2 + j]);
+                z0 = v0.fma(w, z0);
+                z1 = v1.fma(w, z1);
+            }
+            x0.intoArray(acc, a0 + c);
+            x1.intoArray(acc, a0 + c + L);
+            y0.intoArray(acc, a1 + c);
+            y1.intoArray(acc, a1 + c + L);
+            z0.intoArray(acc, a2 + c);
+            z1.intoArray(acc, a2 + c + L);
+        }
+        for (; c < d; c++) {
+            float x = acc[a0 + c], y = acc[a1 + c], z = acc[a2 + c];
+            for (int j = from; j < to; j++) {
+                float v = values[(kb + j) * kvDim + kvOff + c];
+                x += p[so + j] * v;
+                y += p[s1 + j] * v;
+                z += p[s2 + j] * v;
+            }
+            acc[a0 + c] = x;
+            acc[a1 + c] = y;
+            acc[a2 + c] = z;
         }
     }
 }

@@ -21,6 +21,8 @@ public final class Rope {
     // the same entries transposed per key tile, for rotating a tile of keys with vectors (see cosTiles)
     private volatile float[] cosTiles = new float[0];
     private volatile float[] sinTiles = new float[0];
+    /** Positions the tile tables cover; written after both arrays, so a reader that sees it sees them. */
+    private volatile int tilePositions;
     private int positions;
 
     private Rope(int headDim, float[] invFreq, float attentionFactor, double positionRatio) {
@@ -140,10 +142,14 @@ public final class Rope {
 
     /**
      * Makes {@link #cosTiles()} and {@link #sinTiles()} cover every tile holding a position below {@code n} (and the
-     * plain tables cover {@code [0, n)}). Separate from {@link #ensure} because only MoICE decode reads them: vanilla
-     * attention does not pay their memory.
+     * plain tables cover {@code [0, n)}). Separate from {@link #ensure}, which covers only what is asked: the tables
+     * here grow by whole tiles. Cheap when they already cover {@code n} (the attention kernels call it per call).
      */
-    synchronized void ensureTiles(int n) {
+    void ensureTiles(int n) {
+        if (n > tilePositions) growTiles(n);
+    }
+
+    private synchronized void growTiles(int n) {
         ensure(n);
         int half = invFreq.length, tilesBefore = cosTiles.length / (half * TILE), tiles = (n + TILE - 1) / TILE;
         if (tiles <= tilesBefore) return;
@@ -158,6 +164,7 @@ public final class Rope {
             }
         cosTiles = ct;
         sinTiles = st;
+        tilePositions = tiles * TILE;
     }
 
     /** The angle of position {@code p} and frequency {@code i}, as cos and sin entries hold them. */
