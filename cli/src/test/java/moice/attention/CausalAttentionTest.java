@@ -6,6 +6,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The tiled online-softmax kernel against its plain twin, over shapes that hit tile edges, GQA, MQA and windows. */
@@ -21,6 +22,8 @@ class CausalAttentionTest {
             "4, 2, 16, 16, 0, 48, HALF_SPLIT",
             "4, 4, 12, 5, 70, 3, INTERLEAVED",
             "3, 1, 32, 0, 63, 2, HALF_SPLIT",
+            "14, 2, 64, 0, 300, 1, HALF_SPLIT",
+            "9, 3, 64, 0, 130, 1, INTERLEAVED",
     })
     void tiledMatchesScalar(int heads, int kvHeads, int d, int window, int start, int T, RopeLayout layout) {
         AttentionShape shape = new AttentionShape(heads, kvHeads, d, window, layout);
@@ -39,6 +42,40 @@ class CausalAttentionTest {
                 CausalAttention.run(shape, q, start, t0, Math.min(T, t0 + 7), g, keys, values, rope, scale, actual, sc);
         }
         assertWithinAttentionBound(expected, actual, d, end, scale, q, keys, values);
+    }
+
+    /**
+     * Each query's arithmetic does not depend on which queries share a tile with it (three at a time, or alone):
+     * a block of tokens gives, bit for bit, what each of its tokens gives alone (decode), for groups of 3 (the
+     * shared-load kernels, across tokens in the block), 7 (3 + 3 + 1) and 2 (one at a time), with and without a
+     * window (keys rotated per tile or one by one).
+     */
+    @ParameterizedTest
+    @CsvSource({
+            "9, 3, 64, 0, 120, 9, INTERLEAVED",
+            "14, 2, 64, 0, 60, 11, HALF_SPLIT",
+            "4, 2, 16, 0, 0, 70, HALF_SPLIT",
+            "9, 3, 24, 20, 90, 6, HALF_SPLIT",
+    })
+    void blockGivesTheBitsOfEachTokenAlone(int heads, int kvHeads, int d, int window, int start, int T,
+                                           RopeLayout layout) {
+        AttentionShape shape = new AttentionShape(heads, kvHeads, d, window, layout);
+        Random rnd = new Random(heads * 17 + d + T);
+        int end = start + T;
+        float[] keys = random(rnd, end * shape.kvDim()), values = random(rnd, end * shape.kvDim());
+        float[] q = random(rnd, T * shape.qDim());
+        Rope rope = Rope.of(10000, d, RopeScaling.NONE, 4096, end);
+        rope.ensure(end);
+        float scale = (float) (1 / Math.sqrt(d));
+        float[] block = new float[T * shape.qDim()], alone = new float[T * shape.qDim()];
+        CausalAttention.Scratch sc = new CausalAttention.Scratch(d);
+        for (int g = 0; g < kvHeads; g++) {
+            CausalAttention.run(shape, q, start, 0, T, g, keys, values, rope, scale, block, sc);
+            for (int t = 0; t < T; t++)
+                CausalAttention.run(shape, q, start, t, t + 1, g, keys, values, rope, scale, alone, sc);
+        }
+        for (int i = 0; i < block.length; i++)
+            assertEquals(Float.floatToRawIntBits(alone[i]), Float.floatToRawIntBits(block[i]), "element " + i);
     }
 
     /** {@link Bounds#attentionOutput} for these inputs. */
