@@ -92,7 +92,7 @@ public final class CausalAttention {
                 if (kb > pos || kb + n <= first) continue;
                 visible[m] = qi;
                 from[m] = Math.max(0, first - kb);
-                to[m] = Math.min(n, pos - kb + 1); // visible columns [jFrom, jTo)
+                to[m] = Math.min(n, pos - kb + 1);
                 m++;
             }
             // scores of three queries at a time: they share the tile's loads, and twelve independent sums keep the
