@@ -26,14 +26,11 @@ class CausalAttentionTest {
             "9, 3, 64, 0, 130, 1, INTERLEAVED",
     })
     void tiledMatchesScalar(int heads, int kvHeads, int d, int window, int start, int T, RopeLayout layout) {
-        AttentionShape shape = new AttentionShape(heads, kvHeads, d, window, layout);
-        Random rnd = new Random(heads * 31 + d * 7 + T);
-        int end = start + T;
-        float[] keys = random(rnd, end * shape.kvDim()), values = random(rnd, end * shape.kvDim());
-        float[] q = random(rnd, T * shape.qDim());
-        Rope rope = Rope.of(10000, d, RopeScaling.NONE, 4096, end);
-        rope.ensure(end);
-        float scale = (float) (1 / Math.sqrt(d));
+        Inputs in = Inputs.of(new AttentionShape(heads, kvHeads, d, window, layout), start, T, heads * 31 + d * 7 + T);
+        AttentionShape shape = in.shape;
+        float[] keys = in.keys, values = in.values, q = in.q;
+        Rope rope = in.rope;
+        float scale = in.scale;
         float[] expected = new float[T * shape.qDim()], actual = new float[T * shape.qDim()];
         CausalAttention.Scratch sc = new CausalAttention.Scratch(d);
         for (int g = 0; g < kvHeads; g++) {
@@ -41,7 +38,7 @@ class CausalAttentionTest {
             for (int t0 = 0; t0 < T; t0 += 7)
                 CausalAttention.run(shape, q, start, t0, Math.min(T, t0 + 7), g, keys, values, rope, scale, actual, sc);
         }
-        assertWithinAttentionBound(expected, actual, d, end, scale, q, keys, values);
+        assertWithinAttentionBound(expected, actual, d, start + T, scale, q, keys, values);
     }
 
     /**
@@ -59,23 +56,30 @@ class CausalAttentionTest {
     })
     void blockGivesTheBitsOfEachTokenAlone(int heads, int kvHeads, int d, int window, int start, int T,
                                            RopeLayout layout) {
-        AttentionShape shape = new AttentionShape(heads, kvHeads, d, window, layout);
-        Random rnd = new Random(heads * 17 + d + T);
-        int end = start + T;
-        float[] keys = random(rnd, end * shape.kvDim()), values = random(rnd, end * shape.kvDim());
-        float[] q = random(rnd, T * shape.qDim());
-        Rope rope = Rope.of(10000, d, RopeScaling.NONE, 4096, end);
-        rope.ensure(end);
-        float scale = (float) (1 / Math.sqrt(d));
+        Inputs in = Inputs.of(new AttentionShape(heads, kvHeads, d, window, layout), start, T, heads * 17 + d + T);
+        AttentionShape shape = in.shape;
         float[] block = new float[T * shape.qDim()], alone = new float[T * shape.qDim()];
         CausalAttention.Scratch sc = new CausalAttention.Scratch(d);
         for (int g = 0; g < kvHeads; g++) {
-            CausalAttention.run(shape, q, start, 0, T, g, keys, values, rope, scale, block, sc);
+            CausalAttention.run(shape, in.q, start, 0, T, g, in.keys, in.values, in.rope, in.scale, block, sc);
             for (int t = 0; t < T; t++)
-                CausalAttention.run(shape, q, start, t, t + 1, g, keys, values, rope, scale, alone, sc);
+                CausalAttention.run(shape, in.q, start, t, t + 1, g, in.keys, in.values, in.rope, in.scale, alone, sc);
         }
         for (int i = 0; i < block.length; i++)
             assertEquals(Float.floatToRawIntBits(alone[i]), Float.floatToRawIntBits(block[i]), "element " + i);
+    }
+
+    /** Random cached keys and values for positions {@code [0, start + T)}, T tokens' queries, the rope covering them. */
+    private record Inputs(AttentionShape shape, float[] keys, float[] values, float[] q, Rope rope, float scale) {
+        static Inputs of(AttentionShape shape, int start, int T, long seed) {
+            Random rnd = new Random(seed);
+            int end = start + T, d = shape.headDim();
+            float[] keys = random(rnd, end * shape.kvDim()), values = random(rnd, end * shape.kvDim());
+            float[] q = random(rnd, T * shape.qDim());
+            Rope rope = Rope.of(10000, d, RopeScaling.NONE, 4096, end);
+            rope.ensure(end);
+            return new Inputs(shape, keys, values, q, rope, (float) (1 / Math.sqrt(d)));
+        }
     }
 
     /** {@link Bounds#attentionOutput} for these inputs. */

@@ -26,12 +26,14 @@ class MixedExpertAttentionTest {
         int ko = 5, width = TILE + 9, qo = 3;
         float[] kT = CausalAttentionTest.random(rnd, ko + d * TILE);
         float[] three = new float[3 * width + 1], one = new float[width];
-        MixedExpertAttention.scoreThreeRows(q, qo, d, kT, ko, three, 1, width, 0.3f);
+        // the three query rows anywhere in q, in any order (CausalAttention passes a block's rows of several tokens)
+        int[] rows = {qo, qo + 4 * d, qo + d};
+        MixedExpertAttention.scoreThreeRows(q, rows[0], rows[1], rows[2], d, kT, ko, three, 1, width, 0.3f);
         for (int r = 0; r < 3; r++) {
-            MixedExpertAttention.scoreRow(q, qo + r * d, d, kT, ko, one, 0, 0.3f);
+            MixedExpertAttention.scoreRow(q, rows[r], d, kT, ko, one, 0, 0.3f);
             for (int j = 0; j < TILE; j++) {
                 float dot = 0;
-                for (int c = 0; c < d; c++) dot = Math.fma(q[qo + r * d + c], kT[ko + c * TILE + j], dot);
+                for (int c = 0; c < d; c++) dot = Math.fma(q[rows[r] + c], kT[ko + c * TILE + j], dot);
                 float expected = dot * 0.3f;
                 // the same fused multiply-adds in the same order (ascending c), lane by lane: the same bits
                 assertEquals(expected, three[1 + r * width + j], 0f, "three rows " + r + "," + j);

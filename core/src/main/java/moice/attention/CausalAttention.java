@@ -96,15 +96,16 @@ public final class CausalAttention {
                 m++;
             }
             // scores of three queries at a time: they share the tile's loads, and twelve independent sums keep the
-            // FMA units busy where one query's two or four would wait on each other (each sum is the same chain
-            // over the head dimension as for one query, so the same bits)
+            // FMA units busy where one query's two would wait on each other (the same chains, so the same bits)
             int i = 0;
             for (; i + 3 <= m; i += 3)
-                scoreTile3(qRot, queryOffset(visible[i], t0, kvHead, group, qDim, d),
+                MixedExpertAttention.scoreThreeRows(qRot, queryOffset(visible[i], t0, kvHead, group, qDim, d),
                         queryOffset(visible[i + 1], t0, kvHead, group, qDim, d),
-                        queryOffset(visible[i + 2], t0, kvHead, group, qDim, d), kT, d, scores, i * KEY_TILE, scale);
+                        queryOffset(visible[i + 2], t0, kvHead, group, qDim, d), d, kT, 0, scores, i * KEY_TILE,
+                        KEY_TILE, scale);
             for (; i < m; i++)
-                scoreTile(qRot, queryOffset(visible[i], t0, kvHead, group, qDim, d), kT, d, scores, i * KEY_TILE, scale);
+                MixedExpertAttention.scoreRow(qRot, queryOffset(visible[i], t0, kvHead, group, qDim, d), d, kT, 0,
+                        scores, i * KEY_TILE, scale);
             for (i = 0; i < m; i++) {
                 int qi = visible[i], so = i * KEY_TILE, jFrom = from[i], jTo = to[i];
                 float tileMax = Float.NEGATIVE_INFINITY;
@@ -144,66 +145,6 @@ public final class CausalAttention {
     /** Where query {@code qi} of a call (token {@code t0 + qi / group}, head {@code qi % group} of the group) starts. */
     private static int queryOffset(int qi, int t0, int kvHead, int group, int qDim, int d) {
         return (t0 + qi / group) * qDim + (kvHead * group + qi % group) * d;
-    }
-
-    /** {@code scores[so + j] = scale · q·kT[:, j]} for all KEY_TILE columns. */
-    private static void scoreTile(float[] q, int qo, float[] kT, int d, float[] scores, int so, float scale) {
-        int L = S.length();
-        for (int j = 0; j < KEY_TILE; j += 2 * L) {
-            FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
-            for (int c = 0; c < d; c++) {
-                FloatVector qc = FloatVector.broadcast(S, q[qo + c]);
-                a0 = FloatVector.fromArray(S, kT, c * KEY_TILE + j).fma(qc, a0);
-                a1 = FloatVector.fromArray(S, kT, c * KEY_TILE + j + L).fma(qc, a1);
-            }
-            a0.mul(scale).intoArray(scores, so + j);
-            a1.mul(scale).intoArray(scores, so + j + L);
-        }
-    }
-
-    /**
-     * {@link #scoreTile} for three queries (at {@code q0, q1, q2}) into three consecutive score rows from {@code so}:
-     * four vectors of columns at a time, each column's sum the same chain of FMAs over {@code c} as there.
-     */
-    private static void scoreTile3(float[] q, int q0, int q1, int q2, float[] kT, int d, float[] scores, int so,
-                                   float scale) {
-        int L = S.length(), s1 = so + KEY_TILE, s2 = s1 + KEY_TILE;
-        for (int j = 0; j < KEY_TILE; j += 4 * L) {
-            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-            FloatVector c0 = a0, c1 = a0, c2 = a0, c3 = a0;
-            for (int c = 0; c < d; c++) {
-                int ko = c * KEY_TILE + j;
-                FloatVector k0 = FloatVector.fromArray(S, kT, ko), k1 = FloatVector.fromArray(S, kT, ko + L);
-                FloatVector k2 = FloatVector.fromArray(S, kT, ko + 2 * L), k3 = FloatVector.fromArray(S, kT, ko + 3 * L);
-                FloatVector x = FloatVector.broadcast(S, q[q0 + c]);
-                a0 = k0.fma(x, a0);
-                a1 = k1.fma(x, a1);
-                a2 = k2.fma(x, a2);
-                a3 = k3.fma(x, a3);
-                x = FloatVector.broadcast(S, q[q1 + c]);
-                b0 = k0.fma(x, b0);
-                b1 = k1.fma(x, b1);
-                b2 = k2.fma(x, b2);
-                b3 = k3.fma(x, b3);
-                x = FloatVector.broadcast(S, q[q2 + c]);
-                c0 = k0.fma(x, c0);
-                c1 = k1.fma(x, c1);
-                c2 = k2.fma(x, c2);
-                c3 = k3.fma(x, c3);
-            }
-            a0.mul(scale).intoArray(scores, so + j);
-            a1.mul(scale).intoArray(scores, so + j + L);
-            a2.mul(scale).intoArray(scores, so + j + 2 * L);
-            a3.mul(scale).intoArray(scores, so + j + 3 * L);
-            b0.mul(scale).intoArray(scores, s1 + j);
-            b1.mul(scale).intoArray(scores, s1 + j + L);
-            b2.mul(scale).intoArray(scores, s1 + j + 2 * L);
-            b3.mul(scale).intoArray(scores, s1 + j + 3 * L);
-            c0.mul(scale).intoArray(scores, s2 + j);
-            c1.mul(scale).intoArray(scores, s2 + j + L);
-            c2.mul(scale).intoArray(scores, s2 + j + 2 * L);
-            c3.mul(scale).intoArray(scores, s2 + j + 3 * L);
-        }
     }
 
     /** acc[ao..ao+d) += Σ_j p_j · v[kb+j] over j in [from, to). */

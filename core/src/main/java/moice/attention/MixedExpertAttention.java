@@ -116,7 +116,8 @@ final class MixedExpertAttention {
                     int lastPos = start + t0 + sc.rowQuery[r + 2] / group;
                     int firstPos = start + t0 + sc.rowQuery[r] / group;
                     if (lastPos < kb || shape.firstVisible(firstPos) >= kb + TILE) continue;
-                    scoreThreeRows(sc.queries, r * d, d, kT, ko, scores, r * width + so, width, scale);
+                    scoreThreeRows(sc.queries, r * d, (r + 1) * d, (r + 2) * d, d, kT, ko, scores, r * width + so, width,
+                            scale);
                 }
                 for (; r < re; r++) {
                     int pos = start + t0 + sc.rowQuery[r] / group;
@@ -249,11 +250,12 @@ final class MixedExpertAttention {
     }
 
     /**
-     * {@code scores[so + r·width + j] = scale · q_r · kT[:, j]} for three consecutive query rows {@code r} and the
-     * tile's {@code TILE} key columns: twelve accumulators, and every key vector loaded serves three rows.
+     * {@code scores[so + r·width + j] = scale · q_r · kT[:, j]} for the three query rows {@code r} at {@code q0, q1,
+     * q2} and the tile's {@code TILE} key columns: twelve accumulators, and every key vector loaded serves three rows.
+     * Each column's sum is the chain of FMAs over the head dimension that {@link #scoreRow} forms, so the same bits.
      */
-    static void scoreThreeRows(float[] q, int qo, int d, float[] kT, int ko, float[] scores, int so, int width,
-                               float scale) {
+    static void scoreThreeRows(float[] q, int q0, int q1, int q2, int d, float[] kT, int ko, float[] scores, int so,
+                               int width, float scale) {
         int L = S.length();
         for (int j = 0; j < TILE; j += 4 * L) {
             FloatVector a00 = FloatVector.zero(S), a01 = FloatVector.zero(S), a02 = FloatVector.zero(S),
@@ -264,21 +266,21 @@ final class MixedExpertAttention {
                 int kc = ko + c * TILE + j;
                 FloatVector k0 = FloatVector.fromArray(S, kT, kc), k1 = FloatVector.fromArray(S, kT, kc + L),
                         k2 = FloatVector.fromArray(S, kT, kc + 2 * L), k3 = FloatVector.fromArray(S, kT, kc + 3 * L);
-                FloatVector q0 = FloatVector.broadcast(S, q[qo + c]);
-                a00 = k0.fma(q0, a00);
-                a01 = k1.fma(q0, a01);
-                a02 = k2.fma(q0, a02);
-                a03 = k3.fma(q0, a03);
-                FloatVector q1 = FloatVector.broadcast(S, q[qo + d + c]);
-                a10 = k0.fma(q1, a10);
-                a11 = k1.fma(q1, a11);
-                a12 = k2.fma(q1, a12);
-                a13 = k3.fma(q1, a13);
-                FloatVector q2 = FloatVector.broadcast(S, q[qo + 2 * d + c]);
-                a20 = k0.fma(q2, a20);
-                a21 = k1.fma(q2, a21);
-                a22 = k2.fma(q2, a22);
-                a23 = k3.fma(q2, a23);
+                FloatVector x = FloatVector.broadcast(S, q[q0 + c]);
+                a00 = k0.fma(x, a00);
+                a01 = k1.fma(x, a01);
+                a02 = k2.fma(x, a02);
+                a03 = k3.fma(x, a03);
+                x = FloatVector.broadcast(S, q[q1 + c]);
+                a10 = k0.fma(x, a10);
+                a11 = k1.fma(x, a11);
+                a12 = k2.fma(x, a12);
+                a13 = k3.fma(x, a13);
+                x = FloatVector.broadcast(S, q[q2 + c]);
+                a20 = k0.fma(x, a20);
+                a21 = k1.fma(x, a21);
+                a22 = k2.fma(x, a22);
+                a23 = k3.fma(x, a23);
             }
             int o0 = so + j, o1 = o0 + width, o2 = o1 + width;
             a00.mul(scale).intoArray(scores, o0);

@@ -149,8 +149,8 @@ final class MixedExpertDecode {
                             if (rowPos[r + 2] < kb || shape.firstVisible(rowPos[r]) >= kb + TILE) continue;
                             int i0 = rowIndex[r];
                             if (rowIndex[r + 1] == i0 + n && rowIndex[r + 2] == i0 + 2 * n)
-                                MixedExpertAttention.scoreThreeRows(queries, r * d, d, kT, 0, scores, i0 * width + so,
-                                        n * width, scale);
+                                MixedExpertAttention.scoreThreeRows(queries, r * d, (r + 1) * d, (r + 2) * d, d, kT, 0,
+                                        scores, i0 * width + so, n * width, scale);
                             else
                                 for (int m = r; m < r + 3; m++)
                                     scoreIfVisible(shape, queries, rowIndex, rowPos, m, kb, kT, scores, width, so, scale);
